@@ -1,0 +1,77 @@
+"""What can be asked of a run. Each command is decided by ``machine.decide``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from wfa.domain.events import ErrorInfo
+
+
+class Command(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of the commands a run accepts."""
+
+
+class Create(Command, frozen=True, kw_only=True):
+    run_id: str
+    workflow_id: str
+    workflow_version: int
+    input: Any = None
+    trigger: str = "manual"
+    idempotency_key: str | None = None
+
+
+class Start(Command, frozen=True, kw_only=True):
+    """Move a pending run to its first step."""
+
+
+class _AttemptCommand(Command, frozen=True, kw_only=True):
+    """Commands about one attempt; stale or duplicate ones are ignored, never an error."""
+
+    step_id: str
+    attempt: int
+
+
+class BeginAttempt(_AttemptCommand, frozen=True, kw_only=True):
+    """A worker claims a queued attempt before running its action."""
+
+
+class ExtendLease(_AttemptCommand, frozen=True, kw_only=True):
+    """The worker running the attempt is alive: push its deadline forward."""
+
+
+class CompleteAttempt(_AttemptCommand, frozen=True, kw_only=True):
+    output: Any = None
+
+
+class FailAttempt(_AttemptCommand, frozen=True, kw_only=True):
+    error: ErrorInfo
+    random_fraction: float = 0.0  # in [0, 1): drives full jitter, handed in by the caller
+
+
+class Wake(Command, frozen=True, kw_only=True):
+    """A durable timer came due: retry backoff, wait, attempt deadline or redelivery."""
+
+    random_fraction: float = 0.0
+
+
+class Cancel(Command, frozen=True, kw_only=True):
+    reason: str = ""
+
+
+class Resume(Command, frozen=True, kw_only=True):
+    """Go on with a failed run from the step that failed it."""
+
+
+RunCommand = (
+    Create
+    | Start
+    | BeginAttempt
+    | ExtendLease
+    | CompleteAttempt
+    | FailAttempt
+    | Wake
+    | Cancel
+    | Resume
+)

@@ -1,0 +1,163 @@
+"""The workflow definition: plain data, decoded once and then read by the run state machine."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Literal
+
+import msgspec
+
+from wfa.domain.retry import RetryPolicy, error_matches
+
+END = "$end"
+"""The target of a step that runs off the end of the list: the run succeeds."""
+
+
+class _Data(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """Base of the definition's values: immutable, keyword-built, strict about unknown fields."""
+
+
+class Catch(_Data, frozen=True, kw_only=True):
+    """Route errors that are not (or no longer) retried to another step."""
+
+    next: str
+    errors: tuple[str, ...] = ("*",)
+
+    def catches(self, error: str) -> bool:
+        return error_matches(error, self.errors)
+
+
+class Choice(_Data, frozen=True, kw_only=True):
+    """One branch of a choice step: ``when`` is a JMESPath condition over the run context."""
+
+    when: str
+    next: str
+
+
+class _Step(_Data, frozen=True, tag_field="type"):
+    id: str
+    comment: str | None = None
+
+
+class TaskStep(_Step, tag="task", frozen=True, kw_only=True):
+    """Run an action with templated params, retried by its policy, caught by its catchers."""
+
+    action: str
+    params: dict[str, Any] = {}
+    next: str | None = None
+    retry: RetryPolicy = RetryPolicy()
+    timeout: float | None = None
+    catch: tuple[Catch, ...] = ()
+
+    def catcher_for(self, error: str) -> Catch | None:
+        return next((catch for catch in self.catch if catch.catches(error)), None)
+
+
+class ChoiceStep(_Step, tag="choice", frozen=True, kw_only=True):
+    """Go to the first choice whose condition holds, else to ``default`` (else the run fails)."""
+
+    choices: tuple[Choice, ...]
+    default: str | None = None
+
+
+class WaitStep(_Step, tag="wait", frozen=True, kw_only=True):
+    """Pause the run for ``seconds`` or until a timestamp (``until`` may be a template)."""
+
+    seconds: float | None = None
+    until: str | None = None
+    next: str | None = None
+
+
+class SucceedStep(_Step, tag="succeed", frozen=True, kw_only=True):
+    """End the run successfully; ``output`` (templated) is its result."""
+
+    output: Any = None
+
+
+class FailStep(_Step, tag="fail", frozen=True, kw_only=True):
+    """End the run as failed with a named error and an optional templated cause."""
+
+    error: str = "Failed"
+    cause: str | None = None
+
+
+Step = TaskStep | ChoiceStep | WaitStep | SucceedStep | FailStep
+STEP_TYPES: dict[str, type[Step]] = {
+    "task": TaskStep,
+    "choice": ChoiceStep,
+    "wait": WaitStep,
+    "succeed": SucceedStep,
+    "fail": FailStep,
+}
+
+
+class _Trigger(_Data, frozen=True, tag_field="type"):
+    pass
+
+
+class ManualTrigger(_Trigger, tag="manual", frozen=True, kw_only=True):
+    """Started by a client through the API or the command line."""
+
+
+class WebhookTrigger(_Trigger, tag="webhook", frozen=True, kw_only=True):
+    """Started by ``POST /hooks/{path}``; with a secret, the body must carry its HMAC."""
+
+    path: str
+    secret: str | None = None
+
+
+Overlap = Literal["skip", "buffer_one", "allow"]
+
+
+class ScheduleTrigger(_Trigger, tag="schedule", frozen=True, kw_only=True):
+    """Started on a cron schedule in a time zone, with a policy for overlapping runs."""
+
+    cron: str
+    timezone: str = "UTC"
+    overlap: Overlap = "skip"
+
+
+Trigger = ManualTrigger | WebhookTrigger | ScheduleTrigger
+TRIGGER_TYPES: dict[str, type[Trigger]] = {
+    "manual": ManualTrigger,
+    "webhook": WebhookTrigger,
+    "schedule": ScheduleTrigger,
+}
+
+
+class Definition(_Data, frozen=True, kw_only=True, dict=True):
+    """A whole workflow definition. Build it with ``validation.parse_definition``."""
+
+    name: str
+    steps: tuple[Step, ...]
+    triggers: tuple[Trigger, ...] = (ManualTrigger(),)
+    description: str | None = None
+
+    @cached_property
+    def _index(self) -> dict[str, int]:
+        return {step.id: position for position, step in enumerate(self.steps)}
+
+    @property
+    def start(self) -> Step:
+        return self.steps[0]
+
+    def step(self, step_id: str) -> Step:
+        """The step with this id; KeyError if there is none."""
+        return self.steps[self._index[step_id]]
+
+    def has_step(self, step_id: str) -> bool:
+        return step_id in self._index
+
+    def following(self, step: TaskStep | WaitStep) -> str:
+        """Where a task or wait step goes on success: its ``next``, the next in list, or END."""
+        if step.next is not None:
+            return step.next
+        position = self._index[step.id] + 1
+        return self.steps[position].id if position < len(self.steps) else END
+
+    def to_builtins(self) -> dict[str, Any]:
+        """The definition as plain JSON-like data, ready to store or send."""
+        data: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(self))
+        return data

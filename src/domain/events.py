@@ -1,0 +1,152 @@
+"""The run's history: every transition is recorded as one of these, in order, never changed.
+
+Events are facts, decided once: they carry every time and value the decision computed (retry
+due times, wait deadlines, outputs), so replaying them needs no definition, clock or randomness.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+
+class ErrorInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A named error: ``error`` is what retry and catch rules match (``http.timeout``...)."""
+
+    error: str
+    message: str = ""
+    retryable: bool = True
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_defaults=True):
+    """Base of history events: ``seq`` counts from 1 within a run; ``at`` is when it happened."""
+
+    seq: int
+    at: datetime
+
+
+class RunCreated(Event, tag="run.created", frozen=True, kw_only=True):
+    run_id: str
+    workflow_id: str
+    workflow_version: int
+    input: Any = None
+    trigger: str = "manual"
+    idempotency_key: str | None = None
+
+
+class RunStarted(Event, tag="run.started", frozen=True, kw_only=True):
+    pass
+
+
+class AttemptScheduled(Event, tag="step.scheduled", frozen=True, kw_only=True):
+    """A task step's attempt is decided; due now (queued at once) or later (a retry backoff)."""
+
+    step_id: str
+    attempt: int
+    try_number: int
+    due_at: datetime
+    wake_at: datetime
+
+
+class AttemptQueued(Event, tag="step.queued", frozen=True, kw_only=True):
+    """A due attempt's job was (re)sent to the queue; look again at ``wake_at`` if unstarted."""
+
+    step_id: str
+    attempt: int
+    wake_at: datetime
+
+
+class AttemptStarted(Event, tag="step.started", frozen=True, kw_only=True):
+    """A worker took the attempt; it is given up at ``deadline`` (step timeout or lease)."""
+
+    step_id: str
+    attempt: int
+    deadline: datetime
+
+
+class AttemptLeaseExtended(Event, tag="step.lease_extended", frozen=True, kw_only=True):
+    step_id: str
+    attempt: int
+    deadline: datetime
+
+
+class AttemptSucceeded(Event, tag="step.succeeded", frozen=True, kw_only=True):
+    step_id: str
+    attempt: int
+    output: Any = None
+
+
+class AttemptFailed(Event, tag="step.failed", frozen=True, kw_only=True):
+    step_id: str
+    attempt: int
+    error: ErrorInfo
+
+
+class StepCaught(Event, tag="step.caught", frozen=True, kw_only=True):
+    """An error that is not retried (any more) was routed to the catcher's ``next`` step."""
+
+    step_id: str
+    error: ErrorInfo
+    next: str
+
+
+class ChoiceMade(Event, tag="choice.made", frozen=True, kw_only=True):
+    step_id: str
+    next: str
+
+
+class WaitStarted(Event, tag="wait.started", frozen=True, kw_only=True):
+    step_id: str
+    until: datetime
+
+
+class WaitEnded(Event, tag="wait.ended", frozen=True, kw_only=True):
+    step_id: str
+
+
+class RunSucceeded(Event, tag="run.succeeded", frozen=True, kw_only=True):
+    output: Any = None
+
+
+class RunFailed(Event, tag="run.failed", frozen=True, kw_only=True):
+    error: ErrorInfo
+    step_id: str | None = None
+
+
+class RunCancelled(Event, tag="run.cancelled", frozen=True, kw_only=True):
+    reason: str = ""
+
+
+class RunResumed(Event, tag="run.resumed", frozen=True, kw_only=True):
+    """A failed run goes on from ``step_id``; steps that succeeded before are not run again."""
+
+    step_id: str
+
+
+RunEvent = (
+    RunCreated
+    | RunStarted
+    | AttemptScheduled
+    | AttemptQueued
+    | AttemptStarted
+    | AttemptLeaseExtended
+    | AttemptSucceeded
+    | AttemptFailed
+    | StepCaught
+    | ChoiceMade
+    | WaitStarted
+    | WaitEnded
+    | RunSucceeded
+    | RunFailed
+    | RunCancelled
+    | RunResumed
+)
+
+TERMINAL_EVENTS = (RunSucceeded, RunFailed, RunCancelled)
+
+
+def event_type(event: Event) -> str:
+    """The tag an event is stored and streamed under (``step.failed``...)."""
+    return str(event.__struct_config__.tag)

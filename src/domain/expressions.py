@@ -1,0 +1,119 @@
+"""``{{ expr }}`` templates and choice conditions: JMESPath over the run context.
+
+JMESPath is a query language over JSON data; it has no way to call into Python, so neither a
+definition nor a payload can execute code. A string that is one whole ``{{ }}`` keeps the type
+of the value it selects; a string with text around its expressions renders each value as text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
+
+from wfa.domain.errors import ExpressionError
+
+_TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(source: str) -> ParsedResult:
+    """Parse one JMESPath expression once; raise ExpressionError when it does not parse."""
+    text = source.strip()
+    if not text:
+        raise ExpressionError("empty expression")
+    try:
+        return jmespath.compile(text)
+    except JMESPathError as error:
+        raise ExpressionError(f"malformed expression {text!r}: {_first_line(error)}") from None
+
+
+def _first_line(error: Exception) -> str:
+    line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return line.removesuffix(", for expression:")
+
+
+def evaluate(source: str, context: dict[str, Any]) -> Any:
+    """Evaluate one expression over the context."""
+    try:
+        return compile_expression(source).search(context)
+    except JMESPathError as error:
+        raise ExpressionError(
+            f"expression {source.strip()!r} failed: {_first_line(error)}"
+        ) from None
+
+
+def is_truthy(value: Any) -> bool:
+    """JMESPath's own truth: false, null, and empty strings, lists and objects are false."""
+    return not (value is None or value is False or value in ("", [], {}))
+
+
+def condition_holds(source: str, context: dict[str, Any]) -> bool:
+    """A choice's ``when``: the expression's value, read with JMESPath's truth."""
+    return is_truthy(evaluate(source, context))
+
+
+def expressions_in(value: Any) -> Iterator[tuple[str, str]]:
+    """Yield ``(relative path, expression)`` for every ``{{ }}`` inside a JSON-like value."""
+    if isinstance(value, str):
+        for match in _TEMPLATE.finditer(value):
+            yield "", match.group(1)
+        if "{{" in _TEMPLATE.sub("", value):
+            yield "", "{{"  # an opened template that never closes
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            for path, source in expressions_in(item):
+                yield f".{key}{path}", source
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            for path, source in expressions_in(item):
+                yield f"[{index}]{path}", source
+
+
+def check_template(value: Any) -> list[tuple[str, str]]:
+    """Every malformed expression in a template as ``(relative path, message)``."""
+    problems = []
+    for path, source in expressions_in(value):
+        if source == "{{":
+            problems.append((path, "'{{' is never closed by '}}'"))
+            continue
+        try:
+            compile_expression(source)
+        except ExpressionError as error:
+            problems.append((path, str(error)))
+    return problems
+
+
+def render(value: Any, context: dict[str, Any]) -> Any:
+    """Render every template inside a JSON-like value over the context."""
+    if isinstance(value, str):
+        return _render_string(value, context)
+    if isinstance(value, dict):
+        return {key: render(item, context) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render(item, context) for item in value]
+    return value
+
+
+def _render_string(text: str, context: dict[str, Any]) -> Any:
+    if "{{" not in text:
+        return text
+    whole = _TEMPLATE.fullmatch(text.strip())
+    if whole is not None and text.count("{{") == 1:
+        return evaluate(whole.group(1), context)
+    return _TEMPLATE.sub(lambda match: as_text(evaluate(match.group(1), context)), text)
+
+
+def as_text(value: Any) -> str:
+    """How a value reads inside a longer string: strings as they are, null as empty, else JSON."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

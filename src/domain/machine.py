@@ -1,0 +1,190 @@
+"""The run state machine: ``decide(definition, run, command, now)`` → what happened and what next.
+
+A decision is pure: the same run, command and time give the same events. Events change the
+state (through ``run.evolve``); jobs are what must be delivered to workers once the new state
+is stored. An illegal command raises IllegalTransition and changes nothing; a stale or
+duplicate attempt command is ignored (an empty decision), since queues deliver at least once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from wfa.domain.commands import (
+    BeginAttempt,
+    Cancel,
+    CompleteAttempt,
+    Create,
+    ExtendLease,
+    FailAttempt,
+    Resume,
+    RunCommand,
+    Start,
+    Wake,
+)
+from wfa.domain.definition import Definition, FailStep, TaskStep
+from wfa.domain.errors import IllegalTransition
+from wfa.domain.events import (
+    AttemptLeaseExtended,
+    AttemptStarted,
+    AttemptSucceeded,
+    ErrorInfo,
+    RunCancelled,
+    RunCreated,
+    RunResumed,
+    RunStarted,
+    WaitEnded,
+)
+from wfa.domain.progress import Decision, EngineSettings, Progress
+from wfa.domain.run import AttemptStatus, Run, RunStatus, evolve
+
+DEFAULT_SETTINGS = EngineSettings()
+
+
+def create(command: Create, now: datetime) -> Decision:
+    """A new pending run: the first event of its history."""
+    event = RunCreated(
+        seq=1,
+        at=now,
+        run_id=command.run_id,
+        workflow_id=command.workflow_id,
+        workflow_version=command.workflow_version,
+        input=command.input,
+        trigger=command.trigger,
+        idempotency_key=command.idempotency_key,
+    )
+    return Decision(run=evolve(None, event), events=(event,))
+
+
+def decide(
+    definition: Definition,
+    run: Run,
+    command: RunCommand,
+    now: datetime,
+    settings: EngineSettings = DEFAULT_SETTINGS,
+) -> Decision:
+    """Decide one command against the run's current state."""
+    progress = Progress(definition, run, now, settings)
+    match command:
+        case Create():
+            raise IllegalTransition(f"run {run.id} already exists")
+        case Start():
+            _start(progress)
+        case BeginAttempt():
+            _begin(progress, command)
+        case ExtendLease():
+            _extend(progress, command)
+        case CompleteAttempt():
+            _complete(progress, command)
+        case FailAttempt():
+            _fail(progress, command)
+        case Wake():
+            _wake(progress, command.random_fraction)
+        case Cancel():
+            _cancel(progress, command.reason)
+        case Resume():
+            _resume(progress)
+    return progress.decision()
+
+
+def _start(progress: Progress) -> None:
+    if progress.run.status is not RunStatus.PENDING:
+        raise IllegalTransition(f"run is {progress.run.status}, only a pending run can start")
+    progress.record(RunStarted)
+    progress.go_to(progress.definition.start.id)
+
+
+def _current(progress: Progress, step_id: str, number: int, *wanted: AttemptStatus) -> bool:
+    attempt = progress.run.attempt
+    return (
+        attempt is not None
+        and attempt.step_id == step_id
+        and attempt.number == number
+        and attempt.status in wanted
+    )
+
+
+def _begin(progress: Progress, command: BeginAttempt) -> None:
+    if not _current(progress, command.step_id, command.attempt, AttemptStatus.QUEUED):
+        return
+    step = progress.definition.step(command.step_id)
+    assert isinstance(step, TaskStep)
+    deadline = progress.now + timedelta(seconds=progress.settings.lease)
+    if step.timeout is not None:
+        deadline = min(deadline, progress.now + timedelta(seconds=step.timeout))
+    progress.record(
+        AttemptStarted, step_id=command.step_id, attempt=command.attempt, deadline=deadline
+    )
+
+
+def _extend(progress: Progress, command: ExtendLease) -> None:
+    if not _current(progress, command.step_id, command.attempt, AttemptStatus.RUNNING):
+        return
+    deadline = progress.now + timedelta(seconds=progress.settings.lease)
+    timeout_at = progress.timeout_at()
+    if timeout_at is not None:
+        deadline = min(deadline, timeout_at)
+    progress.record(
+        AttemptLeaseExtended, step_id=command.step_id, attempt=command.attempt, deadline=deadline
+    )
+
+
+def _complete(progress: Progress, command: CompleteAttempt) -> None:
+    if not _current(progress, command.step_id, command.attempt, AttemptStatus.RUNNING):
+        return
+    progress.record(
+        AttemptSucceeded, step_id=command.step_id, attempt=command.attempt, output=command.output
+    )
+    step = progress.definition.step(command.step_id)
+    assert isinstance(step, TaskStep)
+    progress.go_to(progress.definition.following(step))
+
+
+def _fail(progress: Progress, command: FailAttempt) -> None:
+    # A failure can be reported before the attempt was claimed (its params did not render).
+    states = (AttemptStatus.RUNNING, AttemptStatus.QUEUED)
+    if not _current(progress, command.step_id, command.attempt, *states):
+        return
+    progress.attempt_failed(command.error, command.random_fraction)
+
+
+def _wake(progress: Progress, random_fraction: float) -> None:
+    run, now = progress.run, progress.now
+    wake_at = run.wake_at
+    if wake_at is None or wake_at > now:
+        return
+    if run.attempt is None:
+        wait = progress.current_wait()
+        progress.record(WaitEnded, step_id=wait.id)
+        progress.go_to(progress.definition.following(wait))
+        return
+    attempt = run.attempt
+    if attempt.status in (AttemptStatus.SCHEDULED, AttemptStatus.QUEUED):
+        progress.queue(attempt.step_id, attempt.number)
+        return
+    timeout_at = progress.timeout_at()
+    if timeout_at is not None and timeout_at <= now:
+        error = ErrorInfo(error="step.timeout", message="the step ran longer than its timeout")
+    else:
+        error = ErrorInfo(
+            error="worker.lost", message="the worker stopped reporting (lease expired)"
+        )
+    progress.attempt_failed(error, random_fraction)
+
+
+def _cancel(progress: Progress, reason: str) -> None:
+    status = progress.run.status
+    if status.is_terminal:
+        raise IllegalTransition(f"run is already {status}; only an unfinished run can be cancelled")
+    progress.record(RunCancelled, reason=reason)
+
+
+def _resume(progress: Progress) -> None:
+    run = progress.run
+    if run.status is not RunStatus.FAILED:
+        raise IllegalTransition(f"run is {run.status}; only a failed run can be retried")
+    step_id = run.failed_step
+    if step_id is None or isinstance(progress.definition.step(step_id), FailStep):
+        raise IllegalTransition("the run ended at a fail step; there is no failed step to retry")
+    progress.record(RunResumed, step_id=step_id)
+    progress.go_to(step_id)

@@ -1,0 +1,228 @@
+"""One decision in the making: records events onto the run and walks it to its next task.
+
+``Progress`` is the only writer of events. Choice, wait, succeed and fail steps are passed
+inline, in the same decision, so a run moves from one task straight to the next.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from wfa.domain.definition import (
+    END,
+    ChoiceStep,
+    Definition,
+    FailStep,
+    SucceedStep,
+    TaskStep,
+    WaitStep,
+)
+from wfa.domain.errors import ExpressionError
+from wfa.domain.events import (
+    AttemptFailed,
+    AttemptQueued,
+    AttemptScheduled,
+    ChoiceMade,
+    ErrorInfo,
+    Event,
+    RunFailed,
+    RunSucceeded,
+    StepCaught,
+    WaitEnded,
+    WaitStarted,
+)
+from wfa.domain.expressions import condition_holds, render
+from wfa.domain.run import Run, evolve
+
+
+class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Timing the engine applies to every run."""
+
+    lease: float = 60.0  # seconds a worker holds an attempt without extending it
+    redeliver_after: float = 30.0  # seconds before an unstarted queued job is sent again
+    max_inline_steps: int = 1000  # choice and wait steps passed in one decision at most
+
+
+class Job(msgspec.Struct, frozen=True, array_like=True):
+    """Deliver to a worker: run this attempt of this step. Small on the wire on purpose."""
+
+    run_id: str
+    step_id: str
+    attempt: int
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True):
+    """The run after a command, the events that got it there, and the jobs to deliver."""
+
+    run: Run
+    events: tuple[Event, ...] = ()
+    jobs: tuple[Job, ...] = ()
+
+    @property
+    def ignored(self) -> bool:
+        """True when the command changed nothing (a duplicate or stale delivery)."""
+        return not self.events
+
+
+class Progress:
+    def __init__(
+        self, definition: Definition, run: Run, now: datetime, settings: EngineSettings
+    ) -> None:
+        self.definition = definition
+        self.run = run
+        self.now = now
+        self.settings = settings
+        self._events: list[Event] = []
+        self._jobs: list[Job] = []
+
+    def decision(self) -> Decision:
+        return Decision(run=self.run, events=tuple(self._events), jobs=tuple(self._jobs))
+
+    def record(self, kind: type[Event], **fields: Any) -> None:
+        event = kind(seq=self.run.seq + 1, at=self.now, **fields)
+        self.run = evolve(self.run, event)
+        self._events.append(event)
+
+    def go_to(self, target: str) -> None:
+        """Enter ``target`` and pass inline steps until a task, a pending wait or the end."""
+        for _ in range(self.settings.max_inline_steps):
+            if target == END:
+                self.record(RunSucceeded, output=self.run.last_output)
+                return
+            step = self.definition.step(target)
+            if isinstance(step, TaskStep):
+                self._schedule(step, try_number=1, delay=0.0)
+                return
+            try:
+                following = self._pass(step)
+            except (ExpressionError, ValueError) as error:
+                kind = "wait.invalid_until" if isinstance(step, WaitStep) else "expression.error"
+                self._fail_run(ErrorInfo(error=kind, message=str(error), retryable=False), step.id)
+                return
+            if following is None:
+                return
+            target = following
+        message = f"more than {self.settings.max_inline_steps} steps passed without a task"
+        self._fail_run(ErrorInfo(error="run.step_limit", message=message, retryable=False), target)
+
+    def _pass(self, step: ChoiceStep | WaitStep | SucceedStep | FailStep) -> str | None:
+        """Do an inline step; return where the run goes next, or None when it stops here."""
+        if isinstance(step, ChoiceStep):
+            return self._choose(step)
+        if isinstance(step, WaitStep):
+            until = self._wait_until(step)
+            self.record(WaitStarted, step_id=step.id, until=until)
+            if until > self.now:
+                return None
+            self.record(WaitEnded, step_id=step.id)
+            return self.definition.following(step)
+        if isinstance(step, SucceedStep):
+            output = self.run.last_output
+            if step.output is not None:
+                output = render(step.output, self.run.context())
+            self.record(RunSucceeded, output=output)
+            return None
+        cause = render(step.cause, self.run.context()) if step.cause is not None else ""
+        error = ErrorInfo(error=step.error, message=str(cause), retryable=False)
+        self._fail_run(error, step.id)
+        return None
+
+    def _choose(self, step: ChoiceStep) -> str | None:
+        context = self.run.context()
+        chosen = next(
+            (choice.next for choice in step.choices if condition_holds(choice.when, context)),
+            step.default,
+        )
+        if chosen is None:
+            message = f"no choice of step {step.id!r} matched and it has no default"
+            self._fail_run(
+                ErrorInfo(error="choice.no_match", message=message, retryable=False), step.id
+            )
+            return None
+        self.record(ChoiceMade, step_id=step.id, next=chosen)
+        return chosen
+
+    def _wait_until(self, step: WaitStep) -> datetime:
+        if step.seconds is not None:
+            return self.now + timedelta(seconds=step.seconds)
+        value = render(step.until, self.run.context())
+        return parse_instant(value)
+
+    def _schedule(self, step: TaskStep, try_number: int, delay: float) -> None:
+        number = self.run.attempt_counts.get(step.id, 0) + 1
+        due_at = self.now + timedelta(seconds=delay)
+        if delay > 0:
+            wake_at = due_at
+        else:
+            wake_at = self.now + timedelta(seconds=self.settings.redeliver_after)
+            self._jobs.append(Job(self.run.id, step.id, number))
+        self.record(
+            AttemptScheduled,
+            step_id=step.id,
+            attempt=number,
+            try_number=try_number,
+            due_at=due_at,
+            wake_at=wake_at,
+        )
+
+    def queue(self, step_id: str, number: int) -> None:
+        """(Re)send a due attempt's job, and look again later in case it is lost."""
+        wake_at = self.now + timedelta(seconds=self.settings.redeliver_after)
+        self.record(AttemptQueued, step_id=step_id, attempt=number, wake_at=wake_at)
+        self._jobs.append(Job(self.run.id, step_id, number))
+
+    def attempt_failed(self, error: ErrorInfo, random_fraction: float) -> None:
+        """Record the current attempt's failure, then retry it, catch it, or fail the run."""
+        attempt = self.run.attempt
+        assert attempt is not None
+        step = self.definition.step(attempt.step_id)
+        assert isinstance(step, TaskStep)
+        self.record(AttemptFailed, step_id=step.id, attempt=attempt.number, error=error)
+        if error.retryable and step.retry.allows_retry(error.error, attempt.try_number):
+            delay = step.retry.delay_before(attempt.try_number + 1, random_fraction)
+            self._schedule(step, try_number=attempt.try_number + 1, delay=delay)
+            return
+        catcher = step.catcher_for(error.error)
+        if catcher is not None:
+            self.record(StepCaught, step_id=step.id, error=error, next=catcher.next)
+            self.go_to(catcher.next)
+            return
+        self._fail_run(error, step.id)
+
+    def _fail_run(self, error: ErrorInfo, step_id: str) -> None:
+        self.record(RunFailed, error=error, step_id=step_id)
+
+    def timeout_at(self) -> datetime | None:
+        """When the running attempt breaks its step's timeout, if the step has one."""
+        attempt = self.run.attempt
+        if attempt is None or attempt.started_at is None:
+            return None
+        step = self.definition.step(attempt.step_id)
+        assert isinstance(step, TaskStep)
+        if step.timeout is None:
+            return None
+        return attempt.started_at + timedelta(seconds=step.timeout)
+
+    def current_wait(self) -> WaitStep:
+        assert self.run.current_step is not None
+        step = self.definition.step(self.run.current_step)
+        assert isinstance(step, WaitStep)
+        return step
+
+
+def parse_instant(value: Any) -> datetime:
+    """A wait's ``until``: an ISO 8601 timestamp (UTC when it names no zone) or epoch seconds."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"'until' must be a timestamp, got {value!r}")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if not isinstance(value, str):
+        raise ValueError(f"'until' must be a timestamp, got {type(value).__name__}")
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"'until' is not an ISO 8601 timestamp: {value!r}") from None
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)

@@ -1,0 +1,221 @@
+"""The run: its state, and how each history event changes it (``evolve``).
+
+State changes only through events. ``replay(history)`` rebuilds a run from nothing, which is
+how the property tests prove that the history tells the whole story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+from msgspec.structs import replace
+
+from wfa.domain.events import (
+    AttemptFailed,
+    AttemptLeaseExtended,
+    AttemptQueued,
+    AttemptScheduled,
+    AttemptStarted,
+    AttemptSucceeded,
+    ChoiceMade,
+    ErrorInfo,
+    Event,
+    RunCancelled,
+    RunCreated,
+    RunFailed,
+    RunResumed,
+    RunStarted,
+    RunSucceeded,
+    StepCaught,
+    WaitEnded,
+    WaitStarted,
+)
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    WAITING = "waiting"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
+
+
+class AttemptStatus(StrEnum):
+    SCHEDULED = "scheduled"  # decided, due later (a retry's backoff)
+    QUEUED = "queued"  # due; its job is on the queue
+    RUNNING = "running"  # a worker holds it until its deadline
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Attempt(msgspec.Struct, frozen=True, kw_only=True):
+    """The current attempt of the run's current task step."""
+
+    step_id: str
+    number: int  # counts every attempt of this step in the run: (run, step, number) is unique
+    try_number: int  # counts attempts since the step was entered: what the retry policy limits
+    status: AttemptStatus
+    due_at: datetime
+    wake_at: datetime  # when the engine looks at this attempt again if nothing else happens
+    started_at: datetime | None = None
+
+
+class Run(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    workflow_id: str
+    workflow_version: int
+    status: RunStatus
+    input: Any
+    trigger: str
+    idempotency_key: str | None
+    created_at: datetime
+    updated_at: datetime
+    seq: int  # events so far; the version a writer must still see to save its change
+    current_step: str | None = None
+    attempt: Attempt | None = None
+    wait_until: datetime | None = None
+    outputs: dict[str, Any] = {}
+    caught: dict[str, ErrorInfo] = {}
+    attempt_counts: dict[str, int] = {}
+    last_output: Any = None
+    output: Any = None
+    error: ErrorInfo | None = None
+    failed_step: str | None = None
+
+    @property
+    def wake_at(self) -> datetime | None:
+        """The one time this run needs the engine again without a job: its durable timer."""
+        if self.status.is_terminal:
+            return None
+        if self.attempt is not None:
+            return self.attempt.wake_at
+        return self.wait_until
+
+    def context(self) -> dict[str, Any]:
+        """The data templates and conditions read: input, step outputs (and caught errors), run."""
+        steps: dict[str, dict[str, Any]] = {
+            sid: {"output": out} for sid, out in self.outputs.items()
+        }
+        for step_id, error in self.caught.items():
+            steps.setdefault(step_id, {})["error"] = msgspec.to_builtins(error)
+        attempt = self.attempt.try_number if self.attempt is not None else None
+        run = {"id": self.id, "workflow_id": self.workflow_id, "attempt": attempt}
+        return {"input": self.input, "steps": steps, "run": run}
+
+
+def evolve(run: Run | None, event: Event) -> Run:
+    """The run after ``event``. Pure; the only way a run's state ever changes."""
+    if isinstance(event, RunCreated):
+        return _created(event)
+    if run is None:
+        raise ValueError(f"history must begin with run.created, not {type(event).__name__}")
+    changed = _apply(run, event)
+    return replace(changed, seq=event.seq, updated_at=event.at)
+
+
+def replay(history: Iterable[Event]) -> Run:
+    """Rebuild a run from its whole history."""
+    run: Run | None = None
+    for event in history:
+        run = evolve(run, event)
+    if run is None:
+        raise ValueError("an empty history holds no run")
+    return run
+
+
+def _created(event: RunCreated) -> Run:
+    return Run(
+        id=event.run_id,
+        workflow_id=event.workflow_id,
+        workflow_version=event.workflow_version,
+        status=RunStatus.PENDING,
+        input=event.input,
+        trigger=event.trigger,
+        idempotency_key=event.idempotency_key,
+        created_at=event.at,
+        updated_at=event.at,
+        seq=event.seq,
+    )
+
+
+def _apply(run: Run, event: Event) -> Run:
+    match event:
+        case RunStarted():
+            return replace(run, status=RunStatus.RUNNING)
+        case AttemptScheduled():
+            return _scheduled(run, event)
+        case AttemptQueued():
+            return _with_attempt(run, status=AttemptStatus.QUEUED, wake_at=event.wake_at)
+        case AttemptStarted():
+            return _with_attempt(
+                run, status=AttemptStatus.RUNNING, wake_at=event.deadline, started_at=event.at
+            )
+        case AttemptLeaseExtended():
+            return _with_attempt(run, wake_at=event.deadline)
+        case AttemptSucceeded():
+            outputs = {**run.outputs, event.step_id: event.output}
+            caught = {k: v for k, v in run.caught.items() if k != event.step_id}
+            return replace(
+                run, attempt=None, outputs=outputs, caught=caught, last_output=event.output
+            )
+        case AttemptFailed():
+            return replace(run, attempt=None)
+        case StepCaught():
+            return replace(run, caught={**run.caught, event.step_id: event.error})
+        case ChoiceMade():
+            return replace(run, current_step=event.step_id)
+        case WaitStarted():
+            return replace(
+                run, status=RunStatus.WAITING, current_step=event.step_id, wait_until=event.until
+            )
+        case WaitEnded():
+            return replace(run, status=RunStatus.RUNNING, wait_until=None)
+        case RunSucceeded():
+            return _ended(run, RunStatus.SUCCEEDED, output=event.output)
+        case RunFailed():
+            return _ended(run, RunStatus.FAILED, error=event.error, failed_step=event.step_id)
+        case RunCancelled():
+            return _ended(run, RunStatus.CANCELLED)
+        case RunResumed():
+            return replace(run, status=RunStatus.RUNNING, error=None, failed_step=None, output=None)
+    raise ValueError(f"unknown event {type(event).__name__}")
+
+
+def _scheduled(run: Run, event: AttemptScheduled) -> Run:
+    due_now = event.due_at <= event.at
+    attempt = Attempt(
+        step_id=event.step_id,
+        number=event.attempt,
+        try_number=event.try_number,
+        status=AttemptStatus.QUEUED if due_now else AttemptStatus.SCHEDULED,
+        due_at=event.due_at,
+        wake_at=event.wake_at,
+    )
+    counts = {**run.attempt_counts, event.step_id: event.attempt}
+    status = RunStatus.RUNNING if due_now else RunStatus.WAITING
+    return replace(
+        run, status=status, current_step=event.step_id, attempt=attempt, attempt_counts=counts
+    )
+
+
+def _with_attempt(run: Run, **changes: Any) -> Run:
+    assert run.attempt is not None, "attempt events follow step.scheduled"
+    status = RunStatus.RUNNING
+    return replace(run, status=status, attempt=replace(run.attempt, **changes))
+
+
+def _ended(run: Run, status: RunStatus, **changes: Any) -> Run:
+    return replace(run, status=status, attempt=None, wait_until=None, current_step=None, **changes)
