@@ -1,0 +1,34 @@
+"""In-process event publishing: followers of a run get its new events as they happen."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from wfa.domain.events import Event
+
+
+class InMemoryEventPublisher:
+    def __init__(self) -> None:
+        self._followers: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
+        self.published: list[tuple[str, Event]] = []  # everything ever published, in order
+
+    async def publish(self, run_id: str, events: Sequence[Event]) -> None:
+        self.published.extend((run_id, event) for event in events)
+        for follower in self._followers.get(run_id, ()):
+            for event in events:
+                follower.put_nowait(event)
+
+    @asynccontextmanager
+    async def follow(self, run_id: str) -> AsyncIterator[asyncio.Queue[Event]]:
+        """A queue that receives the run's events published while the block is open."""
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._followers[run_id].add(queue)
+        try:
+            yield queue
+        finally:
+            self._followers[run_id].discard(queue)
+            if not self._followers[run_id]:
+                del self._followers[run_id]

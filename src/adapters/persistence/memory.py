@@ -1,0 +1,177 @@
+"""Workflows and runs kept in process memory, with the same transaction rules as a database.
+
+Writes are staged in the unit of work and applied at commit, all or nothing; a save whose
+run changed since it was read raises ConcurrencyConflict, and a taken idempotency key raises
+DuplicateRun, as the SQL adapters do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+import msgspec
+
+from wfa.application.errors import ConcurrencyConflict, DuplicateRun
+from wfa.application.paging import decode_cursor, encode_cursor
+from wfa.application.ports.repositories import RunFilter, RunPage
+from wfa.domain.events import Event
+from wfa.domain.run import Run
+from wfa.domain.workflow import Workflow
+
+
+class MemoryStore:
+    """What the memory adapter keeps, shared by every unit of work made from it."""
+
+    def __init__(self) -> None:
+        self.workflows: dict[str, list[Workflow]] = {}
+        self.deleted: set[str] = set()
+        self.runs: dict[str, Run] = {}
+        self.history: dict[str, list[Event]] = {}
+        self.keys: dict[tuple[str, str], str] = {}
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+
+class _Pending(msgspec.Struct):
+    workflows: list[Workflow] = []
+    deletions: set[str] = set()
+    runs: dict[str, tuple[Run, list[Event], int | None]] = {}
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._pending = _Pending()
+        self.workflows = MemoryWorkflows(store, self._pending)
+        self.runs = MemoryRuns(store, self._pending)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._pending = _Pending()
+        self.workflows.pending = self.runs.pending = self._pending
+
+    async def commit(self) -> None:
+        """Check every staged write, then apply them all; nothing awaits in between."""
+        store, pending = self._store, self._pending
+        for run, _, expected in pending.runs.values():
+            _check(store, run, expected)
+        for workflow in pending.workflows:
+            store.workflows.setdefault(workflow.id, []).append(workflow)
+            store.deleted.discard(workflow.id)
+        store.deleted |= pending.deletions
+        for run, events, _ in pending.runs.values():
+            store.runs[run.id] = run
+            store.history.setdefault(run.id, []).extend(events)
+            if run.idempotency_key is not None:
+                store.keys[(run.workflow_id, run.idempotency_key)] = run.id
+        self._pending = _Pending()
+        self.workflows.pending = self.runs.pending = self._pending
+
+
+def _check(store: MemoryStore, run: Run, expected: int | None) -> None:
+    stored = store.runs.get(run.id)
+    if expected is None:
+        key = run.idempotency_key
+        if key is not None and (run.workflow_id, key) in store.keys:
+            raise DuplicateRun(run.workflow_id, key)
+        if stored is not None:
+            raise ConcurrencyConflict(run.id, 0)
+    elif stored is None or stored.seq != expected:
+        raise ConcurrencyConflict(run.id, expected)
+
+
+class MemoryWorkflows:
+    def __init__(self, store: MemoryStore, pending: _Pending) -> None:
+        self._store, self.pending = store, pending
+
+    async def add(self, workflow: Workflow) -> None:
+        self.pending.workflows.append(workflow)
+
+    async def get(self, workflow_id: str, version: int | None = None) -> Workflow | None:
+        versions = self._store.workflows.get(workflow_id, []) + [
+            w for w in self.pending.workflows if w.id == workflow_id
+        ]
+        if version is not None:
+            return next((w for w in versions if w.version == version), None)
+        if not versions or workflow_id in self._store.deleted | self.pending.deletions:
+            return None
+        return max(versions, key=lambda w: w.version)
+
+    async def latest(self, limit: int, after: str | None = None) -> list[Workflow]:
+        ids = sorted(set(self._store.workflows) | {w.id for w in self.pending.workflows})
+        found = []
+        for workflow_id in ids:
+            if after is not None and workflow_id <= after:
+                continue
+            workflow = await self.get(workflow_id)
+            if workflow is not None:
+                found.append(workflow)
+            if len(found) == limit:
+                break
+        return found
+
+    async def delete(self, workflow_id: str) -> bool:
+        if await self.get(workflow_id) is None:
+            return False
+        self.pending.deletions.add(workflow_id)
+        return True
+
+
+class MemoryRuns:
+    def __init__(self, store: MemoryStore, pending: _Pending) -> None:
+        self._store, self.pending = store, pending
+
+    async def add(self, run: Run, events: Sequence[Event]) -> None:
+        _check(self._store, run, None)
+        self.pending.runs[run.id] = (run, list(events), None)
+
+    async def get(self, run_id: str) -> Run | None:
+        staged = self.pending.runs.get(run_id)
+        return staged[0] if staged is not None else self._store.runs.get(run_id)
+
+    async def save(self, run: Run, events: Sequence[Event], expected_seq: int) -> None:
+        _check(self._store, run, expected_seq)
+        self.pending.runs[run.id] = (run, list(events), expected_seq)
+
+    async def by_idempotency_key(self, workflow_id: str, key: str) -> Run | None:
+        run_id = self._store.keys.get((workflow_id, key))
+        return None if run_id is None else self._store.runs.get(run_id)
+
+    async def history(self, run_id: str, after_seq: int = 0) -> list[Event]:
+        return [e for e in self._store.history.get(run_id, []) if e.seq > after_seq]
+
+    async def page(self, where: RunFilter, limit: int, cursor: str | None = None) -> RunPage:
+        runs = sorted(self._store.runs.values(), key=_order, reverse=True)
+        if cursor is not None:
+            last = decode_cursor(cursor)
+            runs = [run for run in runs if _order(run) < last]
+        matching = [run for run in runs if _matches(run, where)]
+        page = matching[:limit]
+        more = len(matching) > limit
+        return RunPage(runs=page, next_cursor=encode_cursor(_order(page[-1])) if more else None)
+
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        due = [run for run in self._store.runs.values() if run.wake_at and run.wake_at <= now]
+        due.sort(key=lambda run: (run.wake_at, run.id))
+        return [run.id for run in due[:limit]]
+
+
+def _order(run: Run) -> tuple[str, str]:
+    return (run.created_at.isoformat(), run.id)
+
+
+def _matches(run: Run, where: RunFilter) -> bool:
+    if where.workflow_id is not None and run.workflow_id != where.workflow_id:
+        return False
+    return where.status is None or run.status == where.status

@@ -1,0 +1,1 @@
+"""Use cases of the engine and the ports they need; no SQL, HTTP or Redis in here."""

@@ -1,0 +1,31 @@
+"""Errors the use cases raise; the edges map them to status codes and exit codes."""
+
+from __future__ import annotations
+
+
+class ApplicationError(Exception):
+    """Base of the errors a caller is meant to see."""
+
+
+class NotFound(ApplicationError):
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"{kind} {ident!r} not found")
+        self.kind = kind
+        self.ident = ident
+
+
+class ConcurrencyConflict(ApplicationError):
+    """Someone else changed the run first; the caller re-reads and decides again."""
+
+    def __init__(self, run_id: str, expected_seq: int) -> None:
+        super().__init__(f"run {run_id} changed since seq {expected_seq}")
+        self.run_id = run_id
+
+
+class DuplicateRun(ApplicationError):
+    """A run with this idempotency key already exists for the workflow."""
+
+    def __init__(self, workflow_id: str, key: str) -> None:
+        super().__init__(f"workflow {workflow_id} already has a run for key {key!r}")
+        self.workflow_id = workflow_id
+        self.key = key

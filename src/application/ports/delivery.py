@@ -1,0 +1,25 @@
+"""Getting work to workers and news to watchers: the job queue and the event publisher."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from wfa.domain.events import Event
+from wfa.domain.progress import Job
+
+
+class JobQueue(Protocol):
+    """Delivers step jobs to workers, at least once.
+
+    The queue only makes delivery fast: every job is also recorded in the run's state, and a
+    job that is lost is sent again when its timer comes due.
+    """
+
+    async def enqueue(self, jobs: Sequence[Job]) -> None: ...
+
+
+class EventPublisher(Protocol):
+    """Tells whoever follows a run (SSE clients, waiting webhooks) about its new events."""
+
+    async def publish(self, run_id: str, events: Sequence[Event]) -> None: ...

@@ -1,0 +1,103 @@
+"""Where workflows and runs are kept: repositories inside one unit of work (a transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+import msgspec
+
+from wfa.domain.events import Event
+from wfa.domain.run import Run, RunStatus
+from wfa.domain.workflow import Workflow
+
+
+class RunFilter(msgspec.Struct, frozen=True, kw_only=True):
+    workflow_id: str | None = None
+    status: RunStatus | None = None
+
+
+class RunPage(msgspec.Struct, frozen=True, kw_only=True):
+    """Runs newest first; pass ``next_cursor`` back to get the page after this one."""
+
+    runs: list[Run]
+    next_cursor: str | None = None
+
+
+class WorkflowRepository(Protocol):
+    async def add(self, workflow: Workflow) -> None:
+        """Store a new workflow or a new version of one (versions are never overwritten)."""
+        ...
+
+    async def get(self, workflow_id: str, version: int | None = None) -> Workflow | None:
+        """One version, or the latest when ``version`` is None. Deleted workflows keep their
+        versions for the runs that use them, but the latest of a deleted one is None."""
+        ...
+
+    async def latest(self, limit: int, after: str | None = None) -> list[Workflow]:
+        """The latest version of each workflow not deleted, by id, after ``after``."""
+        ...
+
+    async def delete(self, workflow_id: str) -> bool:
+        """Delete a workflow (its runs are kept); False when there was none."""
+        ...
+
+
+class RunRepository(Protocol):
+    async def add(self, run: Run, events: Sequence[Event]) -> None:
+        """Store a new run with its first events.
+
+        Raises DuplicateRun when the run's idempotency key is taken for its workflow.
+        """
+        ...
+
+    async def get(self, run_id: str) -> Run | None: ...
+
+    async def save(self, run: Run, events: Sequence[Event], expected_seq: int) -> None:
+        """Store the run's new state and append ``events`` to its history.
+
+        Raises ConcurrencyConflict unless the stored run still has ``expected_seq``.
+        """
+        ...
+
+    async def by_idempotency_key(self, workflow_id: str, key: str) -> Run | None: ...
+
+    async def history(self, run_id: str, after_seq: int = 0) -> list[Event]:
+        """The run's events with ``seq`` greater than ``after_seq``, in order."""
+        ...
+
+    async def page(self, where: RunFilter, limit: int, cursor: str | None = None) -> RunPage: ...
+
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        """Ids of unfinished runs whose timer is due at ``now``, earliest first.
+
+        Adapters that many processes share hand each due run to one caller at a time.
+        """
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without ``commit`` rolls everything back."""
+
+    @property
+    def workflows(self) -> WorkflowRepository: ...
+
+    @property
+    def runs(self) -> RunRepository: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

@@ -1,0 +1,128 @@
+"""Execute one step job: claim the attempt, run its action, record the outcome.
+
+Two transactions per task step: the claim (so a duplicate delivery does not run the action
+again) and the outcome, which also moves the run on to its next task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+
+from wfa.application.errors import NotFound
+from wfa.application.ports.actions import ActionCatalog, ActionContext, ActionError
+from wfa.application.ports.clock import Entropy
+from wfa.application.run_transitions import RunTransitions
+from wfa.domain.commands import BeginAttempt, CompleteAttempt, ExtendLease, FailAttempt
+from wfa.domain.definition import TaskStep
+from wfa.domain.errors import ExpressionError
+from wfa.domain.events import ErrorInfo
+from wfa.domain.expressions import render
+from wfa.domain.progress import Job
+from wfa.domain.run import Run
+
+log = logging.getLogger(__name__)
+
+
+class StepOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    IGNORED = "ignored"  # a duplicate or stale job: nothing was run
+
+
+class ExecuteStep:
+    def __init__(
+        self, transitions: RunTransitions, actions: ActionCatalog, entropy: Entropy
+    ) -> None:
+        self._transitions = transitions
+        self._actions = actions
+        self._entropy = entropy
+
+    async def execute(self, job: Job) -> StepOutcome:
+        try:
+            claimed = await self._transitions.apply(
+                job.run_id, BeginAttempt(step_id=job.step_id, attempt=job.attempt)
+            )
+        except NotFound:
+            log.warning("job for a run that no longer exists", extra={"run_id": job.run_id})
+            return StepOutcome.IGNORED
+        if claimed.decision.ignored:
+            return StepOutcome.IGNORED
+        step = claimed.definition.step(job.step_id)
+        assert isinstance(step, TaskStep)
+        renewal = asyncio.create_task(self._keep_lease(job))
+        try:
+            outcome = await self._perform(step, claimed.run, job)
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+        await self._transitions.apply(job.run_id, outcome)
+        if isinstance(outcome, CompleteAttempt):
+            return StepOutcome.SUCCEEDED
+        return StepOutcome.FAILED
+
+    async def _perform(self, step: TaskStep, run: Run, job: Job) -> CompleteAttempt | FailAttempt:
+        action = self._actions.get(step.action)
+        if action is None:
+            message = f"no action named {step.action!r} is installed in this worker"
+            return self._failed(job, ErrorInfo(error="action.unknown", message=message))
+        try:
+            params = render(step.params, run.context())
+        except ExpressionError as error:
+            info = ErrorInfo(error="template.error", message=str(error), retryable=False)
+            return self._failed(job, info)
+        assert run.attempt is not None
+        context = ActionContext(
+            run_id=run.id,
+            workflow_id=run.workflow_id,
+            step_id=step.id,
+            attempt=job.attempt,
+            try_number=run.attempt.try_number,
+        )
+        try:
+            async with asyncio.timeout(step.timeout):
+                output = await action(params, context)
+            return CompleteAttempt(step_id=job.step_id, attempt=job.attempt, output=_json(output))
+        except TimeoutError:
+            message = f"the action ran longer than the step's timeout of {step.timeout}s"
+            return self._failed(job, ErrorInfo(error="step.timeout", message=message))
+        except ActionError as error:
+            info = ErrorInfo(error=error.error, message=error.message, retryable=error.retryable)
+            return self._failed(job, info)
+        except Exception as error:  # an action's bug must not take the worker down
+            log.exception("action %s crashed", step.action, extra={"run_id": run.id})
+            message = f"{type(error).__name__}: {error}"
+            return self._failed(job, ErrorInfo(error="action.crashed", message=message))
+
+    def _failed(self, job: Job, error: ErrorInfo) -> FailAttempt:
+        return FailAttempt(
+            step_id=job.step_id,
+            attempt=job.attempt,
+            error=error,
+            random_fraction=self._entropy.fraction(),
+        )
+
+    async def _keep_lease(self, job: Job) -> None:
+        """Extend the attempt's lease while the action runs, so no one takes it as lost."""
+        interval = self._transitions.settings.lease / 3
+        command = ExtendLease(step_id=job.step_id, attempt=job.attempt)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._transitions.apply(job.run_id, command)
+            except Exception:  # the next beat may get through; the lease has slack for it
+                log.warning("could not extend the lease", extra={"run_id": job.run_id})
+
+
+def _json(output: Any) -> Any:
+    """Outputs become JSON data here, so a bad output fails its step instead of the store."""
+    try:
+        return msgspec.json.decode(msgspec.json.encode(output))
+    except (TypeError, msgspec.EncodeError) as error:
+        raise ActionError("action.bad_output", str(error), retryable=False) from None

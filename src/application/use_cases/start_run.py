@@ -1,0 +1,88 @@
+"""Start a run of a workflow, once per idempotency key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from wfa.application.errors import DuplicateRun, NotFound
+from wfa.application.ports.clock import Clock, Entropy
+from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from wfa.application.run_transitions import RunTransitions
+from wfa.domain import machine
+from wfa.domain.commands import Create, Start
+from wfa.domain.events import Event
+from wfa.domain.progress import Decision
+
+
+class StartRunRequest(msgspec.Struct, frozen=True, kw_only=True):
+    workflow_id: str
+    input: Any = None
+    trigger: str = "manual"
+    idempotency_key: str | None = None
+
+
+class StartedRun(msgspec.Struct, frozen=True, kw_only=True):
+    run_id: str
+    created: bool  # False when the idempotency key returned an earlier run
+
+
+class StartRun:
+    """Create the run and move it to its first task in one transaction, then queue its job."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        transitions: RunTransitions,
+        clock: Clock,
+        entropy: Entropy,
+    ) -> None:
+        self._uow, self._transitions = uow, transitions
+        self._clock, self._entropy = clock, entropy
+
+    async def execute(self, request: StartRunRequest) -> StartedRun:
+        try:
+            async with self._uow() as uow:
+                existing = await self._existing(uow, request)
+                if existing is not None:
+                    return StartedRun(run_id=existing, created=False)
+                decision = await self._create(uow, request)
+                await uow.commit()
+        except DuplicateRun:
+            # Another caller committed the same key between our read and our write.
+            async with self._uow() as uow:
+                existing = await self._existing(uow, request)
+            assert existing is not None, "a duplicate key names a stored run"
+            return StartedRun(run_id=existing, created=False)
+        await self._transitions.deliver(decision)
+        return StartedRun(run_id=decision.run.id, created=True)
+
+    async def _existing(self, uow: UnitOfWork, request: StartRunRequest) -> str | None:
+        if request.idempotency_key is None:
+            return None
+        run = await uow.runs.by_idempotency_key(request.workflow_id, request.idempotency_key)
+        return None if run is None else run.id
+
+    async def _create(self, uow: UnitOfWork, request: StartRunRequest) -> Decision:
+        workflow = await uow.workflows.get(request.workflow_id)
+        if workflow is None:
+            raise NotFound("workflow", request.workflow_id)
+        now = self._clock.now()
+        created = machine.create(
+            Create(
+                run_id=self._entropy.new_id(),
+                workflow_id=workflow.id,
+                workflow_version=workflow.version,
+                input=request.input,
+                trigger=request.trigger,
+                idempotency_key=request.idempotency_key,
+            ),
+            now,
+        )
+        started = machine.decide(
+            workflow.definition, created.run, Start(), now, self._transitions.settings
+        )
+        events: tuple[Event, ...] = created.events + started.events
+        await uow.runs.add(started.run, events)
+        return Decision(run=started.run, events=events, jobs=started.jobs)

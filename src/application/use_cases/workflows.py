@@ -1,0 +1,91 @@
+"""Register, version, read and delete workflows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wfa.application.errors import NotFound
+from wfa.application.ports.actions import ActionCatalog
+from wfa.application.ports.clock import Clock, Entropy
+from wfa.application.ports.repositories import UnitOfWorkFactory
+from wfa.domain.validation import parse_definition
+from wfa.domain.workflow import Workflow
+
+
+class RegisterWorkflow:
+    """Validate a definition and store it as version 1 of a new workflow."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, actions: ActionCatalog, clock: Clock, entropy: Entropy
+    ) -> None:
+        self._uow, self._actions, self._clock, self._entropy = uow, actions, clock, entropy
+
+    async def execute(self, raw: Any) -> Workflow:
+        definition = parse_definition(raw, known_actions=set(self._actions.names()))
+        workflow = Workflow(
+            id=self._entropy.new_id(),
+            version=1,
+            definition=definition,
+            created_at=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            await uow.workflows.add(workflow)
+            await uow.commit()
+        return workflow
+
+
+class UpdateWorkflow:
+    """Store a new version; runs already started keep the version they started on."""
+
+    def __init__(self, uow: UnitOfWorkFactory, actions: ActionCatalog, clock: Clock) -> None:
+        self._uow, self._actions, self._clock = uow, actions, clock
+
+    async def execute(self, workflow_id: str, raw: Any) -> Workflow:
+        definition = parse_definition(raw, known_actions=set(self._actions.names()))
+        async with self._uow() as uow:
+            current = await uow.workflows.get(workflow_id)
+            if current is None:
+                raise NotFound("workflow", workflow_id)
+            workflow = Workflow(
+                id=workflow_id,
+                version=current.version + 1,
+                definition=definition,
+                created_at=self._clock.now(),
+            )
+            await uow.workflows.add(workflow)
+            await uow.commit()
+        return workflow
+
+
+class GetWorkflow:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, workflow_id: str, version: int | None = None) -> Workflow:
+        async with self._uow() as uow:
+            workflow = await uow.workflows.get(workflow_id, version)
+        if workflow is None:
+            raise NotFound("workflow", workflow_id)
+        return workflow
+
+
+class ListWorkflows:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, limit: int = 50, after: str | None = None) -> list[Workflow]:
+        async with self._uow() as uow:
+            return await uow.workflows.latest(limit, after)
+
+
+class DeleteWorkflow:
+    """Delete a workflow; its runs, and the versions they follow, are kept."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, workflow_id: str) -> None:
+        async with self._uow() as uow:
+            if not await uow.workflows.delete(workflow_id):
+                raise NotFound("workflow", workflow_id)
+            await uow.commit()

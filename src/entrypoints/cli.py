@@ -1,0 +1,104 @@
+"""The ``wfa`` command line. Errors are one line on stderr and a non-zero exit.
+
+Exit codes: 0 done, 1 the definition is invalid or the run did not succeed, 2 bad usage or
+unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+import msgspec
+
+from wfa import __version__
+from wfa.adapters.actions.builtin import default_registry
+from wfa.adapters.clock import FakeClock, SystemClock
+from wfa.domain.errors import InvalidDefinition
+from wfa.domain.run import RunStatus
+from wfa.domain.validation import parse_definition
+from wfa.entrypoints.definition_files import DefinitionFileError, load_definition_file, parse_input
+from wfa.entrypoints.local import LocalEngine, RunStuck
+from wfa.entrypoints.timeline_view import render_run
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wfa", description="wfa: durable workflow automation")
+    parser.add_argument("--version", action="version", version=f"wfa {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    validate = commands.add_parser("validate", help="check a definition and list every problem")
+    validate.add_argument("file", help="definition file (.json, .yaml or .yml)")
+    run = commands.add_parser("run", help="run a definition once, in memory, and show its timeline")
+    run.add_argument("file", help="definition file (.json, .yaml or .yml)")
+    run.add_argument("--input", help="the run input as JSON", default=None)
+    run.add_argument(
+        "--virtual-time",
+        action="store_true",
+        help="skip waits and retry backoffs on a virtual clock instead of sleeping through them",
+    )
+    run.add_argument("--json", action="store_true", help="print the finished run as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "validate":
+            return _validate(args.file)
+        return asyncio.run(_run(args.file, args.input, args.virtual_time, args.json))
+    except DefinitionFileError as error:
+        print(f"wfa: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("wfa: interrupted", file=sys.stderr)
+        return 130
+
+
+def _validate(path: str) -> int:
+    raw = load_definition_file(path)
+    try:
+        definition = parse_definition(raw, known_actions=set(default_registry().names()))
+    except InvalidDefinition as error:
+        _print_problems(path, error)
+        return EXIT_FAILED
+    print(f"{path}: valid ({definition.name!r}, {len(definition.steps)} steps)")
+    return EXIT_OK
+
+
+def _print_problems(path: str, error: InvalidDefinition) -> None:
+    count = len(error.problems)
+    print(f"wfa: {path}: invalid definition, {count} problem{'s' * (count != 1)}:", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+async def _run(path: str, input_text: str | None, virtual: bool, as_json: bool) -> int:
+    raw = load_definition_file(path)
+    run_input = parse_input(input_text)
+    # Virtual time starts now and jumps from timer to timer; the timeline reads the same.
+    engine = LocalEngine(clock=FakeClock(SystemClock().now())) if virtual else LocalEngine()
+    try:
+        workflow = await engine.add_workflow(raw)
+    except InvalidDefinition as error:
+        _print_problems(path, error)
+        return EXIT_FAILED
+    try:
+        details = await engine.settle(await engine.start(workflow.id, run_input))
+    except RunStuck as error:
+        print(f"wfa: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if as_json:
+        print(msgspec.json.encode(details).decode())
+    else:
+        print(render_run(details, workflow.name))
+    return EXIT_OK if details.run.status is RunStatus.SUCCEEDED else EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

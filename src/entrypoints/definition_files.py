@@ -1,0 +1,64 @@
+"""Read a workflow definition from a JSON or YAML file, with one clear line when it can't be."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_DEFINITION_BYTES = 1_000_000
+
+
+class DefinitionFileError(Exception):
+    """The file could not be read as a definition; the message is one line for the user."""
+
+
+def load_definition_file(path: str) -> Any:
+    """The file's data: JSON for ``.json``, YAML (safe subset) otherwise. Never runs code."""
+    file = Path(path)
+    try:
+        if file.stat().st_size > MAX_DEFINITION_BYTES:
+            raise DefinitionFileError(f"{path}: larger than {MAX_DEFINITION_BYTES} bytes")
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DefinitionFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DefinitionFileError(f"{path}: is a directory, not a definition file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DefinitionFileError(f"{path}: cannot be read ({error})") from None
+    if file.suffix.lower() == ".json":
+        return _json(path, text)
+    return _yaml(path, text)
+
+
+def _json(path: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno} column {error.colno}"
+        raise DefinitionFileError(f"{path}: not valid JSON at {where}: {error.msg}") from None
+
+
+def _yaml(path: str, text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise DefinitionFileError(f"{path}: not valid YAML{where}: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise DefinitionFileError(f"{path}: not valid YAML: {error}") from None
+
+
+def parse_input(text: str | None) -> Any:
+    """The run input given on the command line as JSON."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DefinitionFileError(
+            f"--input is not valid JSON: {error.msg} (column {error.colno})"
+        ) from None

@@ -1,0 +1,103 @@
+"""An engine in one process on the in-memory adapters: for ``wfa run`` and for tests.
+
+It wires the same use cases the server uses to the memory adapters, and drives runs to their
+end: it works off queued jobs, fires due timers, and in between either sleeps until the next
+timer (real time) or moves a fake clock straight to it (virtual time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from wfa.adapters.actions.builtin import default_registry
+from wfa.adapters.actions.catalog import ActionRegistry
+from wfa.adapters.clock import FakeClock, SeededEntropy, SystemClock, SystemEntropy
+from wfa.adapters.events.memory import InMemoryEventPublisher
+from wfa.adapters.persistence.memory import MemoryStore
+from wfa.adapters.queue.memory import InMemoryJobQueue
+from wfa.application.ports.clock import Clock, Entropy
+from wfa.application.run_transitions import RunTransitions
+from wfa.application.use_cases.control_run import CancelRun, RetryRun
+from wfa.application.use_cases.execute_step import ExecuteStep
+from wfa.application.use_cases.fire_due_timers import FireDueTimers
+from wfa.application.use_cases.queries import GetRun, RunDetails
+from wfa.application.use_cases.start_run import StartRun, StartRunRequest
+from wfa.application.use_cases.workflows import RegisterWorkflow, UpdateWorkflow
+from wfa.domain.progress import EngineSettings
+from wfa.domain.workflow import Workflow
+
+
+class RunStuck(RuntimeError):
+    """The run is unfinished, yet nothing is queued and no timer is set."""
+
+
+class LocalEngine:
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        entropy: Entropy | None = None,
+        actions: ActionRegistry | None = None,
+        settings: EngineSettings | None = None,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self.entropy = entropy or SystemEntropy()
+        self.actions = actions or default_registry()
+        self.store = MemoryStore()
+        self.queue = InMemoryJobQueue()
+        self.events = InMemoryEventPublisher()
+        uow = self.store.unit_of_work
+        self.transitions = RunTransitions(uow, self.queue, self.events, self.clock, settings)
+        self.register = RegisterWorkflow(uow, self.actions, self.clock, self.entropy)
+        self.update = UpdateWorkflow(uow, self.actions, self.clock)
+        self.start_run = StartRun(uow, self.transitions, self.clock, self.entropy)
+        self.execute_step = ExecuteStep(self.transitions, self.actions, self.entropy)
+        self.fire_due_timers = FireDueTimers(uow, self.transitions, self.clock, self.entropy)
+        self.cancel = CancelRun(self.transitions)
+        self.retry = RetryRun(self.transitions)
+        self.get_run = GetRun(uow)
+
+    @classmethod
+    def virtual(cls, seed: int = 0, **options: Any) -> LocalEngine:
+        """An engine on a fake clock that jumps to each timer: waits and backoffs take no time."""
+        return cls(clock=FakeClock(), entropy=SeededEntropy(seed), **options)
+
+    async def add_workflow(self, raw: Any) -> Workflow:
+        return await self.register.execute(raw)
+
+    async def start(
+        self, workflow_id: str, input: Any = None, idempotency_key: str | None = None
+    ) -> str:
+        request = StartRunRequest(
+            workflow_id=workflow_id, input=input, idempotency_key=idempotency_key
+        )
+        return (await self.start_run.execute(request)).run_id
+
+    async def settle(self, run_id: str, max_rounds: int = 100_000) -> RunDetails:
+        """Drive the engine until the run ends; return it with its attempts and history."""
+        for _ in range(max_rounds):
+            await self.queue.drain(self.execute_step.execute)
+            if await self.fire_due_timers.execute():
+                continue
+            details = await self.get_run.execute(run_id)
+            if details.run.status.is_terminal:
+                return details
+            if len(self.queue):
+                continue
+            await self._until(details)
+        raise RunStuck(f"run {run_id} did not finish within {max_rounds} rounds")
+
+    async def _until(self, details: RunDetails) -> None:
+        wake_at = details.run.wake_at
+        if wake_at is None:
+            raise RunStuck(f"run {details.run.id} is {details.run.status} with nothing due")
+        if isinstance(self.clock, FakeClock):
+            self.clock.set(max(wake_at, self.clock.now()))
+            return
+        await asyncio.sleep(max(0.0, (wake_at - self.clock.now()).total_seconds()))
+
+    async def run_once(self, raw: Any, input: Any = None) -> RunDetails:
+        """Register a definition, run it once to its end, and return the finished run."""
+        workflow = await self.add_workflow(raw)
+        return await self.settle(await self.start(workflow.id, input))
