@@ -218,7 +218,10 @@ def parse_instant(value: Any) -> datetime:
     if isinstance(value, bool) or value is None:
         raise ValueError(f"'until' must be a timestamp, got {value!r}")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError):
+            raise ValueError(f"'until' is out of range: {value!r}") from None
     if not isinstance(value, str):
         raise ValueError(f"'until' must be a timestamp, got {type(value).__name__}")
     try:

@@ -1,0 +1,144 @@
+"""The unit-of-work / repository contract, the same for every persistence adapter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from wfa.application.errors import ConcurrencyConflict, DuplicateRun
+from wfa.application.ports.repositories import RunFilter
+from wfa.domain import machine
+from wfa.domain.commands import BeginAttempt, Cancel, Create, Start
+from wfa.domain.progress import Decision
+from wfa.domain.run import RunStatus
+from wfa.domain.validation import parse_definition
+from wfa.domain.workflow import Workflow
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+DEFINITION = parse_definition(
+    {"name": "contract", "steps": [{"id": "a", "type": "task", "action": "noop"}]}
+)
+
+
+def workflow(workflow_id: str = "wf-1", version: int = 1) -> Workflow:
+    return Workflow(id=workflow_id, version=version, definition=DEFINITION, created_at=T0)
+
+
+def new_run(run_id: str, at: datetime = T0, key: str | None = None, wf: str = "wf-1") -> Decision:
+    created = machine.create(
+        Create(run_id=run_id, workflow_id=wf, workflow_version=1, idempotency_key=key), at
+    )
+    started = machine.decide(DEFINITION, created.run, Start(), at)
+    return Decision(run=started.run, events=created.events + started.events, jobs=started.jobs)
+
+
+async def store_run(uow_factory, decision: Decision) -> None:
+    async with uow_factory() as uow:
+        await uow.runs.add(decision.run, decision.events)
+        await uow.commit()
+
+
+async def test_a_stored_run_reads_back_equal_with_its_history(uow_factory):
+    decision = new_run("r1")
+    await store_run(uow_factory, decision)
+    async with uow_factory() as uow:
+        assert await uow.runs.get("r1") == decision.run
+        assert await uow.runs.history("r1") == list(decision.events)
+        assert await uow.runs.get("missing") is None
+
+
+async def test_leaving_without_commit_keeps_nothing(uow_factory):
+    async with uow_factory() as uow:
+        await uow.runs.add(new_run("r1").run, new_run("r1").events)
+        await uow.workflows.add(workflow())
+    async with uow_factory() as uow:
+        assert await uow.runs.get("r1") is None
+        assert await uow.workflows.get("wf-1") is None
+
+
+async def test_save_appends_history_and_refuses_a_stale_version(uow_factory):
+    first = new_run("r1")
+    await store_run(uow_factory, first)
+    claim = machine.decide(DEFINITION, first.run, BeginAttempt(step_id="a", attempt=1), T0)
+    async with uow_factory() as uow:
+        await uow.runs.save(claim.run, claim.events, expected_seq=first.run.seq)
+        await uow.commit()
+    stale = machine.decide(DEFINITION, first.run, Cancel(), T0)
+    async with uow_factory() as uow:
+        with pytest.raises(ConcurrencyConflict):
+            await uow.runs.save(stale.run, stale.events, expected_seq=first.run.seq)
+    async with uow_factory() as uow:
+        assert await uow.runs.get("r1") == claim.run
+        history = await uow.runs.history("r1")
+        assert [e.seq for e in history] == list(range(1, claim.run.seq + 1))
+        assert await uow.runs.history("r1", after_seq=first.run.seq) == list(claim.events)
+
+
+async def test_an_idempotency_key_names_one_run_per_workflow(uow_factory):
+    await store_run(uow_factory, new_run("r1", key="k"))
+    with pytest.raises(DuplicateRun):
+        await store_run(uow_factory, new_run("r2", key="k"))
+    await store_run(uow_factory, new_run("r3", key="k", wf="wf-2"))
+    async with uow_factory() as uow:
+        found = await uow.runs.by_idempotency_key("wf-1", "k")
+        assert found is not None
+        assert found.id == "r1"
+        assert await uow.runs.by_idempotency_key("wf-1", "other") is None
+        assert await uow.runs.get("r2") is None
+
+
+async def test_due_lists_unfinished_runs_whose_timer_has_come_earliest_first(uow_factory):
+    for index, run_id in enumerate(["late", "early", "done"]):
+        await store_run(uow_factory, new_run(run_id, at=T0 + timedelta(seconds=10 - index)))
+    async with uow_factory() as uow:
+        done = await uow.runs.get("done")
+        assert done is not None
+        cancelled = machine.decide(DEFINITION, done, Cancel(), T0)
+        await uow.runs.save(cancelled.run, cancelled.events, expected_seq=done.seq)
+        await uow.commit()
+    far = T0 + timedelta(hours=1)
+    async with uow_factory() as uow:
+        assert await uow.runs.due(T0, 10) == []
+        assert await uow.runs.due(far, 10) == ["early", "late"]
+        assert await uow.runs.due(far, 1) == ["early"]
+
+
+async def test_runs_page_newest_first_with_filters_and_cursor(uow_factory):
+    for index in range(5):
+        await store_run(uow_factory, new_run(f"r{index}", at=T0 + timedelta(seconds=index)))
+    await store_run(uow_factory, new_run("other", at=T0, wf="wf-2"))
+    async with uow_factory() as uow:
+        first = await uow.runs.page(RunFilter(workflow_id="wf-1"), limit=3)
+        assert [r.id for r in first.runs] == ["r4", "r3", "r2"]
+        rest = await uow.runs.page(RunFilter(workflow_id="wf-1"), limit=3, cursor=first.next_cursor)
+        assert [r.id for r in rest.runs] == ["r1", "r0"]
+        assert rest.next_cursor is None
+        running = await uow.runs.page(RunFilter(status=RunStatus.RUNNING), limit=10)
+        assert len(running.runs) == 6
+        assert (await uow.runs.page(RunFilter(status=RunStatus.FAILED), limit=10)).runs == []
+
+
+async def test_workflow_versions_are_kept_and_the_latest_is_served(uow_factory):
+    async with uow_factory() as uow:
+        await uow.workflows.add(workflow("wf-1", 1))
+        await uow.workflows.add(workflow("wf-2", 1))
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.workflows.add(workflow("wf-1", 2))
+        await uow.commit()
+    async with uow_factory() as uow:
+        latest = await uow.workflows.get("wf-1")
+        assert latest is not None
+        assert latest.version == 2
+        assert latest.definition == DEFINITION
+        assert (await uow.workflows.get("wf-1", 1)) == workflow("wf-1", 1)
+        assert [w.id for w in await uow.workflows.latest(10)] == ["wf-1", "wf-2"]
+        assert [w.id for w in await uow.workflows.latest(10, after="wf-1")] == ["wf-2"]
+        assert await uow.workflows.delete("wf-1")
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.workflows.get("wf-1") is None
+        assert await uow.workflows.get("wf-1", 2) is not None, "runs still need their version"
+        assert [w.id for w in await uow.workflows.latest(10)] == ["wf-2"]
+        assert not await uow.workflows.delete("wf-1")

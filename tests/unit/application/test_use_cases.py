@@ -1,0 +1,153 @@
+"""Use cases one by one: registration and versions, idempotent starts, duplicate jobs, conflicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.application.conftest import task, workflow
+from wfa.application.errors import ConcurrencyConflict, NotFound
+from wfa.application.ports.repositories import RunFilter
+from wfa.application.use_cases.execute_step import StepOutcome
+from wfa.application.use_cases.queries import GetRunHistory, ListRuns
+from wfa.application.use_cases.workflows import DeleteWorkflow, GetWorkflow, ListWorkflows
+from wfa.domain import machine
+from wfa.domain.commands import Cancel
+from wfa.domain.errors import IllegalTransition, InvalidDefinition
+from wfa.domain.run import RunStatus
+from wfa.domain.validation import parse_definition
+
+
+async def test_registering_refuses_unknown_actions_with_the_step_path(make_engine):
+    engine = make_engine()
+    with pytest.raises(InvalidDefinition) as refused:
+        await engine.add_workflow(workflow(task("a", "no.such.action")))
+    assert [str(p) for p in refused.value.problems] == [
+        "steps[0].action: unknown action 'no.such.action'"
+    ]
+
+
+async def test_a_new_version_leaves_running_runs_on_the_version_they_started(make_engine):
+    engine = make_engine()
+    v1 = await engine.add_workflow(
+        workflow({"id": "pause", "type": "wait", "seconds": 10}, task("a", "set", params={"v": 1}))
+    )
+    run_id = await engine.start(v1.id)
+    v2 = await engine.update.execute(v1.id, workflow(task("a", "set", params={"v": 2})))
+    assert v2.version == 2
+    assert (await GetWorkflow(engine.store.unit_of_work).execute(v1.id)).version == 2
+    details = await engine.settle(run_id)
+    assert details.run.workflow_version == 1
+    assert details.run.output == {"v": 1}
+    fresh = await engine.settle(await engine.start(v1.id))
+    assert fresh.run.output == {"v": 2}
+
+
+async def test_deleting_a_workflow_keeps_its_runs(make_engine):
+    engine = make_engine()
+    wf = await engine.add_workflow(workflow(task("a")))
+    details = await engine.settle(await engine.start(wf.id))
+    uow = engine.store.unit_of_work
+    await DeleteWorkflow(uow).execute(wf.id)
+    with pytest.raises(NotFound):
+        await GetWorkflow(uow).execute(wf.id)
+    assert await ListWorkflows(uow).execute() == []
+    assert (await engine.get_run.execute(details.run.id)).run.status is RunStatus.SUCCEEDED
+    with pytest.raises(NotFound):
+        await engine.start(wf.id)
+    with pytest.raises(NotFound):
+        await DeleteWorkflow(uow).execute(wf.id)
+
+
+async def test_the_same_idempotency_key_returns_the_first_run(make_engine):
+    engine = make_engine()
+    wf = await engine.add_workflow(workflow(task("a")))
+    first = await engine.start(wf.id, input={"n": 1}, idempotency_key="order-1")
+    again = await engine.start(wf.id, input={"n": 2}, idempotency_key="order-1")
+    other = await engine.start(wf.id, input={"n": 3}, idempotency_key="order-2")
+    assert again == first
+    assert other != first
+    page = await ListRuns(engine.store.unit_of_work).execute(RunFilter(workflow_id=wf.id))
+    assert len(page.runs) == 2
+
+
+async def test_a_duplicate_job_runs_nothing_and_moves_nothing(make_engine, scripted):
+    engine = make_engine(count=lambda call, ctx: call)
+    wf = await engine.add_workflow(workflow(task("a", "count"), task("b", "count")))
+    run_id = await engine.start(wf.id)
+    job = engine.queue.take()
+    assert job is not None
+    assert await engine.execute_step.execute(job) is StepOutcome.SUCCEEDED
+    seq = (await engine.get_run.execute(run_id)).run.seq
+    assert await engine.execute_step.execute(job) is StepOutcome.IGNORED
+    assert (await engine.get_run.execute(run_id)).run.seq == seq
+    assert len(scripted["count"].calls) == 1
+
+
+async def test_a_job_for_an_unknown_run_is_ignored(make_engine):
+    from wfa.domain.progress import Job
+
+    engine = make_engine()
+    assert await engine.execute_step.execute(Job("nope", "a", 1)) is StepOutcome.IGNORED
+
+
+async def test_cancelling_a_finished_run_is_refused(make_engine):
+    engine = make_engine()
+    details = await engine.run_once(workflow(task("a")))
+    with pytest.raises(IllegalTransition):
+        await engine.cancel.execute(details.run.id)
+    with pytest.raises(IllegalTransition):
+        await engine.retry.execute(details.run.id)
+    with pytest.raises(NotFound):
+        await engine.cancel.execute("missing")
+
+
+async def test_a_stale_save_is_refused_as_a_conflict(make_engine):
+    engine = make_engine()
+    definition = parse_definition(workflow({"id": "pause", "type": "wait", "seconds": 5}))
+    wf = await engine.add_workflow(definition.to_builtins())
+    run_id = await engine.start(wf.id)
+    now = engine.clock.now()
+    async with engine.store.unit_of_work() as first, engine.store.unit_of_work() as second:
+        run_a = await first.runs.get(run_id)
+        run_b = await second.runs.get(run_id)
+        assert run_a is not None
+        assert run_b is not None
+        won = machine.decide(definition, run_a, Cancel(reason="first"), now)
+        await first.runs.save(won.run, won.events, expected_seq=run_a.seq)
+        await first.commit()
+        lost = machine.decide(definition, run_b, Cancel(reason="second"), now)
+        with pytest.raises(ConcurrencyConflict):
+            await second.runs.save(lost.run, lost.events, expected_seq=run_b.seq)
+    details = await engine.get_run.execute(run_id)
+    assert details.run.status is RunStatus.CANCELLED
+    assert details.history[-1] == won.events[-1]
+
+
+async def test_history_can_be_read_from_a_sequence_number_on(make_engine):
+    engine = make_engine()
+    details = await engine.run_once(workflow(task("a"), task("b")))
+    later = await GetRunHistory(engine.store.unit_of_work).execute(details.run.id, after_seq=3)
+    assert [e.seq for e in later] == list(range(4, details.run.seq + 1))
+    with pytest.raises(NotFound):
+        await GetRunHistory(engine.store.unit_of_work).execute("missing")
+
+
+async def test_runs_are_listed_newest_first_a_page_at_a_time(make_engine):
+    engine = make_engine()
+    wf = await engine.add_workflow(workflow({"id": "pause", "type": "wait", "seconds": 5}))
+    started = []
+    for _ in range(5):
+        started.append(await engine.start(wf.id))
+        engine.clock.advance(1)
+    runs = ListRuns(engine.store.unit_of_work)
+    first = await runs.execute(RunFilter(status=RunStatus.WAITING), limit=2)
+    second = await runs.execute(
+        RunFilter(status=RunStatus.WAITING), limit=2, cursor=first.next_cursor
+    )
+    third = await runs.execute(
+        RunFilter(status=RunStatus.WAITING), limit=2, cursor=second.next_cursor
+    )
+    seen = [r.id for page in (first, second, third) for r in page.runs]
+    assert seen == list(reversed(started))
+    assert third.next_cursor is None
+    assert (await runs.execute(RunFilter(status=RunStatus.SUCCEEDED))).runs == []

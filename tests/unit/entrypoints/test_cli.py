@@ -1,0 +1,136 @@
+"""The wfa command line as a user meets it: output, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wfa.entrypoints.cli import main
+
+EXAMPLE = Path(__file__).parents[3] / "examples" / "order-created.yaml"
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_validate_accepts_the_example(capsys):
+    assert main(["validate", str(EXAMPLE)]) == 0
+    assert "valid ('order-created', 6 steps)" in capsys.readouterr().out
+
+
+def test_validate_lists_every_problem_and_exits_1(tmp_path, capsys):
+    path = write(
+        tmp_path,
+        "bad.json",
+        json.dumps(
+            {
+                "name": "bad",
+                "steps": [
+                    {"id": "a", "type": "task", "action": "nope", "next": "ghost"},
+                    {"id": "a", "type": "succeed"},
+                ],
+            }
+        ),
+    )
+    assert main(["validate", path]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"wfa: {path}: invalid definition, 3 problems:"
+    assert sorted(err[1:]) == sorted(
+        [
+            "  steps[0].next: unknown step 'ghost'",
+            "  steps[0].action: unknown action 'nope'",
+            "  steps[1].id: duplicate step id 'a' (first at steps[0])",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("missing.yaml", None, "no such file"),
+        ("broken.yaml", "name: x\nsteps: [\n", "not valid YAML at line 3"),
+        ("broken.json", '{"name": ', "not valid JSON at line 1"),
+    ],
+)
+def test_unreadable_files_give_one_line_and_exit_2(tmp_path, capsys, name, text, expected):
+    path = str(tmp_path / name) if text is None else write(tmp_path, name, text)
+    assert main(["validate", path]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"wfa: {path}: ")
+    assert expected in err
+
+
+def test_run_prints_the_timeline_and_result(capsys):
+    code = main(["run", str(EXAMPLE), "--virtual-time", "--input", '{"order_id": 7, "total": 500}'])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = [line.split() for line in out.splitlines()]
+    assert [
+        "fetch",
+        "1",
+        "failed",
+        "+0.000s",
+        "0.000s",
+        "http.status.5xx:",
+        "upstream",
+        "busy",
+    ] in lines
+    assert [
+        "fetch",
+        "2",
+        "failed",
+        "+1.000s",
+        "0.000s",
+        "http.status.5xx:",
+        "upstream",
+        "busy",
+    ] in lines
+    assert ["big", "-", "choice", "+3.000s", "->", "notify"] in lines
+    assert "succeeded after 3.000s" in out
+    assert 'output: {"order": 7, "big": true}' in out
+
+
+def test_run_exits_1_when_the_run_fails_and_says_why(tmp_path, capsys):
+    path = write(
+        tmp_path,
+        "fails.yaml",
+        "name: f\nsteps:\n  - {id: x, type: fail, error: Nope, cause: 'because {{ input.why }}'}\n",
+    )
+    assert main(["run", path, "--input", '{"why": "reasons"}']) == 1
+    assert "error at step 'x': Nope: because reasons" in capsys.readouterr().out
+
+
+def test_run_json_prints_the_whole_run(capsys):
+    assert main(["run", str(EXAMPLE), "--virtual-time", "--json", "--input", '{"total": 1}']) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["run"]["status"] == "succeeded"
+    assert [a["status"] for a in data["attempts"]][:3] == ["failed", "failed", "succeeded"]
+    assert data["history"][0]["type"] == "run.created"
+
+
+def test_run_with_bad_input_json_exits_2(capsys):
+    assert main(["run", str(EXAMPLE), "--input", "{nope"]) == 2
+    assert capsys.readouterr().err.startswith("wfa: --input is not valid JSON")
+
+
+def test_run_of_an_invalid_definition_exits_1(tmp_path, capsys):
+    path = write(tmp_path, "bad.yaml", "name: x\nsteps: []\n")
+    assert main(["run", path]) == 1
+    assert "steps: a workflow needs a non-empty array of steps" in capsys.readouterr().err
+
+
+def test_the_installed_console_script_runs():
+    wfa = Path(sys.executable).parent / "wfa"
+    result = subprocess.run(
+        [str(wfa), "validate", str(EXAMPLE)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout
