@@ -348,7 +348,8 @@ def test_unreachable_steps_and_endless_loops_are_reported() -> None:
         (
             {"trigger": {"type": "email"}},
             [
-                "trigger.type: unknown trigger type 'email' (expected one of: manual, webhook, schedule)"
+                "trigger.type: unknown trigger type 'email' "
+                "(expected one of: manual, webhook, schedule)"
             ],
         ),
         ({"trigger": 7}, ["trigger: expected an object, got a number"]),
