@@ -9,6 +9,7 @@ decided elsewhere comes out as an ignored decision.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import msgspec
 
@@ -17,19 +18,24 @@ from wfa.application.ports.clock import Clock
 from wfa.application.ports.delivery import EventPublisher, JobQueue
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
 from wfa.domain import machine
-from wfa.domain.commands import RunCommand
+from wfa.domain.commands import BeginAttempt, RunCommand
 from wfa.domain.definition import Definition
-from wfa.domain.progress import Decision, EngineSettings
+from wfa.domain.progress import Decision, EngineSettings, Job
 from wfa.domain.run import Run
 
 MAX_CONFLICT_RETRIES = 5
 
 
 class Moved(msgspec.Struct, frozen=True, kw_only=True):
-    """A command's decision together with the definition the run follows."""
+    """A command's decision together with the definition the run follows.
+
+    ``claimed`` is the run's next attempt when the caller asked to take it in the same
+    transaction (``claim_next``): it is already running, held by the caller, not queued.
+    """
 
     decision: Decision
     definition: Definition
+    claimed: Job | None = None
 
     @property
     def run(self) -> Run:
@@ -52,11 +58,21 @@ class RunTransitions:
         self.settings = settings or EngineSettings()
         self._definitions = _DefinitionCache()
 
-    async def apply(self, run_id: str, command: Callable[[Run], RunCommand] | RunCommand) -> Moved:
-        """Decide ``command`` on the run and commit it; raise NotFound for an unknown run."""
+    async def apply(
+        self,
+        run_id: str,
+        command: Callable[[Run], RunCommand] | RunCommand,
+        *,
+        claim_next: bool = False,
+    ) -> Moved:
+        """Decide ``command`` on the run and commit it; raise NotFound for an unknown run.
+
+        With ``claim_next``, a task the run moves on to is claimed for the caller in the same
+        transaction instead of being queued: the steady path costs one transaction a step.
+        """
         for _ in range(MAX_CONFLICT_RETRIES):
             try:
-                moved = await self._apply_once(run_id, command)
+                moved = await self._apply_once(run_id, command, claim_next)
             except ConcurrencyConflict:
                 continue
             await self.deliver(moved.decision)
@@ -64,7 +80,7 @@ class RunTransitions:
         raise ConcurrencyConflict(run_id, -1)
 
     async def _apply_once(
-        self, run_id: str, command: Callable[[Run], RunCommand] | RunCommand
+        self, run_id: str, command: Callable[[Run], RunCommand] | RunCommand, claim_next: bool
     ) -> Moved:
         async with self._uow() as uow:
             run = await uow.runs.get(run_id)
@@ -72,11 +88,30 @@ class RunTransitions:
                 raise NotFound("run", run_id)
             definition = await self.definition_of(uow, run)
             wanted = command(run) if callable(command) else command
-            decision = machine.decide(definition, run, wanted, self._clock.now(), self.settings)
+            now = self._clock.now()
+            decision = machine.decide(definition, run, wanted, now, self.settings)
+            claimed = None
+            if claim_next and not decision.ignored:
+                decision, claimed = self._claim_next(definition, decision, now)
             if not decision.ignored:
                 await uow.runs.save(decision.run, decision.events, expected_seq=run.seq)
                 await uow.commit()
-        return Moved(decision=decision, definition=definition)
+        return Moved(decision=decision, definition=definition, claimed=claimed)
+
+    def _claim_next(
+        self, definition: Definition, decision: Decision, now: datetime
+    ) -> tuple[Decision, Job | None]:
+        job = next((job for job in decision.jobs if job.run_id == decision.run.id), None)
+        if job is None:
+            return decision, None
+        begin = BeginAttempt(step_id=job.step_id, attempt=job.attempt)
+        claimed = machine.decide(definition, decision.run, begin, now, self.settings)
+        merged = Decision(
+            run=claimed.run,
+            events=decision.events + claimed.events,
+            jobs=tuple(other for other in decision.jobs if other != job),
+        )
+        return merged, job
 
     async def definition_of(self, uow: UnitOfWork, run: Run) -> Definition:
         """The definition version a run follows; versions never change, so they are cached."""

@@ -31,6 +31,7 @@ class MemoryStore:
         self.runs: dict[str, Run] = {}
         self.history: dict[str, list[Event]] = {}
         self.keys: dict[tuple[str, str], str] = {}
+        self.commits = 0  # transactions committed, for tests of the engine's write path
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
@@ -75,6 +76,7 @@ class MemoryUnitOfWork:
             store.history.setdefault(run.id, []).extend(events)
             if run.idempotency_key is not None:
                 store.keys[(run.workflow_id, run.idempotency_key)] = run.id
+        store.commits += 1
         self._pending = _Pending()
         self.workflows.pending = self.runs.pending = self._pending
 

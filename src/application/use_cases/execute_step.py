@@ -1,7 +1,10 @@
 """Execute one step job: claim the attempt, run its action, record the outcome.
 
-Two transactions per task step: the claim (so a duplicate delivery does not run the action
-again) and the outcome, which also moves the run on to its next task.
+The claim is a transaction of its own, so a duplicate delivery never runs the action again.
+The outcome's transaction moves the run on and, when the next step is a task due at once,
+claims it for this worker too: a run then goes from task to task without the queue, at one
+transaction per step. After ``MAX_CHAINED_STEPS`` the next job goes back to the queue, so
+one long run cannot hold a worker forever.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from wfa.domain.run import Run
 
 log = logging.getLogger(__name__)
 
+MAX_CHAINED_STEPS = 50
+
 
 class StepOutcome(StrEnum):
     SUCCEEDED = "succeeded"
@@ -53,19 +58,34 @@ class ExecuteStep:
             return StepOutcome.IGNORED
         if claimed.decision.ignored:
             return StepOutcome.IGNORED
-        step = claimed.definition.step(job.step_id)
-        assert isinstance(step, TaskStep)
+        first: StepOutcome | None = None
+        run, next_job = claimed.run, job
+        for chained in range(MAX_CHAINED_STEPS):
+            step = claimed.definition.step(next_job.step_id)
+            assert isinstance(step, TaskStep)
+            outcome = await self._perform_leased(step, run, next_job)
+            moved = await self._transitions.apply(
+                next_job.run_id, outcome, claim_next=chained + 1 < MAX_CHAINED_STEPS
+            )
+            if first is None:
+                succeeded = isinstance(outcome, CompleteAttempt)
+                first = StepOutcome.SUCCEEDED if succeeded else StepOutcome.FAILED
+            if moved.claimed is None:
+                break
+            run, next_job = moved.run, moved.claimed
+        return first or StepOutcome.IGNORED
+
+    async def _perform_leased(
+        self, step: TaskStep, run: Run, job: Job
+    ) -> CompleteAttempt | FailAttempt:
+        """Run the attempt's action while extending its lease in the background."""
         renewal = asyncio.create_task(self._keep_lease(job))
         try:
-            outcome = await self._perform(step, claimed.run, job)
+            return await self._perform(step, run, job)
         finally:
             renewal.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewal
-        await self._transitions.apply(job.run_id, outcome)
-        if isinstance(outcome, CompleteAttempt):
-            return StepOutcome.SUCCEEDED
-        return StepOutcome.FAILED
 
     async def _perform(self, step: TaskStep, run: Run, job: Job) -> CompleteAttempt | FailAttempt:
         action = self._actions.get(step.action)

@@ -78,9 +78,31 @@ async def test_a_duplicate_job_runs_nothing_and_moves_nothing(make_engine, scrip
     assert job is not None
     assert await engine.execute_step.execute(job) is StepOutcome.SUCCEEDED
     seq = (await engine.get_run.execute(run_id)).run.seq
+    calls = len(scripted["count"].calls)
     assert await engine.execute_step.execute(job) is StepOutcome.IGNORED
     assert (await engine.get_run.execute(run_id)).run.seq == seq
-    assert len(scripted["count"].calls) == 1
+    assert len(scripted["count"].calls) == calls
+
+
+async def test_a_worker_goes_from_task_to_task_at_one_transaction_a_step(make_engine):
+    engine = make_engine()
+    wf = await engine.add_workflow(
+        workflow(
+            task("a"),
+            {"id": "route", "type": "choice", "choices": [{"when": "`true`", "next": "b"}]},
+            task("b"),
+            task("c"),
+            task("d"),
+            task("e"),
+        )
+    )
+    commits = engine.store.commits
+    run_id = await engine.start(wf.id)
+    details = await engine.settle(run_id)
+    assert details.run.status is RunStatus.SUCCEEDED
+    assert len(engine.queue.sent) == 1, "only the first task goes through the queue"
+    # start, claim of the first task, then one commit per task outcome (claiming the next)
+    assert engine.store.commits - commits == 1 + 1 + 5
 
 
 async def test_a_job_for_an_unknown_run_is_ignored(make_engine):
