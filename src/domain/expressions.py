@@ -14,7 +14,8 @@ from functools import lru_cache
 from typing import Any
 
 import jmespath
-from jmespath.exceptions import JMESPathError
+from jmespath.exceptions import JMESPathError, ParseError
+from jmespath.functions import Functions
 from jmespath.parser import ParsedResult
 
 from wfa.domain.errors import ExpressionError
@@ -29,14 +30,39 @@ def compile_expression(source: str) -> ParsedResult:
     if not text:
         raise ExpressionError("empty expression")
     try:
-        return jmespath.compile(text)
+        parsed = jmespath.compile(text)
+    except ParseError as error:
+        reason = f"{error.msg} at column {error.lex_position}"
+        raise ExpressionError(f"malformed expression {text!r}: {reason}") from None
     except JMESPathError as error:
         raise ExpressionError(f"malformed expression {text!r}: {_first_line(error)}") from None
+    unknown = sorted(_function_names(parsed.parsed) - _KNOWN_FUNCTIONS)
+    if unknown:
+        raise ExpressionError(f"unknown function {unknown[0]}() in {text!r}")
+    return parsed
+
+
+_KNOWN_FUNCTIONS = frozenset(Functions.FUNCTION_TABLE)
+
+
+def _function_names(node: Any) -> set[str]:
+    """Every function a parsed expression calls, found by walking its syntax tree."""
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if current.get("type") == "function_expression":
+                names.add(str(current.get("value")))
+            stack.extend(current.get("children", []))
+        elif isinstance(current, list):
+            stack.extend(current)
+    return names
 
 
 def _first_line(error: Exception) -> str:
     line = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return line.removesuffix(", for expression:")
+    return line.removesuffix(", for expression:").rstrip(":")
 
 
 def evaluate(source: str, context: dict[str, Any]) -> Any:

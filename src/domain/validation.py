@@ -22,8 +22,8 @@ from wfa.domain.definition import (
     WaitStep,
     WebhookTrigger,
 )
-from wfa.domain.errors import InvalidDefinition
-from wfa.domain.expressions import check_template
+from wfa.domain.errors import ExpressionError, InvalidDefinition
+from wfa.domain.expressions import check_template, compile_expression
 from wfa.domain.graph import step_targets, steps_that_never_end, unreachable_steps
 from wfa.domain.retry import RetryPolicy
 
@@ -31,6 +31,8 @@ STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 STEP_ID_RULE = "letters, digits, _ and -, starting with a letter or _, at most 128"
 WEBHOOK_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~/-]{0,199}$")
 MAX_ATTEMPTS_LIMIT = 100
+MAX_BACKOFF_RATE = 100.0
+MAX_DURATION = 366 * 24 * 3600.0  # a year and a day: the longest wait, backoff or timeout
 
 
 def parse_definition(raw: Any, known_actions: Collection[str] | None = None) -> Definition:
@@ -47,7 +49,8 @@ def parse_definition(raw: Any, known_actions: Collection[str] | None = None) -> 
     raw_steps = body.pop("steps", None)
     steps = _steps(decoder, raw_steps)
     shell = decoder.struct({**body, "steps": []}, Definition, "")
-    if shell is not None and not shell.name.strip():
+    name = raw.get("name")
+    if isinstance(name, str) and not name.strip():
         decoder.add("name", "must not be empty")
     links_ok = steps is not None and _check_steps(decoder, raw_steps, steps, known_actions)
     if links_ok and shell is not None and triggers is not None and steps is not None:
@@ -165,8 +168,8 @@ def _step_problems(step: Step, known_actions: Collection[str] | None) -> Iterato
             yield ".action", f"unknown action {step.action!r}"
         yield from _template_problems(".params", step.params)
         yield from _retry_problems(step.retry)
-        if step.timeout is not None and step.timeout <= 0:
-            yield ".timeout", "must be greater than 0 seconds"
+        if step.timeout is not None and not 0 < step.timeout <= MAX_DURATION:
+            yield ".timeout", f"must be more than 0 and at most {MAX_DURATION:.0f} seconds"
         for index, catch in enumerate(step.catch):
             if not catch.errors:
                 yield f".catch[{index}].errors", "must name at least one error (or '*')"
@@ -174,7 +177,10 @@ def _step_problems(step: Step, known_actions: Collection[str] | None) -> Iterato
         if not step.choices:
             yield ".choices", "a choice step needs at least one choice"
         for index, choice in enumerate(step.choices):
-            yield from _template_problems(f".choices[{index}].when", "{{" + choice.when + "}}")
+            try:
+                compile_expression(choice.when)
+            except ExpressionError as error:
+                yield f".choices[{index}].when", str(error)
     elif isinstance(step, WaitStep):
         yield from _wait_problems(step)
     elif isinstance(step, SucceedStep):
@@ -193,8 +199,8 @@ def _template_problems(path: str, value: Any) -> Iterator[tuple[str, str]]:
 def _wait_problems(step: WaitStep) -> Iterator[tuple[str, str]]:
     if (step.seconds is None) == (step.until is None):
         yield "", "a wait step needs exactly one of 'seconds' or 'until'"
-    if step.seconds is not None and step.seconds < 0:
-        yield ".seconds", "must not be negative"
+    if step.seconds is not None and not 0 <= step.seconds <= MAX_DURATION:
+        yield ".seconds", f"must be between 0 and {MAX_DURATION:.0f} seconds"
     if step.until is not None:
         yield from _template_problems(".until", step.until)
 
@@ -202,11 +208,14 @@ def _wait_problems(step: WaitStep) -> Iterator[tuple[str, str]]:
 def _retry_problems(retry: RetryPolicy) -> Iterator[tuple[str, str]]:
     if not 1 <= retry.max_attempts <= MAX_ATTEMPTS_LIMIT:
         yield ".retry.max_attempts", f"must be between 1 and {MAX_ATTEMPTS_LIMIT}"
-    if retry.initial_interval < 0:
-        yield ".retry.initial_interval", "must not be negative"
-    if retry.backoff_rate < 1:
-        yield ".retry.backoff_rate", "must be at least 1"
-    if retry.max_interval < retry.initial_interval:
-        yield ".retry.max_interval", "must be at least initial_interval"
+    if not 0 <= retry.initial_interval <= MAX_DURATION:
+        yield ".retry.initial_interval", f"must be between 0 and {MAX_DURATION:.0f} seconds"
+    if not 1 <= retry.backoff_rate <= MAX_BACKOFF_RATE:
+        yield ".retry.backoff_rate", f"must be between 1 and {MAX_BACKOFF_RATE:.0f}"
+    if not retry.initial_interval <= retry.max_interval <= MAX_DURATION:
+        yield (
+            ".retry.max_interval",
+            (f"must be at least initial_interval and at most {MAX_DURATION:.0f} seconds"),
+        )
     if not retry.retry_on:
         yield ".retry.retry_on", "must name at least one error (or '*')"

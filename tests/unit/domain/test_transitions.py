@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.domain.machine_runner import BOOM, Runner, at, flow, kinds, started, task
+from tests.unit.domain.builders import BOOM, NOW, Runner, at, flow, kinds, started, task
 from wfa.domain.commands import (
     BeginAttempt,
     CompleteAttempt,
@@ -21,8 +21,6 @@ from wfa.domain.errors import IllegalTransition
 from wfa.domain.events import ErrorInfo, event_type
 from wfa.domain.progress import Job
 from wfa.domain.run import AttemptStatus, RunStatus
-
-NOW = at(0)
 
 
 def test_create_gives_a_pending_run_with_one_event() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import copy
-from datetime import UTC, datetime
+import json
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from tests.unit.domain.builders import problems, task, workflow
 from wfa.domain.definition import (
     END,
     ChoiceStep,
@@ -23,61 +24,28 @@ from wfa.domain.retry import RetryPolicy
 from wfa.domain.validation import parse_definition
 from wfa.domain.workflow import Workflow
 
-CONTRACT_EXAMPLE: dict[str, Any] = {
-    "name": "order-created",
-    "trigger": {"type": "webhook", "path": "orders"},
-    "steps": [
-        {
-            "id": "fetch",
-            "type": "task",
-            "action": "http.request",
-            "params": {"method": "GET", "url": "https://shop.example/orders/{{ input.order_id }}"},
-            "retry": {
-                "max_attempts": 5,
-                "initial_interval": 1.0,
-                "backoff_rate": 2.0,
-                "max_interval": 60.0,
-                "jitter": "full",
-                "retry_on": ["*"],
-            },
-            "timeout": 30,
-            "catch": [{"errors": ["*"], "next": "report"}],
-        },
-        {
-            "id": "big",
-            "type": "choice",
-            "choices": [{"when": "steps.fetch.output.body.total > `100`", "next": "notify"}],
-            "default": "done",
-        },
-        {
-            "id": "notify",
-            "type": "task",
-            "action": "log",
-            "params": {"message": "big order {{ input.order_id }}"},
-        },
-        {"id": "done", "type": "succeed"},
-        {"id": "report", "type": "fail", "error": "FetchFailed"},
-    ],
-}
-
-
-def task(step_id: str = "a", **fields: Any) -> dict[str, Any]:
-    return {"id": step_id, "type": "task", "action": "log", **fields}
-
-
-def workflow(*steps: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    return {"name": "test", "steps": list(steps) or [task()], **fields}
-
-
-def problems(raw: Any, **options: Any) -> list[str]:
-    """Every problem of a definition that must be refused, as users read them."""
-    with pytest.raises(InvalidDefinition) as refused:
-        parse_definition(raw, **options)
-    return [str(problem) for problem in refused.value.problems]
+CONTRACT_EXAMPLE = """{
+  "name": "order-created",
+  "trigger": {"type": "webhook", "path": "orders"},
+  "steps": [
+    {"id": "fetch", "type": "task", "action": "http.request",
+     "params": {"method": "GET", "url": "https://shop.example/orders/{{ input.order_id }}"},
+     "retry": {"max_attempts": 5, "initial_interval": 1.0, "backoff_rate": 2.0,
+               "max_interval": 60.0, "jitter": "full", "retry_on": ["*"]},
+     "timeout": 30, "catch": [{"errors": ["*"], "next": "report"}]},
+    {"id": "big", "type": "choice",
+     "choices": [{"when": "steps.fetch.output.body.total > `100`", "next": "notify"}],
+     "default": "done"},
+    {"id": "notify", "type": "task", "action": "log",
+     "params": {"message": "big order {{ input.order_id }}"}},
+    {"id": "done", "type": "succeed"},
+    {"id": "report", "type": "fail", "error": "FetchFailed"}
+  ]
+}"""
 
 
 def test_the_contract_example_parses_into_typed_steps() -> None:
-    definition = parse_definition(copy.deepcopy(CONTRACT_EXAMPLE))
+    definition = parse_definition(json.loads(CONTRACT_EXAMPLE))
 
     assert definition.name == "order-created"
     assert definition.triggers == (WebhookTrigger(path="orders"),)
@@ -93,12 +61,16 @@ def test_the_contract_example_parses_into_typed_steps() -> None:
     assert fetch.timeout == 30
     assert fetch.retry == RetryPolicy(max_attempts=5, max_interval=60.0, jitter="full")
     assert fetch.catcher_for("http.500") is not None
-    assert definition.following(fetch) == "big"
-    assert definition.following(definition.step("notify")) == "done"  # type: ignore[arg-type]
+    notify = definition.step("notify")
+    assert isinstance(notify, TaskStep)
+    assert notify.params == {"message": "big order {{ input.order_id }}"}
+    assert (definition.following(fetch), definition.following(notify)) == ("big", "done")
+    assert definition.has_step("report")
+    assert not definition.has_step("Report")
 
 
 def test_a_parsed_definition_survives_a_round_trip_through_plain_data() -> None:
-    definition = parse_definition(copy.deepcopy(CONTRACT_EXAMPLE))
+    definition = parse_definition(json.loads(CONTRACT_EXAMPLE))
 
     assert parse_definition(definition.to_builtins()) == definition
 
@@ -107,7 +79,8 @@ def test_defaults_a_manual_trigger_and_runs_off_the_end_of_the_list() -> None:
     definition = parse_definition(workflow(task("only")))
 
     assert definition.triggers == (ManualTrigger(),)
-    assert definition.following(definition.start) == END  # type: ignore[arg-type]
+    assert isinstance(definition.start, TaskStep)
+    assert definition.following(definition.start) == END
 
 
 def test_several_triggers_and_known_actions_are_accepted() -> None:
@@ -123,10 +96,8 @@ def test_several_triggers_and_known_actions_are_accepted() -> None:
     definition = parse_definition(raw, known_actions={"http.request", "log"})
 
     assert definition.triggers[2] == ScheduleTrigger(cron="*/5 * * * *", timezone="Europe/Paris")
-    workflow_record = Workflow(
-        id="wf", version=1, definition=definition, created_at=datetime.now(UTC)
-    )
-    assert workflow_record.name == "test"
+    stored = Workflow(id="wf", version=2, definition=definition, created_at=datetime(2030, 1, 1))
+    assert stored.name == "test"
 
 
 @pytest.mark.parametrize(
@@ -211,134 +182,6 @@ def test_structural_problems_are_reported_at_their_path(raw: Any, expected: list
 
 
 @pytest.mark.parametrize(
-    ("step", "expected"),
-    [
-        ({"timeout": 0}, "steps[0].timeout: must be greater than 0 seconds"),
-        ({"retry": {"max_attempts": 0}}, "steps[0].retry.max_attempts: must be between 1 and 100"),
-        (
-            {"retry": {"max_attempts": 101}},
-            "steps[0].retry.max_attempts: must be between 1 and 100",
-        ),
-        ({"retry": {"backoff_rate": 0.5}}, "steps[0].retry.backoff_rate: must be at least 1"),
-        (
-            {"retry": {"initial_interval": -1, "max_interval": 5}},
-            "steps[0].retry.initial_interval: must not be negative",
-        ),
-        (
-            {"retry": {"initial_interval": 10, "max_interval": 5}},
-            "steps[0].retry.max_interval: must be at least initial_interval",
-        ),
-        (
-            {"retry": {"retry_on": []}},
-            "steps[0].retry.retry_on: must name at least one error (or '*')",
-        ),
-        (
-            {"retry": {"jitter": "half"}},
-            "steps[0].retry.jitter: Invalid enum value 'half'",
-        ),
-        (
-            {"catch": [{"errors": [], "next": "a"}]},
-            "steps[0].catch[0].errors: must name at least one error (or '*')",
-        ),
-        (
-            {"params": {"url": "https://x/{{ input.id "}},
-            "steps[0].params.url: '{{' is never closed by '}}'",
-        ),
-        (
-            {"params": {"headers": [{"x": "{{ }}"}]}},
-            "steps[0].params.headers[0].x: empty expression",
-        ),
-    ],
-)
-def test_task_settings_are_checked(step: dict[str, Any], expected: str) -> None:
-    assert problems(workflow(task(**step))) == [expected]
-
-
-def test_malformed_expressions_are_reported_in_params_output_cause_until_and_when() -> None:
-    raw = workflow(
-        task("a", params={"to": "{{ input.[ }}"}),
-        {"id": "c", "type": "choice", "choices": [{"when": "a ==", "next": "w"}], "default": "w"},
-        {"id": "w", "type": "wait", "until": "{{ ]] }}"},
-        {"id": "s", "type": "succeed", "output": {"total": "{{ sum( }}"}},
-    )
-    raw["steps"][0]["catch"] = [{"next": "f"}]
-    raw["steps"].append({"id": "f", "type": "fail", "cause": "lost {{ && }}"})
-
-    found = problems(raw)
-
-    assert [problem.split(":")[0] for problem in found] == [
-        "steps[0].params.to",
-        "steps[1].choices[0].when",
-        "steps[2].until",
-        "steps[3].output.total",
-        "steps[4].cause",
-    ]
-    assert found[0].startswith("steps[0].params.to: malformed expression 'input.['")
-    assert found[1].startswith("steps[1].choices[0].when: malformed expression 'a =='")
-    assert found[2].startswith("steps[2].until: malformed expression ']]': invalid token")
-
-
-@pytest.mark.parametrize(
-    ("step", "expected"),
-    [
-        ({}, "steps[0]: a wait step needs exactly one of 'seconds' or 'until'"),
-        (
-            {"seconds": 5, "until": "2030-01-01T00:00:00Z"},
-            "steps[0]: a wait step needs exactly one of 'seconds' or 'until'",
-        ),
-        ({"seconds": -1}, "steps[0].seconds: must not be negative"),
-    ],
-)
-def test_wait_steps_need_exactly_one_non_negative_deadline(
-    step: dict[str, Any], expected: str
-) -> None:
-    assert problems(workflow({"id": "w", "type": "wait", **step})) == [expected]
-
-
-def test_choice_and_fail_steps_need_their_content() -> None:
-    raw = workflow({"id": "c", "type": "choice", "choices": [], "default": "f"})
-    raw["steps"].append({"id": "f", "type": "fail", "error": " "})
-
-    assert problems(raw) == [
-        "steps[0].choices: a choice step needs at least one choice",
-        "steps[1].error: must not be empty",
-    ]
-
-
-def test_dangling_targets_are_reported_at_each_link() -> None:
-    raw = workflow(
-        task("a", next="ghost", catch=[{"next": "nowhere"}]),
-        {
-            "id": "c",
-            "type": "choice",
-            "choices": [{"when": "x", "next": "gone"}],
-            "default": "lost",
-        },
-    )
-
-    assert problems(raw) == [
-        "steps[0].next: unknown step 'ghost'",
-        "steps[0].catch[0].next: unknown step 'nowhere'",
-        "steps[1].choices[0].next: unknown step 'gone'",
-        "steps[1].default: unknown step 'lost'",
-    ]
-
-
-def test_unreachable_steps_and_endless_loops_are_reported() -> None:
-    unreachable = workflow({"id": "a", "type": "succeed"}, task("orphan"))
-    looping = workflow(
-        task("a", next="b"),
-        {"id": "b", "type": "choice", "choices": [{"when": "x", "next": "a"}], "default": "a"},
-    )
-
-    assert problems(unreachable) == ["steps[1]: step 'orphan' is unreachable from the first step"]
-    assert problems(looping) == [
-        "steps[0]: step 'a' can never reach an end (it only loops)",
-        "steps[1]: step 'b' can never reach an end (it only loops)",
-    ]
-
-
-@pytest.mark.parametrize(
     ("triggers", "expected"),
     [
         (
@@ -380,13 +223,6 @@ def test_triggers_are_checked(triggers: dict[str, Any], expected: list[str]) -> 
     assert problems(workflow(**triggers)) == expected
 
 
-def test_unknown_actions_are_refused_only_when_the_known_ones_are_given() -> None:
-    raw = workflow(task("a", action="email.send"))
-
-    assert parse_definition(raw).start.id == "a"
-    assert problems(raw, known_actions={"log"}) == ["steps[0].action: unknown action 'email.send'"]
-
-
 def test_one_definition_reports_all_of_its_problems_at_once() -> None:
     raw = {
         "name": "broken",
@@ -417,7 +253,7 @@ def test_one_definition_reports_all_of_its_problems_at_once() -> None:
         "steps[1].id: duplicate step id 'fetch' (first at steps[0])",
         "steps[0].catch[0].next: unknown step 'nowhere'",
         "steps[0].retry.max_attempts: must be between 1 and 100",
-        "steps[0].timeout: must be greater than 0 seconds",
+        "steps[0].timeout: must be more than 0 and at most 31622400 seconds",
         "steps[2]: a wait step needs exactly one of 'seconds' or 'until'",
         "steps[4].action: unknown action 'shout'",
         "steps[4].params.message: '{{' is never closed by '}}'",

@@ -1,9 +1,15 @@
-"""Drive the run state machine like the engine does: a fixed clock, the whole history kept."""
+"""Small builders for definitions, and a runner that drives the state machine like the engine.
+
+The runner keeps the whole history and checks after every decision that the events are
+numbered without gaps and that replaying them rebuilds exactly the run the machine returned.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from wfa.domain import machine
 from wfa.domain.commands import (
@@ -15,6 +21,7 @@ from wfa.domain.commands import (
     Start,
 )
 from wfa.domain.definition import Definition
+from wfa.domain.errors import InvalidDefinition
 from wfa.domain.events import ErrorInfo, event_type
 from wfa.domain.progress import Decision, EngineSettings
 from wfa.domain.run import replay
@@ -28,7 +35,7 @@ def at(seconds: float) -> datetime:
     return NOW + timedelta(seconds=seconds)
 
 
-def task(step_id: str, **fields: Any) -> dict[str, Any]:
+def task(step_id: str = "a", **fields: Any) -> dict[str, Any]:
     return {"id": step_id, "type": "task", "action": "log", **fields}
 
 
@@ -37,8 +44,24 @@ def choice(step_id: str, *branches: tuple[str, str], **fields: Any) -> dict[str,
     return {"id": step_id, "type": "choice", "choices": choices, **fields}
 
 
+def workflow(*steps: Any, **fields: Any) -> dict[str, Any]:
+    """Raw definition data: the steps given (one task when none), plus top-level fields."""
+    return {"name": "test", "steps": list(steps) or [task()], **fields}
+
+
 def flow(*steps: dict[str, Any]) -> Definition:
-    return parse_definition({"name": "test", "steps": list(steps)})
+    return parse_definition(workflow(*steps))
+
+
+def problems(raw: Any, **options: Any) -> list[str]:
+    """Every problem of a definition that must be refused, as users read them."""
+    with pytest.raises(InvalidDefinition) as refused:
+        parse_definition(raw, **options)
+    return [str(problem) for problem in refused.value.problems]
+
+
+def kinds(decision: Decision) -> list[str]:
+    return [event_type(event) for event in decision.events]
 
 
 class Runner:
@@ -59,19 +82,15 @@ class Runner:
         assert replay(self.history) == self.run
         return decision
 
-    def finish(self, step_id: str, number: int, output: Any = None, seconds: float = 0.0) -> None:
+    def finish(self, step_id: str, number: int, output: Any = None, seconds: float = 0) -> Decision:
         self.send(BeginAttempt(step_id=step_id, attempt=number), seconds)
-        self.send(CompleteAttempt(step_id=step_id, attempt=number, output=output), seconds)
+        return self.send(CompleteAttempt(step_id=step_id, attempt=number, output=output), seconds)
 
     def fail(
         self, step_id: str, number: int, error: ErrorInfo = BOOM, seconds: float = 0
     ) -> Decision:
         self.send(BeginAttempt(step_id=step_id, attempt=number), seconds)
         return self.send(FailAttempt(step_id=step_id, attempt=number, error=error), seconds)
-
-
-def kinds(decision: Decision) -> list[str]:
-    return [event_type(event) for event in decision.events]
 
 
 def started(definition: Definition, input: Any = None, **settings: Any) -> Runner:
