@@ -154,7 +154,7 @@ class Progress:
     def _schedule(self, step: TaskStep, try_number: int, delay: float) -> None:
         number = self.run.attempt_counts.get(step.id, 0) + 1
         due_at = self.now + timedelta(seconds=delay)
-        if delay > 0:
+        if due_at > self.now:  # a delay that rounds to 0 microseconds is due now
             wake_at = due_at
         else:
             wake_at = self.now + timedelta(seconds=self.settings.redeliver_after)
