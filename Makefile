@@ -33,8 +33,8 @@ lint: $(STAMP)
 
 # mypy finds the package by its import name through a link, since src/ is mapped onto wfa.
 typecheck: $(STAMP)
-	mkdir -p build/typecheck && ln -sfn ../../src build/typecheck/wfa
-	MYPYPATH=build/typecheck $(BIN)/mypy -p wfa
+	mkdir -p .typecheck && ln -sfn ../src .typecheck/wfa
+	MYPYPATH=.typecheck $(BIN)/mypy -p wfa
 
 imports: $(STAMP)
 	$(BIN)/lint-imports

@@ -86,16 +86,29 @@ class RunTransitions:
             run = await uow.runs.get(run_id)
             if run is None:
                 raise NotFound("run", run_id)
-            definition = await self.definition_of(uow, run)
-            wanted = command(run) if callable(command) else command
-            now = self._clock.now()
-            decision = machine.decide(definition, run, wanted, now, self.settings)
-            claimed = None
-            if claim_next and not decision.ignored:
-                decision, claimed = self._claim_next(definition, decision, now)
-            if not decision.ignored:
-                await uow.runs.save(decision.run, decision.events, expected_seq=run.seq)
+            moved = await self.decide_in(uow, run, command, claim_next=claim_next)
+            if not moved.decision.ignored:
                 await uow.commit()
+        return moved
+
+    async def decide_in(
+        self,
+        uow: UnitOfWork,
+        run: Run,
+        command: Callable[[Run], RunCommand] | RunCommand,
+        *,
+        claim_next: bool = False,
+    ) -> Moved:
+        """Decide on a run read in ``uow`` and stage the change there; the caller commits."""
+        definition = await self.definition_of(uow, run)
+        wanted = command(run) if callable(command) else command
+        now = self._clock.now()
+        decision = machine.decide(definition, run, wanted, now, self.settings)
+        claimed = None
+        if claim_next and not decision.ignored:
+            decision, claimed = self._claim_next(definition, decision, now)
+        if not decision.ignored:
+            await uow.runs.save(decision.run, decision.events, expected_seq=run.seq)
         return Moved(decision=decision, definition=definition, claimed=claimed)
 
     def _claim_next(

@@ -1,6 +1,8 @@
 """An engine in one process on the in-memory adapters: for ``wfa run`` and for tests.
 
-It wires the same use cases the server uses to the memory adapters, and drives runs to their
+It wires the same use cases the server uses to the memory queue and events, and to memory
+persistence unless another unit of work is given (the tests pass SQLite and PostgreSQL). It
+drives runs to their
 end: it works off queued jobs, fires due timers, and in between either sleeps until the next
 timer (real time) or moves a fake clock straight to it (virtual time).
 """
@@ -17,6 +19,7 @@ from wfa.adapters.events.memory import InMemoryEventPublisher
 from wfa.adapters.persistence.memory import MemoryStore
 from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.application.ports.clock import Clock, Entropy
+from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.application.run_transitions import RunTransitions
 from wfa.application.use_cases.control_run import CancelRun, RetryRun
 from wfa.application.use_cases.execute_step import ExecuteStep
@@ -40,14 +43,15 @@ class LocalEngine:
         entropy: Entropy | None = None,
         actions: ActionRegistry | None = None,
         settings: EngineSettings | None = None,
+        unit_of_work: UnitOfWorkFactory | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.entropy = entropy or SystemEntropy()
         self.actions = actions or default_registry()
-        self.store = MemoryStore()
         self.queue = InMemoryJobQueue()
         self.events = InMemoryEventPublisher()
-        uow = self.store.unit_of_work
+        uow = unit_of_work or MemoryStore().unit_of_work
+        self.unit_of_work = uow
         self.transitions = RunTransitions(uow, self.queue, self.events, self.clock, settings)
         self.register = RegisterWorkflow(uow, self.actions, self.clock, self.entropy)
         self.update = UpdateWorkflow(uow, self.actions, self.clock)

@@ -142,3 +142,35 @@ async def test_workflow_versions_are_kept_and_the_latest_is_served(uow_factory):
         assert await uow.workflows.get("wf-1", 2) is not None, "runs still need their version"
         assert [w.id for w in await uow.workflows.latest(10)] == ["wf-2"]
         assert not await uow.workflows.delete("wf-1")
+
+
+async def finish(uow_factory, run_id: str, at: datetime) -> None:
+    async with uow_factory() as uow:
+        run = await uow.runs.get(run_id)
+        assert run is not None
+        cancelled = machine.decide(DEFINITION, run, Cancel(), at)
+        await uow.runs.save(cancelled.run, cancelled.events, expected_seq=run.seq)
+        await uow.commit()
+
+
+async def test_prune_removes_finished_runs_by_age_or_count_and_never_unfinished_ones(uow_factory):
+    for index in range(4):
+        await store_run(uow_factory, new_run(f"done{index}", key=f"k{index}"))
+        await finish(uow_factory, f"done{index}", T0 + timedelta(days=index))
+    await store_run(uow_factory, new_run("open"))
+    async with uow_factory() as uow:
+        assert await uow.runs.prune(T0 + timedelta(days=1, hours=1), None, limit=10) == 2
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.runs.get("done0") is None
+        assert await uow.runs.history("done1") == []
+        assert await uow.runs.get("done2") is not None
+        assert await uow.runs.by_idempotency_key("wf-1", "k0") is None
+        assert await uow.runs.prune(None, 1, limit=10) == 1
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.runs.get("done2") is None
+        assert await uow.runs.get("done3") is not None, "the newest finished run is kept"
+        assert await uow.runs.get("open") is not None
+        assert await uow.runs.prune(T0 + timedelta(days=365), None, limit=10) == 1
+        assert await uow.runs.prune(None, 0, limit=10) == 0

@@ -41,6 +41,7 @@ class _Pending(msgspec.Struct):
     workflows: list[Workflow] = []
     deletions: set[str] = set()
     runs: dict[str, tuple[Run, list[Event], int | None]] = {}
+    deleted_runs: set[str] = set()
 
 
 class MemoryUnitOfWork:
@@ -76,6 +77,11 @@ class MemoryUnitOfWork:
             store.history.setdefault(run.id, []).extend(events)
             if run.idempotency_key is not None:
                 store.keys[(run.workflow_id, run.idempotency_key)] = run.id
+        for run_id in pending.deleted_runs:
+            gone = store.runs.pop(run_id, None)
+            store.history.pop(run_id, None)
+            if gone is not None and gone.idempotency_key is not None:
+                store.keys.pop((gone.workflow_id, gone.idempotency_key), None)
         store.commits += 1
         self._pending = _Pending()
         self.workflows.pending = self.runs.pending = self._pending
@@ -139,6 +145,8 @@ class MemoryRuns:
         self.pending.runs[run.id] = (run, list(events), None)
 
     async def get(self, run_id: str) -> Run | None:
+        if run_id in self.pending.deleted_runs:
+            return None
         staged = self.pending.runs.get(run_id)
         return staged[0] if staged is not None else self._store.runs.get(run_id)
 
@@ -151,6 +159,8 @@ class MemoryRuns:
         return None if run_id is None else self._store.runs.get(run_id)
 
     async def history(self, run_id: str, after_seq: int = 0) -> list[Event]:
+        if run_id in self.pending.deleted_runs:
+            return []
         return [e for e in self._store.history.get(run_id, []) if e.seq > after_seq]
 
     async def page(self, where: RunFilter, limit: int, cursor: str | None = None) -> RunPage:
@@ -162,6 +172,21 @@ class MemoryRuns:
         page = matching[:limit]
         more = len(matching) > limit
         return RunPage(runs=page, next_cursor=encode_cursor(_order(page[-1])) if more else None)
+
+    async def prune(self, finished_before: datetime | None, keep: int | None, limit: int) -> int:
+        finished = [
+            run
+            for run in self._store.runs.values()
+            if run.status.is_terminal and run.id not in self.pending.deleted_runs
+        ]
+        finished.sort(key=lambda run: (run.updated_at, run.id), reverse=True)
+        candidates = finished[keep:] if keep is not None else finished
+        if finished_before is not None:
+            candidates = [run for run in candidates if run.updated_at < finished_before]
+        gone = candidates[:limit]
+        for run in gone:
+            self.pending.deleted_runs.add(run.id)
+        return len(gone)
 
     async def due(self, now: datetime, limit: int) -> list[str]:
         due = [run for run in self._store.runs.values() if run.wake_at and run.wake_at <= now]

@@ -77,6 +77,14 @@ class RunRepository(Protocol):
         """
         ...
 
+    async def prune(self, finished_before: datetime | None, keep: int | None, limit: int) -> int:
+        """Delete up to ``limit`` finished runs with their history; return how many went.
+
+        Give one rule: runs that finished before ``finished_before``, or runs that have
+        ``keep`` newer finished runs. Unfinished runs are never pruned.
+        """
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit`` rolls everything back."""

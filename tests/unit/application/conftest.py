@@ -12,6 +12,12 @@ from wfa.adapters.actions.builtin import builtin_actions
 from wfa.adapters.actions.catalog import ActionRegistry
 from wfa.adapters.clock import FakeClock, SeededEntropy
 from wfa.application.ports.actions import ActionContext, ActionError
+from wfa.application.ports.repositories import (
+    RunRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    WorkflowRepository,
+)
 from wfa.entrypoints.local import LocalEngine
 
 
@@ -55,14 +61,56 @@ def scripted() -> dict[str, Scripted]:
     return {}
 
 
+class CountingUnitOfWork:
+    """Wraps a unit of work to count commits: the engine's write path has a budget."""
+
+    def __init__(self, inner: UnitOfWork, counter: list[int]) -> None:
+        self._inner, self._counter = inner, counter
+
+    async def __aenter__(self) -> CountingUnitOfWork:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._inner.__aexit__(*exc_info)
+
+    @property
+    def workflows(self) -> WorkflowRepository:
+        return self._inner.workflows
+
+    @property
+    def runs(self) -> RunRepository:
+        return self._inner.runs
+
+    async def commit(self) -> None:
+        await self._inner.commit()
+        self._counter[0] += 1
+
+
+class CountedEngine(LocalEngine):
+    commits: list[int]
+
+
 @pytest.fixture
-def make_engine(scripted: dict[str, Scripted]) -> Callable[..., LocalEngine]:
-    def make(**scripts: Callable[[int, ActionContext], Any]) -> LocalEngine:
+def make_engine(
+    scripted: dict[str, Scripted], uow_factory: UnitOfWorkFactory
+) -> Callable[..., CountedEngine]:
+    """Engines on each persistence adapter in turn, with a fake clock and scripted actions."""
+
+    def make(**scripts: Callable[[int, ActionContext], Any]) -> CountedEngine:
         registry = ActionRegistry([*builtin_actions(), Sleepy()])
         for name, outcomes in scripts.items():
             scripted[name] = Scripted(name, outcomes)
             registry.register(scripted[name])
-        return LocalEngine(clock=FakeClock(), entropy=SeededEntropy(7), actions=registry)
+        commits = [0]
+        engine = CountedEngine(
+            clock=FakeClock(),
+            entropy=SeededEntropy(7),
+            actions=registry,
+            unit_of_work=lambda: CountingUnitOfWork(uow_factory(), commits),
+        )
+        engine.commits = commits
+        return engine
 
     return make
 

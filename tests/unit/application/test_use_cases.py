@@ -34,7 +34,7 @@ async def test_a_new_version_leaves_running_runs_on_the_version_they_started(mak
     run_id = await engine.start(v1.id)
     v2 = await engine.update.execute(v1.id, workflow(task("a", "set", params={"v": 2})))
     assert v2.version == 2
-    assert (await GetWorkflow(engine.store.unit_of_work).execute(v1.id)).version == 2
+    assert (await GetWorkflow(engine.unit_of_work).execute(v1.id)).version == 2
     details = await engine.settle(run_id)
     assert details.run.workflow_version == 1
     assert details.run.output == {"v": 1}
@@ -46,7 +46,7 @@ async def test_deleting_a_workflow_keeps_its_runs(make_engine):
     engine = make_engine()
     wf = await engine.add_workflow(workflow(task("a")))
     details = await engine.settle(await engine.start(wf.id))
-    uow = engine.store.unit_of_work
+    uow = engine.unit_of_work
     await DeleteWorkflow(uow).execute(wf.id)
     with pytest.raises(NotFound):
         await GetWorkflow(uow).execute(wf.id)
@@ -66,7 +66,7 @@ async def test_the_same_idempotency_key_returns_the_first_run(make_engine):
     other = await engine.start(wf.id, input={"n": 3}, idempotency_key="order-2")
     assert again == first
     assert other != first
-    page = await ListRuns(engine.store.unit_of_work).execute(RunFilter(workflow_id=wf.id))
+    page = await ListRuns(engine.unit_of_work).execute(RunFilter(workflow_id=wf.id))
     assert len(page.runs) == 2
 
 
@@ -96,13 +96,13 @@ async def test_a_worker_goes_from_task_to_task_at_one_transaction_a_step(make_en
             task("e"),
         )
     )
-    commits = engine.store.commits
+    commits = engine.commits[0]
     run_id = await engine.start(wf.id)
     details = await engine.settle(run_id)
     assert details.run.status is RunStatus.SUCCEEDED
     assert len(engine.queue.sent) == 1, "only the first task goes through the queue"
     # start, claim of the first task, then one commit per task outcome (claiming the next)
-    assert engine.store.commits - commits == 1 + 1 + 5
+    assert engine.commits[0] - commits == 1 + 1 + 5
 
 
 async def test_a_job_for_an_unknown_run_is_ignored(make_engine):
@@ -129,17 +129,17 @@ async def test_a_stale_save_is_refused_as_a_conflict(make_engine):
     wf = await engine.add_workflow(definition.to_builtins())
     run_id = await engine.start(wf.id)
     now = engine.clock.now()
-    async with engine.store.unit_of_work() as first, engine.store.unit_of_work() as second:
-        run_a = await first.runs.get(run_id)
-        run_b = await second.runs.get(run_id)
-        assert run_a is not None
-        assert run_b is not None
-        won = machine.decide(definition, run_a, Cancel(reason="first"), now)
-        await first.runs.save(won.run, won.events, expected_seq=run_a.seq)
-        await first.commit()
-        lost = machine.decide(definition, run_b, Cancel(reason="second"), now)
+    async with engine.unit_of_work() as uow:
+        read_earlier = await uow.runs.get(run_id)
+    assert read_earlier is not None
+    won = machine.decide(definition, read_earlier, Cancel(reason="first"), now)
+    async with engine.unit_of_work() as uow:
+        await uow.runs.save(won.run, won.events, expected_seq=read_earlier.seq)
+        await uow.commit()
+    lost = machine.decide(definition, read_earlier, Cancel(reason="second"), now)
+    async with engine.unit_of_work() as uow:
         with pytest.raises(ConcurrencyConflict):
-            await second.runs.save(lost.run, lost.events, expected_seq=run_b.seq)
+            await uow.runs.save(lost.run, lost.events, expected_seq=read_earlier.seq)
     details = await engine.get_run.execute(run_id)
     assert details.run.status is RunStatus.CANCELLED
     assert details.history[-1] == won.events[-1]
@@ -148,10 +148,10 @@ async def test_a_stale_save_is_refused_as_a_conflict(make_engine):
 async def test_history_can_be_read_from_a_sequence_number_on(make_engine):
     engine = make_engine()
     details = await engine.run_once(workflow(task("a"), task("b")))
-    later = await GetRunHistory(engine.store.unit_of_work).execute(details.run.id, after_seq=3)
+    later = await GetRunHistory(engine.unit_of_work).execute(details.run.id, after_seq=3)
     assert [e.seq for e in later] == list(range(4, details.run.seq + 1))
     with pytest.raises(NotFound):
-        await GetRunHistory(engine.store.unit_of_work).execute("missing")
+        await GetRunHistory(engine.unit_of_work).execute("missing")
 
 
 async def test_runs_are_listed_newest_first_a_page_at_a_time(make_engine):
@@ -161,7 +161,7 @@ async def test_runs_are_listed_newest_first_a_page_at_a_time(make_engine):
     for _ in range(5):
         started.append(await engine.start(wf.id))
         engine.clock.advance(1)
-    runs = ListRuns(engine.store.unit_of_work)
+    runs = ListRuns(engine.unit_of_work)
     first = await runs.execute(RunFilter(status=RunStatus.WAITING), limit=2)
     second = await runs.execute(
         RunFilter(status=RunStatus.WAITING), limit=2, cursor=first.next_cursor

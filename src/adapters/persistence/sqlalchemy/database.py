@@ -1,0 +1,67 @@
+"""The database handle: an async engine set up for its dialect, and units of work over it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from wfa.adapters.persistence.sqlalchemy.unit_of_work import SqlUnitOfWork
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _to_json(value: Any) -> str:
+    # msgspec encodes Structs, datetimes and plain data in one pass, fast.
+    return msgspec.json.encode(value).decode()
+
+
+class Database:
+    """Owns the engine; ``unit_of_work()`` opens one transaction on it."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        parsed = make_url(url)
+        self.url = url
+        self.dialect = parsed.get_backend_name()
+        options: dict[str, Any] = {"echo": echo}
+        if self.dialect == "postgresql":
+            options |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+        self.engine: AsyncEngine = create_async_engine(
+            parsed,
+            json_serializer=_to_json,
+            json_deserializer=msgspec.json.decode,
+            **options,
+        )
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.dialect)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL for readers beside a writer, a busy timeout, and BEGIN IMMEDIATE for every write.
+
+    A deferred transaction that turns into a write gets SQLITE_BUSY at once, ignoring the
+    timeout; taking the write lock up front makes concurrent writers wait their turn.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,239 @@
+"""The workflow and run repositories in SQL (Core statements, no ORM objects).
+
+Domain values go in and out as msgspec Structs; the engine's JSON serializer is msgspec, so
+a run's state and its events are encoded in one pass on the way in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import and_, delete, func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wfa.adapters.persistence.sqlalchemy.tables import (
+    run_events,
+    runs,
+    workflow_versions,
+    workflows,
+)
+from wfa.application.errors import ConcurrencyConflict, DuplicateRun
+from wfa.application.paging import decode_cursor, encode_cursor
+from wfa.application.ports.repositories import RunFilter, RunPage
+from wfa.domain.definition import Definition
+from wfa.domain.events import Event, RunEvent, event_type
+from wfa.domain.run import Run
+from wfa.domain.workflow import Workflow
+
+
+class SqlWorkflows:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    async def add(self, workflow: Workflow) -> None:
+        head = {"name": workflow.name, "latest_version": workflow.version, "deleted_at": None}
+        if workflow.version == 1:
+            await self._db.execute(
+                insert(workflows).values(id=workflow.id, created_at=workflow.created_at, **head)
+            )
+        else:
+            await self._db.execute(
+                update(workflows).where(workflows.c.id == workflow.id).values(**head)
+            )
+        await self._db.execute(
+            insert(workflow_versions).values(
+                workflow_id=workflow.id,
+                version=workflow.version,
+                definition=workflow.definition,
+                created_at=workflow.created_at,
+            )
+        )
+
+    async def get(self, workflow_id: str, version: int | None = None) -> Workflow | None:
+        query = select(
+            workflow_versions.c.version,
+            workflow_versions.c.definition,
+            workflow_versions.c.created_at,
+        ).where(workflow_versions.c.workflow_id == workflow_id)
+        if version is None:
+            query = query.join(
+                workflows,
+                and_(
+                    workflows.c.id == workflow_versions.c.workflow_id,
+                    workflows.c.latest_version == workflow_versions.c.version,
+                    workflows.c.deleted_at.is_(None),
+                ),
+            )
+        else:
+            query = query.where(workflow_versions.c.version == version)
+        row = (await self._db.execute(query)).first()
+        if row is None:
+            return None
+        return _workflow(workflow_id, row.version, row.definition, row.created_at)
+
+    async def latest(self, limit: int, after: str | None = None) -> list[Workflow]:
+        query = (
+            select(
+                workflows.c.id,
+                workflow_versions.c.version,
+                workflow_versions.c.definition,
+                workflow_versions.c.created_at,
+            )
+            .join(
+                workflow_versions,
+                and_(
+                    workflow_versions.c.workflow_id == workflows.c.id,
+                    workflow_versions.c.version == workflows.c.latest_version,
+                ),
+            )
+            .where(workflows.c.deleted_at.is_(None))
+            .order_by(workflows.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(workflows.c.id > after)
+        rows = (await self._db.execute(query)).all()
+        return [_workflow(r.id, r.version, r.definition, r.created_at) for r in rows]
+
+    async def delete(self, workflow_id: str) -> bool:
+        result = await self._db.execute(
+            update(workflows)
+            .where(workflows.c.id == workflow_id, workflows.c.deleted_at.is_(None))
+            .values(deleted_at=func.current_timestamp())
+        )
+        return bool(result.rowcount)
+
+
+def _workflow(workflow_id: str, version: int, definition: Any, created_at: datetime) -> Workflow:
+    return Workflow(
+        id=workflow_id,
+        version=version,
+        definition=msgspec.convert(definition, Definition),
+        created_at=created_at,
+    )
+
+
+class SqlRuns:
+    def __init__(self, connection: AsyncConnection, dialect: str) -> None:
+        self._db = connection
+        self._dialect = dialect
+
+    async def add(self, run: Run, events: Sequence[Event]) -> None:
+        try:
+            async with self._db.begin_nested():
+                await self._db.execute(insert(runs).values(id=run.id, **_columns(run)))
+        except IntegrityError as error:
+            if run.idempotency_key is not None and "idempotency_key" in str(error.orig):
+                raise DuplicateRun(run.workflow_id, run.idempotency_key) from None
+            raise
+        await self._append(run.id, events)
+
+    async def get(self, run_id: str) -> Run | None:
+        row = (await self._db.execute(select(runs.c.state).where(runs.c.id == run_id))).first()
+        return None if row is None else msgspec.convert(row.state, Run)
+
+    async def save(self, run: Run, events: Sequence[Event], expected_seq: int) -> None:
+        result = await self._db.execute(
+            update(runs)
+            .where(runs.c.id == run.id, runs.c.seq == expected_seq)
+            .values(**_columns(run))
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(run.id, expected_seq)
+        await self._append(run.id, events)
+
+    async def _append(self, run_id: str, events: Sequence[Event]) -> None:
+        if events:
+            await self._db.execute(insert(run_events), [_event_row(run_id, e) for e in events])
+
+    async def by_idempotency_key(self, workflow_id: str, key: str) -> Run | None:
+        query = select(runs.c.state).where(
+            runs.c.workflow_id == workflow_id, runs.c.idempotency_key == key
+        )
+        row = (await self._db.execute(query)).first()
+        return None if row is None else msgspec.convert(row.state, Run)
+
+    async def history(self, run_id: str, after_seq: int = 0) -> list[Event]:
+        query = (
+            select(run_events.c.data)
+            .where(run_events.c.run_id == run_id, run_events.c.seq > after_seq)
+            .order_by(run_events.c.seq)
+        )
+        rows = (await self._db.execute(query)).all()
+        return [msgspec.convert(row.data, RunEvent) for row in rows]
+
+    async def page(self, where: RunFilter, limit: int, cursor: str | None = None) -> RunPage:
+        query = select(runs.c.state).order_by(runs.c.created_at.desc(), runs.c.id.desc())
+        if where.workflow_id is not None:
+            query = query.where(runs.c.workflow_id == where.workflow_id)
+        if where.status is not None:
+            query = query.where(runs.c.status == str(where.status))
+        if cursor is not None:
+            created, run_id = decode_cursor(cursor)
+            position = (datetime.fromisoformat(created), run_id)
+            query = query.where(tuple_(runs.c.created_at, runs.c.id) < position)
+        rows = (await self._db.execute(query.limit(limit + 1))).all()
+        found = [msgspec.convert(row.state, Run) for row in rows[:limit]]
+        more = len(rows) > limit
+        last = found[-1] if found else None
+        next_cursor = (
+            encode_cursor((last.created_at.isoformat(), last.id)) if more and last else None
+        )
+        return RunPage(runs=found, next_cursor=next_cursor)
+
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        query = (
+            select(runs.c.id)
+            .where(runs.c.wake_at <= now)
+            .order_by(runs.c.wake_at, runs.c.id)
+            .limit(limit)
+        )
+        if self._dialect == "postgresql":
+            # Due runs locked by another scheduler's batch are skipped, not waited for.
+            query = query.with_for_update(skip_locked=True)
+        return list((await self._db.execute(query)).scalars())
+
+    async def prune(self, finished_before: datetime | None, keep: int | None, limit: int) -> int:
+        """Delete up to ``limit`` finished runs (with their history) that retention lets go."""
+        query = select(runs.c.id).where(runs.c.finished_at.is_not(None))
+        query = query.order_by(runs.c.finished_at.desc(), runs.c.id.desc())
+        if keep is not None:
+            query = query.offset(keep)
+        if finished_before is not None:
+            query = query.where(runs.c.finished_at < finished_before)
+        ids = list((await self._db.execute(query.limit(limit))).scalars())
+        if ids:
+            await self._db.execute(delete(run_events).where(run_events.c.run_id.in_(ids)))
+            await self._db.execute(delete(runs).where(runs.c.id.in_(ids)))
+        return len(ids)
+
+
+def _columns(run: Run) -> dict[str, Any]:
+    return {
+        "workflow_id": run.workflow_id,
+        "workflow_version": run.workflow_version,
+        "status": str(run.status),
+        "seq": run.seq,
+        "wake_at": run.wake_at,
+        "idempotency_key": run.idempotency_key,
+        "created_at": run.created_at,
+        "updated_at": run.updated_at,
+        "finished_at": run.updated_at if run.status.is_terminal else None,
+        "state": run,
+    }
+
+
+def _event_row(run_id: str, event: Event) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "seq": event.seq,
+        "type": event_type(event),
+        "at": event.at,
+        "step_id": getattr(event, "step_id", None),
+        "attempt": getattr(event, "attempt", None),
+        "data": event,
+    }

@@ -1,0 +1,137 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations must match it (a test checks).
+
+Runs keep their whole state as one JSON document (JSONB on PostgreSQL) beside the few
+columns the hot queries need: status and times for listing, ``wake_at`` for due timers,
+``seq`` for optimistic concurrency. History events are rows of their own, keyed by
+``(run_id, seq)``, so history is append-only by construction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Payload = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out; SQLite keeps no zone, so it is stored as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+ID = String(64)
+
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("latest_version", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("deleted_at", UtcDateTime(), nullable=True),
+)
+
+workflow_versions = Table(
+    "workflow_versions",
+    metadata,
+    Column("workflow_id", ID, ForeignKey("workflows.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("definition", Payload, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("workflow_id", ID, nullable=False),
+    Column("workflow_version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("wake_at", UtcDateTime(), nullable=True),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("state", Payload, nullable=False),
+    UniqueConstraint("workflow_id", "idempotency_key"),
+    Index(
+        "ix_runs_wake_at",
+        "wake_at",
+        postgresql_where=text("wake_at IS NOT NULL"),
+        sqlite_where=text("wake_at IS NOT NULL"),
+    ),
+    Index("ix_runs_created_at_id", "created_at", "id"),
+    Index("ix_runs_workflow_id_created_at_id", "workflow_id", "created_at", "id"),
+    Index("ix_runs_status_created_at_id", "status", "created_at", "id"),
+    Index(
+        "ix_runs_finished_at",
+        "finished_at",
+        postgresql_where=text("finished_at IS NOT NULL"),
+        sqlite_where=text("finished_at IS NOT NULL"),
+    ),
+)
+
+run_events = Table(
+    "run_events",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("step_id", String(128), nullable=True),
+    Column("attempt", Integer, nullable=True),
+    Column("data", Payload, nullable=False),
+    # One attempt per (run, step, attempt number), whatever races happen above.
+    Index(
+        "uq_run_events_scheduled_attempt",
+        "run_id",
+        "step_id",
+        "attempt",
+        unique=True,
+        postgresql_where=text("type = 'step.scheduled'"),
+        sqlite_where=text("type = 'step.scheduled'"),
+    ),
+)

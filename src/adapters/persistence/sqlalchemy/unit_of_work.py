@@ -1,0 +1,51 @@
+"""One transaction on one connection, holding the SQL repositories."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from wfa.adapters.persistence.sqlalchemy.repositories import SqlRuns, SqlWorkflows
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: AsyncEngine, dialect: str) -> None:
+        self._engine = engine
+        self._dialect = dialect
+        self._connection: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        # The connection begins its transaction with its first statement (autobegin).
+        self._connection = await self._engine.connect()
+        self._workflows = SqlWorkflows(self._connection)
+        self._runs = SqlRuns(self._connection, self._dialect)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if connection.in_transaction():
+                await connection.rollback()
+        finally:
+            await connection.close()
+
+    @property
+    def workflows(self) -> SqlWorkflows:
+        return self._workflows
+
+    @property
+    def runs(self) -> SqlRuns:
+        return self._runs
+
+    async def commit(self) -> None:
+        assert self._connection is not None, "commit inside 'async with'"
+        await self._connection.commit()
