@@ -22,9 +22,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(RUN_STAMP)
 install-dev: $(STAMP)
 
-## make run: run an example workflow end to end in memory (the server arrives with the HTTP API).
+## make run: migrate the database, add the example workflows, run one of them end to end.
 run: $(RUN_STAMP)
-	$(BIN)/wfa validate examples/order-created.yaml
+	$(BIN)/wfa db upgrade
+	$(BIN)/wfa db seed
 	$(BIN)/wfa run examples/order-created.yaml --input '{"order_id": 42, "total": 250}'
 
 lint: $(STAMP)

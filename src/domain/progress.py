@@ -88,7 +88,7 @@ class Progress:
 
     def go_to(self, target: str) -> None:
         """Enter ``target`` and pass inline steps until a task, a pending wait or the end."""
-        for _ in range(self.settings.max_inline_steps):
+        for passed in range(self.settings.max_inline_steps + 1):
             if target == END:
                 self.record(RunSucceeded, output=self.run.last_output)
                 return
@@ -96,6 +96,8 @@ class Progress:
             if isinstance(step, TaskStep):
                 self._schedule(step, try_number=1, delay=0.0)
                 return
+            if passed == self.settings.max_inline_steps and isinstance(step, ChoiceStep | WaitStep):
+                break  # one more choice or wait would pass the limit: fail here, at this step
             try:
                 following = self._pass(step)
             except (ExpressionError, ValueError) as error:

@@ -20,6 +20,8 @@ from wfa.adapters.clock import FakeClock, SystemClock
 from wfa.domain.errors import InvalidDefinition
 from wfa.domain.run import RunStatus
 from wfa.domain.validation import parse_definition
+from wfa.entrypoints import cli_db
+from wfa.entrypoints.config import ConfigError, load_settings
 from wfa.entrypoints.definition_files import DefinitionFileError, load_definition_file, parse_input
 from wfa.entrypoints.local import LocalEngine, RunStuck
 from wfa.entrypoints.timeline_view import render_run
@@ -42,19 +44,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip waits and retry backoffs on a virtual clock instead of sleeping through them",
     )
     run.add_argument("--json", action="store_true", help="print the finished run as JSON")
+    cli_db.add_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the CLI reports progress itself
     try:
         if args.command == "validate":
             return _validate(args.file)
+        if args.command == "db":
+            return cli_db.run_db_command(args, load_settings())
         return asyncio.run(_run(args.file, args.input, args.virtual_time, args.json))
-    except DefinitionFileError as error:
+    except (DefinitionFileError, ConfigError) as error:
         print(f"wfa: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except cli_db.DatabaseUnavailable as error:
+        return cli_db.report(error)
     except KeyboardInterrupt:
         print("wfa: interrupted", file=sys.stderr)
         return 130

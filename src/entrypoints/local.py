@@ -18,6 +18,7 @@ from wfa.adapters.clock import FakeClock, SeededEntropy, SystemClock, SystemEntr
 from wfa.adapters.events.memory import InMemoryEventPublisher
 from wfa.adapters.persistence.memory import MemoryStore
 from wfa.adapters.queue.memory import InMemoryJobQueue
+from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.application.run_transitions import RunTransitions
@@ -44,6 +45,7 @@ class LocalEngine:
         actions: ActionRegistry | None = None,
         settings: EngineSettings | None = None,
         unit_of_work: UnitOfWorkFactory | None = None,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ) -> None:
         self.clock = clock or SystemClock()
         self.entropy = entropy or SystemEntropy()
@@ -55,8 +57,9 @@ class LocalEngine:
         self.transitions = RunTransitions(uow, self.queue, self.events, self.clock, settings)
         self.register = RegisterWorkflow(uow, self.actions, self.clock, self.entropy)
         self.update = UpdateWorkflow(uow, self.actions, self.clock)
-        self.start_run = StartRun(uow, self.transitions, self.clock, self.entropy)
-        self.execute_step = ExecuteStep(self.transitions, self.actions, self.entropy)
+        limit = max_payload_bytes
+        self.start_run = StartRun(uow, self.transitions, self.clock, self.entropy, limit)
+        self.execute_step = ExecuteStep(self.transitions, self.actions, self.entropy, limit)
         self.fire_due_timers = FireDueTimers(uow, self.transitions, self.clock, self.entropy)
         self.cancel = CancelRun(self.transitions)
         self.retry = RetryRun(self.transitions)

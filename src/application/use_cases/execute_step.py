@@ -13,11 +13,14 @@ import asyncio
 import contextlib
 import logging
 from enum import StrEnum
-from typing import Any
-
-import msgspec
 
 from wfa.application.errors import NotFound
+from wfa.application.payloads import (
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    NotJson,
+    PayloadTooLarge,
+    as_bounded_json,
+)
 from wfa.application.ports.actions import ActionCatalog, ActionContext, ActionError
 from wfa.application.ports.clock import Entropy
 from wfa.application.run_transitions import RunTransitions
@@ -42,11 +45,16 @@ class StepOutcome(StrEnum):
 
 class ExecuteStep:
     def __init__(
-        self, transitions: RunTransitions, actions: ActionCatalog, entropy: Entropy
+        self,
+        transitions: RunTransitions,
+        actions: ActionCatalog,
+        entropy: Entropy,
+        max_output_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ) -> None:
         self._transitions = transitions
         self._actions = actions
         self._entropy = entropy
+        self._max_output_bytes = max_output_bytes
 
     async def execute(self, job: Job) -> StepOutcome:
         try:
@@ -108,12 +116,19 @@ class ExecuteStep:
         try:
             async with asyncio.timeout(step.timeout):
                 output = await action(params, context)
-            return CompleteAttempt(step_id=job.step_id, attempt=job.attempt, output=_json(output))
+            output = as_bounded_json(output, "the step's output", self._max_output_bytes)
+            return CompleteAttempt(step_id=job.step_id, attempt=job.attempt, output=output)
         except TimeoutError:
             message = f"the action ran longer than the step's timeout of {step.timeout}s"
             return self._failed(job, ErrorInfo(error="step.timeout", message=message))
         except ActionError as error:
             info = ErrorInfo(error=error.error, message=error.message, retryable=error.retryable)
+            return self._failed(job, info)
+        except PayloadTooLarge as error:
+            info = ErrorInfo(error="output.too_large", message=str(error), retryable=False)
+            return self._failed(job, info)
+        except NotJson as error:
+            info = ErrorInfo(error="action.bad_output", message=str(error), retryable=False)
             return self._failed(job, info)
         except Exception as error:  # an action's bug must not take the worker down
             log.exception("action %s crashed", step.action, extra={"run_id": run.id})
@@ -138,11 +153,3 @@ class ExecuteStep:
                 await self._transitions.apply(job.run_id, command)
             except Exception:  # the next beat may get through; the lease has slack for it
                 log.warning("could not extend the lease", extra={"run_id": job.run_id})
-
-
-def _json(output: Any) -> Any:
-    """Outputs become JSON data here, so a bad output fails its step instead of the store."""
-    try:
-        return msgspec.json.decode(msgspec.json.encode(output))
-    except (TypeError, msgspec.EncodeError) as error:
-        raise ActionError("action.bad_output", str(error), retryable=False) from None

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from wfa.application.errors import DuplicateRun, NotFound
+from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES, as_bounded_json
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
 from wfa.application.run_transitions import RunTransitions
@@ -37,11 +38,15 @@ class StartRun:
         transitions: RunTransitions,
         clock: Clock,
         entropy: Entropy,
+        max_input_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ) -> None:
         self._uow, self._transitions = uow, transitions
         self._clock, self._entropy = clock, entropy
+        self._max_input_bytes = max_input_bytes
 
     async def execute(self, request: StartRunRequest) -> StartedRun:
+        """Raise PayloadTooLarge or NotJson for an input the engine will not keep."""
+        as_bounded_json(request.input, "the run's input", self._max_input_bytes)
         try:
             async with self._uow() as uow:
                 existing = await self._existing(uow, request)

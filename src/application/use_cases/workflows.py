@@ -89,3 +89,24 @@ class DeleteWorkflow:
             if not await uow.workflows.delete(workflow_id):
                 raise NotFound("workflow", workflow_id)
             await uow.commit()
+
+
+class EnsureWorkflow:
+    """Store a workflow under a fixed id unless that id was ever used: seeding is idempotent."""
+
+    def __init__(self, uow: UnitOfWorkFactory, actions: ActionCatalog, clock: Clock) -> None:
+        self._uow, self._actions, self._clock = uow, actions, clock
+
+    async def execute(self, workflow_id: str, raw: Any) -> tuple[Workflow, bool]:
+        """The workflow, and whether this call created it."""
+        definition = parse_definition(raw, known_actions=set(self._actions.names()))
+        async with self._uow() as uow:
+            existing = await uow.workflows.get(workflow_id, version=1)
+            if existing is not None:
+                return existing, False
+            workflow = Workflow(
+                id=workflow_id, version=1, definition=definition, created_at=self._clock.now()
+            )
+            await uow.workflows.add(workflow)
+            await uow.commit()
+        return workflow, True

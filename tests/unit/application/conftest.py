@@ -97,7 +97,9 @@ def make_engine(
 ) -> Callable[..., CountedEngine]:
     """Engines on each persistence adapter in turn, with a fake clock and scripted actions."""
 
-    def make(**scripts: Callable[[int, ActionContext], Any]) -> CountedEngine:
+    def make(
+        max_payload_bytes: int = 1_048_576, **scripts: Callable[[int, ActionContext], Any]
+    ) -> CountedEngine:
         registry = ActionRegistry([*builtin_actions(), Sleepy()])
         for name, outcomes in scripts.items():
             scripted[name] = Scripted(name, outcomes)
@@ -108,6 +110,7 @@ def make_engine(
             entropy=SeededEntropy(7),
             actions=registry,
             unit_of_work=lambda: CountingUnitOfWork(uow_factory(), commits),
+            max_payload_bytes=max_payload_bytes,
         )
         engine.commits = commits
         return engine

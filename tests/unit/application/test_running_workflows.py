@@ -7,7 +7,10 @@ from datetime import timedelta
 import pytest
 
 from tests.unit.application.conftest import flaky, task, workflow
+from wfa.application.payloads import PayloadTooLarge
 from wfa.application.ports.actions import ActionError
+from wfa.application.ports.repositories import RunFilter
+from wfa.application.use_cases.queries import ListRuns
 from wfa.domain.events import RunSucceeded, event_type
 from wfa.domain.run import AttemptStatus, RunStatus
 
@@ -201,3 +204,24 @@ async def test_a_cancelled_run_starts_no_further_step(make_engine, scripted, sta
     details = await engine.settle(run_id)
     assert details.run.status is RunStatus.CANCELLED
     assert scripted["count"].calls == []
+
+
+async def test_an_output_over_the_payload_limit_fails_its_step_without_retrying(
+    make_engine, scripted
+):
+    engine = make_engine(max_payload_bytes=1000, big=lambda call, ctx: {"blob": "x" * 2000})
+    details = await engine.run_once(workflow(task("call", "big", retry={"max_attempts": 3})))
+    assert details.run.status is RunStatus.FAILED
+    assert details.run.error is not None
+    assert details.run.error.error == "output.too_large"
+    assert "over the limit of 1000 bytes" in details.run.error.message
+    assert len(scripted["big"].calls) == 1
+
+
+async def test_an_input_over_the_payload_limit_is_refused_and_nothing_is_stored(make_engine):
+    engine = make_engine(max_payload_bytes=1000)
+    wf = await engine.add_workflow(workflow(task("a")))
+    with pytest.raises(PayloadTooLarge, match="the run's input is 2011 bytes, over the limit of 1000 bytes"):
+        await engine.start(wf.id, input={"blob": "x" * 2000})
+    page = await ListRuns(engine.unit_of_work).execute(RunFilter())
+    assert page.runs == []

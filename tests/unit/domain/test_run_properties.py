@@ -3,19 +3,22 @@
 A ``RuleBasedStateMachine`` drives one run of a generated definition the way the engine's
 surroundings may: jobs delivered late, twice or never, workers that die, a clock that jumps,
 cancels and resumes at any moment. After every step the whole history is checked against
-oracles written here, independently of the machine: append-only, replayable, terminal states
-absorb, retries bounded and delayed as the policy says, stale deliveries change nothing.
+oracles written here, independently of the machine: append-only and replayable, terminal
+states absorb, retries bounded and delayed as the policy says, stale deliveries change nothing.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
+from hypothesis import event as note_event
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -47,6 +50,7 @@ from wfa.domain.events import (
     AttemptScheduled,
     AttemptStarted,
     AttemptSucceeded,
+    ChoiceMade,
     ErrorInfo,
     Event,
     RunCancelled,
@@ -54,8 +58,10 @@ from wfa.domain.events import (
     RunFailed,
     RunResumed,
     RunStarted,
+    RunSucceeded,
     StepCaught,
     WaitEnded,
+    WaitStarted,
 )
 from wfa.domain.progress import Decision, EngineSettings, Job
 from wfa.domain.retry import RetryPolicy
@@ -65,9 +71,828 @@ from wfa.domain.validation import parse_definition
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 FLAGS = 4
 ERROR_NAMES = ("http.timeout", "http.500", "retry.me", "fatal", "boom")
-TERMINAL_EVENTS = (RunSucceeded := None,)  # replaced below; keeps the import list honest
-del TERMINAL_EVENTS, RunSucceeded
-
-from wfa.domain.events import RunSucceeded  # noqa: E402
-
 TERMINAL_EVENTS = (RunSucceeded, RunFailed, RunCancelled)
+ATTEMPT_COMMANDS = (BeginAttempt, ExtendLease, CompleteAttempt, FailAttempt)
+
+# ---------------------------------------------------------------------------------------------
+# Generated definitions: acyclic (every link points to a later step), valid by construction.
+# ---------------------------------------------------------------------------------------------
+
+# random.random() can return values so small that a jittered delay rounds to 0 microseconds.
+fractions = st.one_of(
+    st.sampled_from([0.0, 1e-12, 0.5, 1 - 2**-53]),
+    st.floats(min_value=0.0, max_value=1.0, exclude_max=True),
+)
+
+
+@st.composite
+def retry_policies(draw: st.DrawFn) -> dict[str, Any]:
+    initial = draw(st.sampled_from([0, 0.25, 1, 2.5, 10]))
+    return {
+        "max_attempts": draw(st.integers(1, 4)),
+        "initial_interval": initial,
+        "backoff_rate": draw(st.sampled_from([1, 1.5, 2, 3])),
+        "max_interval": initial + draw(st.sampled_from([0, 1, 5, 300])),
+        "jitter": draw(st.sampled_from(["none", "full"])),
+        "retry_on": draw(
+            st.sampled_from(
+                [["*"], ["http.*"], ["http.*", "retry.me"], ["worker.lost", "step.timeout", "boom"]]
+            )
+        ),
+        "non_retryable": draw(st.sampled_from([[], ["fatal"], ["http.500", "fatal"]])),
+    }
+
+
+def conditions(flag: int, other: int) -> st.SearchStrategy[str]:
+    return st.sampled_from(
+        [
+            f"input.flags[{flag}]",
+            f"!input.flags[{flag}]",
+            f"input.flags[{flag}] && input.flags[{other}]",
+            f"input.flags[{flag}] || input.flags[{other}]",
+            f"input.flags[{flag}] == `true`",
+            "input.missing",
+        ]
+    )
+
+
+def _targets(raw: dict[str, Any]) -> list[str]:
+    found = [raw["next"]] if raw.get("next") else []
+    found += [catch["next"] for catch in raw.get("catch", [])]
+    found += [choice["next"] for choice in raw.get("choices", [])]
+    found += [raw["default"]] if raw.get("default") else []
+    return found
+
+
+@st.composite
+def raw_definitions(draw: st.DrawFn) -> dict[str, Any]:
+    """Steps s0..sn-1 whose links only point forward, with unreachable steps pruned."""
+    count = draw(st.integers(1, 7))
+    kinds = st.sampled_from(["task", "task", "task", "choice", "wait", "succeed", "fail"])
+    steps: list[dict[str, Any]] = []
+    for position in range(count):
+        later = [f"s{i}" for i in range(position + 1, count)]
+        kind = draw(st.sampled_from(["task", "task", "choice", "wait"]) if position == 0 else kinds)
+        if kind == "choice" and not later:
+            kind = draw(st.sampled_from(["task", "succeed", "fail"]))
+        step: dict[str, Any] = {"id": f"s{position}", "type": kind}
+        if kind in ("task", "wait") and later:
+            # Mostly the next step in the list, so long straight runs are common.
+            step["next"] = draw(st.sampled_from([later[0], *later]))
+        if kind == "task":
+            step["action"] = "noop"
+            if draw(st.booleans()):
+                step["retry"] = draw(retry_policies())
+            if draw(st.booleans()):
+                step["timeout"] = draw(st.sampled_from([0.5, 5, 30, 120]))
+            if later:
+                step["catch"] = [
+                    {
+                        "errors": draw(
+                            st.sampled_from(
+                                [["*"], ["fatal"], ["http.*"], ["worker.lost", "step.timeout"]]
+                            )
+                        ),
+                        "next": draw(st.sampled_from(later)),
+                    }
+                    for _ in range(draw(st.integers(0, 2)))
+                ]
+        elif kind == "choice":
+            flag, other = draw(st.integers(0, FLAGS - 1)), draw(st.integers(0, FLAGS - 1))
+            step["choices"] = [
+                {"when": draw(conditions(flag, other)), "next": draw(st.sampled_from(later))}
+                for _ in range(draw(st.integers(1, 3)))
+            ]
+            if draw(st.booleans()):
+                step["default"] = draw(st.sampled_from(later))
+        elif kind == "wait":
+            step["seconds"] = draw(st.sampled_from([0, 0.5, 3, 45, 600]))
+        elif kind == "succeed" and draw(st.booleans()):
+            step["output"] = {"flags": "{{ input.flags }}", "last": "{{ steps }}"}
+        elif kind == "fail":
+            step["error"] = draw(st.sampled_from(["Failed", "Rejected"]))
+            if draw(st.booleans()):
+                step["cause"] = "flags were {{ input.flags }}"
+        steps.append(step)
+    # Keep only what the first step reaches; links of reached steps only name reached steps.
+    by_id = {step["id"]: step for step in steps}
+    reached, frontier = {"s0"}, ["s0"]
+    while frontier:
+        for target in _targets(by_id[frontier.pop()]):
+            if target not in reached:
+                reached.add(target)
+                frontier.append(target)
+    kept = [step for step in steps if step["id"] in reached]
+    # A link to the step right after may be left implicit (fall through, or off the end).
+    for step, following in itertools.pairwise(kept):
+        if step.get("next") == following["id"] and draw(st.booleans()):
+            del step["next"]
+    return {"name": "generated", "steps": kept}
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[Definition, dict[str, Any], EngineSettings]:
+    raw = draw(raw_definitions())
+    definition = parse_definition(raw)  # valid by construction: raising here is a test bug
+    assert [step.id for step in definition.steps] == [step["id"] for step in raw["steps"]]
+    run_input = {"flags": draw(st.lists(st.booleans(), min_size=FLAGS, max_size=FLAGS))}
+    engine = EngineSettings(
+        lease=draw(st.sampled_from([2.0, 10.0, 60.0])),
+        redeliver_after=draw(st.sampled_from([1.0, 5.0, 30.0])),
+        max_inline_steps=draw(st.sampled_from([1000, 1000, 1, 2, 3])),
+    )
+    return definition, run_input, engine
+
+
+# ---------------------------------------------------------------------------------------------
+# Oracles over the history, written independently of the machine.
+# ---------------------------------------------------------------------------------------------
+
+
+def _matches(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def policy_base_delay(policy: RetryPolicy, attempt: int) -> float:
+    """The contract: before attempt n+1, ``min(initial * rate ** (n-1), max_interval)``."""
+    return min(policy.initial_interval * policy.backoff_rate ** (attempt - 2), policy.max_interval)
+
+
+def check_history(definition: Definition, engine: EngineSettings, history: Sequence[Event]) -> None:
+    """Every invariant a history must keep, whatever was done to the run."""
+    assert history, "a run always has a history"
+    assert isinstance(history[0], RunCreated)
+    tries: dict[tuple[str, int], int] = {}
+    numbers: dict[str, int] = {}
+    cancelled = False
+    for position, event in enumerate(history):
+        assert event.seq == position + 1, "seq counts 1..n without gaps"
+        previous = history[position - 1] if position else None
+        if previous is not None:
+            assert event.at >= previous.at, "time never runs backwards in a history"
+            assert not isinstance(event, RunCreated)
+            if isinstance(previous, TERMINAL_EVENTS):
+                # Terminal statuses absorb; resuming a failed run is the one way out.
+                assert isinstance(previous, RunFailed), f"{event!r} after {previous!r}"
+                assert isinstance(event, RunResumed), f"{event!r} after {previous!r}"
+        assert not cancelled, f"{event!r} recorded after the run was cancelled"
+        cancelled = isinstance(event, RunCancelled)
+
+        if isinstance(event, AttemptScheduled):
+            step = definition.step(event.step_id)
+            assert isinstance(step, TaskStep)
+            numbers[step.id] = numbers.get(step.id, 0) + 1
+            assert event.attempt == numbers[step.id], "attempt numbers count 1, 2, 3 per step"
+            retry = isinstance(previous, AttemptFailed) and previous.step_id == step.id
+            if retry:
+                assert isinstance(previous, AttemptFailed)
+                expected_try = tries[(previous.step_id, previous.attempt)] + 1
+            else:
+                expected_try = 1
+            assert event.try_number == expected_try
+            assert event.try_number <= step.retry.max_attempts, "tries within one visit"
+            tries[(step.id, event.attempt)] = event.try_number
+            delay = event.due_at - event.at
+            if retry:
+                assert isinstance(previous, AttemptFailed)
+                check_retry_delay(step.retry, event.try_number, delay)
+            else:
+                assert delay == timedelta(0), "a step's first try is due at once"
+            if event.due_at > event.at:
+                assert event.wake_at == event.due_at, "a backoff wakes the run when it is due"
+            else:
+                redeliver = event.at + timedelta(seconds=engine.redeliver_after)
+                assert event.wake_at == redeliver, "a due attempt is looked at again later"
+
+        if isinstance(event, AttemptFailed):
+            assert position + 1 < len(history), "a failure is always followed by its outcome"
+            check_failure_routing(
+                definition.step(event.step_id),
+                event,
+                tries[(event.step_id, event.attempt)],
+                history[position + 1],
+            )
+
+
+def check_retry_delay(policy: RetryPolicy, try_number: int, delay: timedelta) -> None:
+    """Jitter only ever shortens a backoff, down to zero; without jitter it is exact."""
+    base = policy_base_delay(policy, try_number)
+    assert base == policy.base_delay_before(try_number)
+    assert policy.delay_before(try_number, 0.999) <= base
+    if policy.jitter == "none":
+        # Without jitter the delay is exactly the policy's, never less.
+        assert delay == timedelta(seconds=base)
+    else:
+        assert timedelta(0) <= delay <= timedelta(seconds=base)
+
+
+def check_failure_routing(
+    step: Any, failed: AttemptFailed, try_number: int, outcome: Event
+) -> None:
+    """After a failure: retry while the policy allows, else catch, else fail the run."""
+    assert isinstance(step, TaskStep)
+    policy, error = step.retry, failed.error
+    retried = (
+        error.retryable
+        and try_number < policy.max_attempts
+        and _matches(error.error, policy.retry_on)
+        and not _matches(error.error, policy.non_retryable)
+    )
+    catcher = next((catch for catch in step.catch if _matches(error.error, catch.errors)), None)
+    if retried:
+        assert isinstance(outcome, AttemptScheduled)
+        assert outcome.step_id == step.id
+        assert outcome.try_number == try_number + 1
+    elif catcher is not None:
+        assert isinstance(outcome, StepCaught)
+        assert (outcome.step_id, outcome.next, outcome.error) == (step.id, catcher.next, error)
+    else:
+        assert isinstance(outcome, RunFailed)
+        assert (outcome.step_id, outcome.error) == (step.id, error)
+
+
+def check_step_limit(
+    definition: Definition, engine: EngineSettings, events: Sequence[Event]
+) -> None:
+    """A decision gives up with ``run.step_limit`` only before one more choice or wait step.
+
+    ``max_inline_steps`` bounds the choice and wait steps passed in one decision: reaching a
+    task or the end passes nothing, and a succeed or fail step ends the run anyway. So the
+    step named is a choice or a wait (never a task, never END), with exactly that many passed.
+    """
+    for position, event in enumerate(events):
+        if not (isinstance(event, RunFailed) and event.error.error == "run.step_limit"):
+            continue
+        earlier = events[:position]
+        entered = {fact.step_id for fact in earlier if isinstance(fact, WaitStarted)}
+        passed = sum(
+            isinstance(fact, ChoiceMade)
+            or (isinstance(fact, WaitEnded) and fact.step_id in entered)
+            for fact in earlier
+        )
+        assert passed == engine.max_inline_steps, "the step limit fired early"
+        assert event.step_id is not None
+        assert definition.has_step(event.step_id), f"failed at {event.step_id!r}"
+        assert isinstance(definition.step(event.step_id), ChoiceStep | WaitStep)
+
+
+def attempt_state(history: Sequence[Event], step_id: str, number: int) -> set[str]:
+    """What the history says happened to one attempt: scheduled, queued, started, ended."""
+    facts: set[str] = set()
+    for event in history:
+        if getattr(event, "step_id", None) != step_id or getattr(event, "attempt", None) != number:
+            continue
+        if isinstance(event, AttemptScheduled):
+            facts.add("scheduled")
+            if event.due_at <= event.at:
+                facts.add("queued")
+        elif isinstance(event, AttemptQueued):
+            facts.add("queued")
+        elif isinstance(event, AttemptStarted):
+            facts.add("started")
+        elif isinstance(event, AttemptSucceeded | AttemptFailed):
+            facts.add("ended")
+    return facts
+
+
+def attempt_command_applies(run: Run, history: Sequence[Event], command: Any) -> bool:
+    """Whether an attempt command is live (else it is stale or a duplicate and must be ignored).
+
+    Decided from the history alone: an attempt not ended in an unfinished run is the current
+    one, since a run has one attempt at a time and only cancel leaves one open (for good).
+    """
+    if run.status.is_terminal:
+        return False
+    facts = attempt_state(history, command.step_id, command.attempt)
+    if "scheduled" not in facts or "ended" in facts:
+        return False
+    if isinstance(command, BeginAttempt):
+        return "queued" in facts and "started" not in facts
+    if isinstance(command, FailAttempt):
+        return "queued" in facts or "started" in facts
+    return "started" in facts  # CompleteAttempt, ExtendLease
+
+
+def expected_jobs(events: Sequence[Event]) -> list[tuple[str, int]]:
+    """A job goes out exactly for each attempt made due (scheduled due now, or re-queued)."""
+    due = []
+    for event in events:
+        if isinstance(event, AttemptQueued) or (
+            isinstance(event, AttemptScheduled) and event.due_at <= event.at
+        ):
+            due.append((event.step_id, event.attempt))
+    return due
+
+
+def check_run_shape(definition: Definition, engine: EngineSettings, run: Run) -> None:
+    """Facts about a single run state that hold after every decision."""
+    if run.status in (RunStatus.RUNNING, RunStatus.WAITING):
+        assert run.wake_at is not None, "an unfinished run always has a durable timer"
+    if run.status.is_terminal:
+        assert run.attempt is None
+        assert run.wake_at is None
+        assert run.current_step is None
+    if run.status is RunStatus.FAILED:
+        assert run.error is not None
+        assert run.failed_step is not None
+        assert definition.has_step(run.failed_step)
+    attempt = run.attempt
+    if attempt is not None:
+        assert run.current_step == attempt.step_id
+        step = definition.step(attempt.step_id)
+        assert isinstance(step, TaskStep)
+        assert run.attempt_counts[step.id] == attempt.number
+        assert 1 <= attempt.try_number <= step.retry.max_attempts
+        if attempt.status is AttemptStatus.RUNNING:
+            assert attempt.started_at is not None
+            if step.timeout is not None:
+                # A lease never outlives the step's timeout, however often it is extended.
+                assert attempt.wake_at <= attempt.started_at + timedelta(seconds=step.timeout)
+        if attempt.status is AttemptStatus.SCHEDULED:
+            assert run.status is RunStatus.WAITING
+            assert attempt.wake_at == attempt.due_at
+    elif run.status is RunStatus.WAITING:
+        assert run.current_step is not None
+        assert isinstance(definition.step(run.current_step), WaitStep)
+        assert run.wait_until is not None
+
+
+def drive_fairly(
+    definition: Definition, engine: EngineSettings, run: Run, now: datetime
+) -> tuple[Run, list[Event]]:
+    """Start, claim, complete and wake on time until the run ends; a bounded number of steps.
+
+    Every link points forward, so each step is entered at most once more: a task takes at most
+    three decisions (its backoff comes due, it is claimed, it completes), anything else one.
+    """
+    history: list[Event] = []
+    budget = 1 + 3 * len(definition.steps)
+    for _ in range(budget):
+        if run.status.is_terminal:
+            break
+        attempt = run.attempt
+        command: RunCommand
+        if run.status is RunStatus.PENDING:
+            command = Start()
+        elif attempt is not None and attempt.status is AttemptStatus.RUNNING:
+            command = CompleteAttempt(step_id=attempt.step_id, attempt=attempt.number)
+        elif attempt is not None and attempt.status is AttemptStatus.QUEUED:
+            command = BeginAttempt(step_id=attempt.step_id, attempt=attempt.number)
+        else:
+            assert run.wake_at is not None, f"stuck: {run.status} with nothing to wait for"
+            now = max(now, run.wake_at)
+            command = Wake(random_fraction=0.5)
+        decision = machine.decide(definition, run, command, now, engine)
+        assert not decision.ignored, f"a fair step is never ignored: {command!r}"
+        run = decision.run
+        history.extend(decision.events)
+    assert run.status.is_terminal, f"still {run.status} after {budget} fair steps"
+    return run, history
+
+
+# ---------------------------------------------------------------------------------------------
+# The state machine.
+# ---------------------------------------------------------------------------------------------
+
+outputs = st.sampled_from([None, 0, "done", {"ok": True}, [1, 2]])
+error_infos = st.builds(
+    ErrorInfo,
+    error=st.sampled_from(ERROR_NAMES),
+    message=st.just("it broke"),
+    retryable=st.booleans(),
+)
+
+
+class RunStateMachine(RuleBasedStateMachine):
+    """One run under at-least-once delivery, a jumpy clock, cancels and resumes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.definition: Definition | None = None
+        self.engine = EngineSettings()
+        self.run: Run | None = None
+        self.history: list[Event] = []
+        self.now = T0
+        self.pending: list[Job] = []  # emitted, not yet claimed by a worker
+        self.claimed: list[Job] = []  # claimed (BeginAttempt sent), no outcome reported yet
+        self.sent: list[Job] = []  # every job ever emitted, for duplicate deliveries
+        self.steps = 0
+        self.cancel_after = 0
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def send(self, command: RunCommand) -> Decision:
+        """Decide one command, check the decision against the history, and keep it."""
+        assert self.definition is not None
+        assert self.run is not None
+        before = self.run
+        snapshot = copy.deepcopy(before)
+        history_before = list(self.history)
+        try:
+            decision = machine.decide(self.definition, before, command, self.now, self.engine)
+        except IllegalTransition:
+            # A refusal changes nothing: not the run (not even in place), not the history.
+            assert before == snapshot
+            assert self.history == history_before
+            raise
+        assert before == snapshot, "decide must never change the run it was given"
+        events = decision.events
+        assert [event.seq for event in events] == list(
+            range(before.seq + 1, before.seq + 1 + len(events))
+        )
+        assert all(event.at == self.now for event in events)
+        if decision.ignored:
+            assert decision.run == before, "nothing happened, nothing moved"
+            assert not decision.jobs
+        else:
+            assert decision.run.seq == events[-1].seq
+            assert decision.run.updated_at == self.now
+        # The previous history stays a prefix: a decision only appends.
+        history = [*history_before, *events]
+        assert history[: len(history_before)] == history_before
+        assert replay(history) == decision.run
+        assert [(job.step_id, job.attempt) for job in decision.jobs] == expected_jobs(events)
+        assert all(job.run_id == before.id for job in decision.jobs)
+        check_step_limit(self.definition, self.engine, events)
+        if before.status.is_terminal and decision.run.status != before.status:
+            assert before.status is RunStatus.FAILED
+            assert isinstance(command, Resume)
+        if decision.run.status is RunStatus.CANCELLED:
+            assert not decision.jobs, "a cancelled run starts nothing"
+        fraction = getattr(command, "random_fraction", None)
+        for position, event in enumerate(events):
+            if isinstance(event, AttemptFailed):
+                assert fraction is not None
+                self.check_exact_delay(event, events[position + 1 :], fraction)
+        self.run, self.history = decision.run, history
+        self.pending.extend(decision.jobs)
+        self.sent.extend(decision.jobs)
+        return decision
+
+    def check_exact_delay(self, failed: AttemptFailed, rest: Sequence[Event], f: float) -> None:
+        assert self.definition is not None
+        following = rest[0] if rest else None
+        if not isinstance(following, AttemptScheduled):
+            return
+        step = self.definition.step(failed.step_id)
+        assert isinstance(step, TaskStep)
+        base = policy_base_delay(step.retry, following.try_number)
+        expected = base if step.retry.jitter == "none" else base * f
+        assert following.due_at - following.at == timedelta(seconds=expected)
+
+    def refused(self, command: RunCommand) -> None:
+        with pytest.raises(IllegalTransition):
+            self.send(command)
+
+    def attempt_command(self, command: Any) -> Decision:
+        """Send an attempt command; the history alone says whether it must be ignored."""
+        assert self.run is not None
+        live = attempt_command_applies(self.run, self.history, command)
+        note_event(f"{type(command).__name__}: {'live' if live else 'stale'}")
+        decision = self.send(command)
+        assert decision.ignored != live, f"{command!r}: live={live}"
+        if live:
+            first = decision.events[0]
+            kind = {
+                BeginAttempt: AttemptStarted,
+                ExtendLease: AttemptLeaseExtended,
+                CompleteAttempt: AttemptSucceeded,
+                FailAttempt: AttemptFailed,
+            }[type(command)]
+            assert isinstance(first, kind)
+            assert (first.step_id, first.attempt) == (command.step_id, command.attempt)
+            if isinstance(command, BeginAttempt | ExtendLease):
+                assert len(decision.events) == 1
+                assert not decision.jobs
+        return decision
+
+    # -- setup --------------------------------------------------------------------------------
+
+    @initialize(
+        case=cases(),
+        start=st.sampled_from([True, True, True, False]),
+        cancel_after=st.integers(0, 60),
+    )
+    def create(
+        self,
+        case: tuple[Definition, dict[str, Any], EngineSettings],
+        start: bool,
+        cancel_after: int,
+    ) -> None:
+        self.definition, run_input, self.engine = case
+        # Cancel only after some steps: uniformly chosen, it would end most runs early.
+        self.cancel_after = cancel_after
+        command = Create(run_id="r1", workflow_id="wf", workflow_version=1, input=run_input)
+        decision = machine.create(command, self.now)
+        assert decision.run.status is RunStatus.PENDING
+        assert not decision.jobs
+        self.run, self.history = decision.run, list(decision.events)
+        if start:
+            self.try_start()
+
+    def try_start(self) -> None:
+        assert self.run is not None
+        if self.run.status is not RunStatus.PENDING:
+            self.refused(Start())
+            return
+        decision = self.send(Start())
+        assert isinstance(decision.events[0], RunStarted)
+        assert decision.run.status is not RunStatus.PENDING
+
+    def try_resume(self) -> None:
+        assert self.run is not None
+        assert self.definition is not None
+        failed_step = self.run.failed_step
+        legal = (
+            self.run.status is RunStatus.FAILED
+            and failed_step is not None
+            and self.definition.has_step(failed_step)
+            and not isinstance(self.definition.step(failed_step), FailStep)
+        )
+        note_event(f"Resume: {'legal' if legal else 'refused'}")
+        if not legal:
+            self.refused(Resume())
+            return
+        decision = self.send(Resume())
+        assert decision.events[0] == RunResumed(
+            seq=decision.events[0].seq, at=self.now, step_id=failed_step
+        )
+        assert decision.run.error is None or decision.run.status is RunStatus.FAILED
+
+    # -- rules --------------------------------------------------------------------------------
+
+    @precondition(lambda self: self.run is not None and self.run.status is RunStatus.PENDING)
+    @rule()
+    def start(self) -> None:
+        self.try_start()
+
+    @precondition(lambda self: self.run is not None and self.run.status is RunStatus.FAILED)
+    @rule()
+    def resume(self) -> None:
+        """Resuming a failed run is the one way out of a terminal status."""
+        self.try_resume()
+
+    @rule(command=st.sampled_from(["start", "resume"]))
+    def out_of_turn(self, command: str) -> None:
+        """Start or Resume whatever the status: refused, changing nothing, unless legal."""
+        if command == "start":
+            self.try_start()
+        else:
+            self.try_resume()
+
+    @precondition(lambda self: self.pending)
+    @rule(data=st.data())
+    def begin(self, data: st.DataObject) -> None:
+        job = self.pending.pop(data.draw(st.integers(0, len(self.pending) - 1), label="job"))
+        self.attempt_command(BeginAttempt(step_id=job.step_id, attempt=job.attempt))
+        self.claimed.append(job)
+
+    @precondition(lambda self: self.claimed)
+    @rule(data=st.data(), output=outputs)
+    def complete(self, data: st.DataObject, output: Any) -> None:
+        job = self.claimed.pop(data.draw(st.integers(0, len(self.claimed) - 1), label="job"))
+        self.attempt_command(
+            CompleteAttempt(step_id=job.step_id, attempt=job.attempt, output=output)
+        )
+
+    @precondition(lambda self: self.claimed or self.pending)
+    @rule(data=st.data(), error=error_infos, fraction=fractions)
+    def fail(self, data: st.DataObject, error: ErrorInfo, fraction: float) -> None:
+        # A worker may report a failure before it claimed the job (its params did not render).
+        source = self.claimed if self.claimed else self.pending
+        if self.claimed and self.pending and data.draw(st.booleans(), label="unclaimed"):
+            source = self.pending
+        job = source.pop(data.draw(st.integers(0, len(source) - 1), label="job"))
+        self.attempt_command(
+            FailAttempt(
+                step_id=job.step_id, attempt=job.attempt, error=error, random_fraction=fraction
+            )
+        )
+
+    @precondition(lambda self: self.claimed)
+    @rule(data=st.data())
+    def extend_lease(self, data: st.DataObject) -> None:
+        job = self.claimed[data.draw(st.integers(0, len(self.claimed) - 1), label="job")]
+        self.attempt_command(ExtendLease(step_id=job.step_id, attempt=job.attempt))
+
+    @precondition(lambda self: self.pending or self.claimed)
+    @rule(data=st.data(), claimed=st.booleans())
+    def lose(self, data: st.DataObject, claimed: bool) -> None:
+        """A job vanishes from the queue, or its worker dies: only timers can notice."""
+        source = self.claimed if (claimed and self.claimed) or not self.pending else self.pending
+        source.pop(data.draw(st.integers(0, len(source) - 1), label="job"))
+
+    @precondition(lambda self: self.sent)
+    @rule(
+        data=st.data(),
+        kind=st.sampled_from(ATTEMPT_COMMANDS),
+        error=error_infos,
+        fraction=fractions,
+        shift=st.sampled_from([0, 0, 0, -1, 1]),
+    )
+    def duplicate(
+        self, data: st.DataObject, kind: type, error: ErrorInfo, fraction: float, shift: int
+    ) -> None:
+        """An earlier job comes again (or a stray attempt number): at-least-once delivery."""
+        job = self.sent[data.draw(st.integers(0, len(self.sent) - 1), label="job")]
+        number = max(1, job.attempt + shift)
+        fields: dict[str, Any] = {"step_id": job.step_id, "attempt": number}
+        if kind is FailAttempt:
+            fields.update(error=error, random_fraction=fraction)
+        self.attempt_command(kind(**fields))
+
+    @rule(
+        how=st.sampled_from(["to_wake", "to_wake", "before_wake", "by"]),
+        seconds=st.floats(min_value=0, max_value=700, allow_nan=False),
+        fraction=fractions,
+    )
+    def tick(self, how: str, seconds: float, fraction: float) -> None:
+        """The clock moves (never back) and the scheduler sends Wake."""
+        assert self.run is not None
+        assert self.definition is not None
+        wake_at = self.run.wake_at
+        if how == "to_wake" and wake_at is not None:
+            self.now = max(self.now, wake_at)
+        elif how == "before_wake" and wake_at is not None:
+            self.now = max(self.now, wake_at - timedelta(microseconds=1))
+        else:
+            self.now += timedelta(seconds=seconds)
+        due = wake_at is not None and wake_at <= self.now
+        note_event(f"Wake: {'due' if due else 'early'}")
+        before = self.run
+        decision = self.send(Wake(random_fraction=fraction))
+        assert decision.ignored != due, "Wake acts exactly when the run's timer is due"
+        if not due:
+            return
+        first = decision.events[0]
+        attempt = before.attempt
+        if attempt is None:
+            assert isinstance(first, WaitEnded)
+            assert first.step_id == before.current_step
+        elif attempt.status in (AttemptStatus.SCHEDULED, AttemptStatus.QUEUED):
+            assert isinstance(first, AttemptQueued)
+            assert len(decision.events) == 1
+            assert decision.jobs == (Job(before.id, attempt.step_id, attempt.number),)
+        else:
+            assert isinstance(first, AttemptFailed)
+            assert first.attempt == attempt.number
+            step = self.definition.step(attempt.step_id)
+            assert isinstance(step, TaskStep)
+            assert attempt.started_at is not None
+            timed_out = step.timeout is not None and (
+                attempt.started_at + timedelta(seconds=step.timeout) <= self.now
+            )
+            assert first.error.error == ("step.timeout" if timed_out else "worker.lost")
+
+    @precondition(lambda self: self.steps >= self.cancel_after)
+    @rule(reason=st.sampled_from(["", "no longer needed"]))
+    def cancel(self, reason: str) -> None:
+        assert self.run is not None
+        if self.run.status.is_terminal:
+            self.refused(Cancel(reason=reason))
+            return
+        decision = self.send(Cancel(reason=reason))
+        assert decision.events == (RunCancelled(seq=decision.run.seq, at=self.now, reason=reason),)
+        assert decision.run.status is RunStatus.CANCELLED
+        assert not decision.jobs
+
+    # -- invariants ---------------------------------------------------------------------------
+
+    @invariant()
+    def history_tells_the_whole_story(self) -> None:
+        if self.run is None or self.definition is None:
+            return
+        check_history(self.definition, self.engine, self.history)
+        assert replay(self.history) == self.run
+        assert self.run.seq == len(self.history)
+        check_run_shape(self.definition, self.engine, self.run)
+        self.steps += 1
+        note_event(f"status: {self.run.status}")
+        for fact in self.history:
+            if isinstance(fact, AttemptScheduled) and fact.try_number > 1:
+                note_event("history: a retry")
+            if isinstance(fact, StepCaught):
+                note_event("history: an error caught")
+            if isinstance(fact, AttemptFailed):
+                note_event(f"history: failed with {fact.error.error}")
+            if isinstance(fact, RunResumed):
+                note_event("history: resumed")
+
+    @invariant()
+    def terminal_runs_refuse_start_and_cancel(self) -> None:
+        if self.run is None or not self.run.status.is_terminal:
+            return
+        for command in (Start(), Cancel(reason="again")):
+            self.refused(command)
+        if self.run.status is not RunStatus.FAILED:
+            self.refused(Resume())
+
+    @invariant()
+    def a_fair_clock_ends_the_run(self) -> None:
+        """From any state, willing workers and a scheduler waking at ``wake_at`` end the run."""
+        if self.run is None or self.definition is None:
+            return
+        run, history = drive_fairly(self.definition, self.engine, self.run, self.now)
+        check_history(self.definition, self.engine, [*self.history, *history])
+        if run.status is RunStatus.CANCELLED:
+            assert self.run.status is RunStatus.CANCELLED, "only Cancel cancels"
+
+
+# No explain phase: on a failure it replays every step many times over, for minutes.
+RunStateMachine.TestCase.settings = settings(
+    max_examples=150,
+    stateful_step_count=40,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
+TestRunStateMachine = RunStateMachine.TestCase
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain properties.
+# ---------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=cases(), data=st.data())
+def test_a_fair_clock_ends_every_run(
+    case: tuple[Definition, dict[str, Any], EngineSettings], data: st.DataObject
+) -> None:
+    """Deliver every job (some lost once), report any outcome, wake at ``wake_at``: it ends."""
+    definition, run_input, engine = case
+    now = T0
+    create = Create(run_id="r1", workflow_id="wf", workflow_version=1, input=run_input)
+    created = machine.create(create, now)
+    run, history = created.run, list(created.events)
+    jobs: list[Job] = []
+    drops_left = data.draw(st.integers(0, 3), label="drops")
+    tries = sum(s.retry.max_attempts for s in definition.steps if isinstance(s, TaskStep))
+    budget = 1 + 3 * tries + len(definition.steps) + drops_left
+    for _ in range(budget + 1):
+        if run.status.is_terminal:
+            break
+        if run.status is RunStatus.PENDING:
+            command: RunCommand = Start()
+        elif jobs:
+            job = jobs.pop(0)
+            if drops_left and data.draw(st.booleans(), label="drop"):
+                drops_left -= 1
+                continue
+            command = BeginAttempt(step_id=job.step_id, attempt=job.attempt)
+        elif run.attempt is not None and run.attempt.status is AttemptStatus.RUNNING:
+            outcome = data.draw(st.sampled_from(["complete", "fail", "lost"]), label="outcome")
+            attempt = run.attempt
+            if outcome == "complete":
+                command = CompleteAttempt(step_id=attempt.step_id, attempt=attempt.number)
+            elif outcome == "fail":
+                command = FailAttempt(
+                    step_id=attempt.step_id,
+                    attempt=attempt.number,
+                    error=data.draw(error_infos, label="error"),
+                    random_fraction=data.draw(fractions, label="fraction"),
+                )
+            else:
+                assert run.wake_at is not None
+                now = max(now, run.wake_at)
+                command = Wake(random_fraction=data.draw(fractions, label="fraction"))
+        else:
+            assert run.wake_at is not None, f"stuck: {run.status} with no job and no timer"
+            now = max(now, run.wake_at)
+            command = Wake(random_fraction=data.draw(fractions, label="fraction"))
+        decision = machine.decide(definition, run, command, now, engine)
+        assert not decision.ignored, f"a fair step is never ignored: {command!r}"
+        check_step_limit(definition, engine, decision.events)
+        run, history = decision.run, [*history, *decision.events]
+        jobs.extend(decision.jobs)
+    assert run.status.is_terminal, f"still {run.status} after {budget} fair steps"
+    assert replay(history) == run
+    check_history(definition, engine, history)
+    check_run_shape(definition, engine, run)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    policy=retry_policies(),
+    attempt=st.integers(2, 12),
+    fraction=fractions,
+)
+def test_retry_delays_follow_the_policy(
+    policy: dict[str, Any], attempt: int, fraction: float
+) -> None:
+    retry = parse_definition(
+        {"name": "p", "steps": [{"id": "t", "type": "task", "action": "a", "retry": policy}]}
+    ).steps[0]
+    assert isinstance(retry, TaskStep)
+    policy_ = retry.retry
+    base = policy_base_delay(policy_, attempt)
+    assert policy_.base_delay_before(attempt) == base
+    assert policy_.initial_interval <= base <= policy_.max_interval
+    assert base <= policy_.base_delay_before(attempt + 1), "backoff never shrinks"
+    delay = policy_.delay_before(attempt, fraction)
+    if policy_.jitter == "none":
+        assert delay == base
+    else:
+        assert 0 <= delay <= base
+        assert delay == base * fraction
+    with pytest.raises(ValueError, match="attempt 1"):
+        policy_.base_delay_before(1)

@@ -1,0 +1,144 @@
+"""Configuration from the environment (and an optional ``.env`` file), checked at start-up.
+
+A bad value stops start-up with one line that names the variable and says what it wants.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+
+import msgspec
+from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES
+from wfa.application.use_cases.prune_runs import Retention
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./wfa.db"
+_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ConfigError(Exception):
+    """One line naming the variable that is wrong."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None
+    secret_key: str | None = None
+    log_format: str | None = None  # text on a terminal, else json
+    http_allow: tuple[str, ...] = ()
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    retention: Retention = Retention()
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Settings from ``environ`` (default: the process environment) over the ``.env`` file."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values |= {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    values |= dict(os.environ if environ is None else environ)
+    get = values.get
+    max_age = get("WFA_RETENTION_MAX_AGE")
+    max_runs = get("WFA_RETENTION_MAX_RUNS")
+    return Settings(
+        database_url=database_url(get("WFA_DATABASE_URL") or DEFAULT_DATABASE_URL),
+        redis_url=_redis_url(get("WFA_REDIS_URL")),
+        host=get("WFA_HOST") or "127.0.0.1",
+        port=_integer("WFA_PORT", get("WFA_PORT"), 8000, 1, 65535),
+        api_key=get("WFA_API_KEY") or None,
+        secret_key=get("WFA_SECRET_KEY") or None,
+        log_format=_choice("WFA_LOG_FORMAT", get("WFA_LOG_FORMAT"), ("text", "json")),
+        http_allow=_http_allow(get("WFA_HTTP_ALLOW")),
+        max_payload_bytes=_integer(
+            "WFA_MAX_PAYLOAD_BYTES", get("WFA_MAX_PAYLOAD_BYTES"), DEFAULT_MAX_PAYLOAD_BYTES, 1024
+        ),
+        retention=Retention(
+            max_age=None if not max_age else duration("WFA_RETENTION_MAX_AGE", max_age),
+            max_runs=None if not max_runs else _integer("WFA_RETENTION_MAX_RUNS", max_runs, 0, 0),
+        ),
+    )
+
+
+def database_url(value: str, variable: str = "WFA_DATABASE_URL") -> str:
+    """A SQLAlchemy URL on the async driver of its database (``postgresql://`` is accepted)."""
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ConfigError(f"{variable}: not a database URL: {value!r}") from None
+    driver = _DRIVERS.get(url.drivername)
+    if driver is None:
+        raise ConfigError(
+            f"{variable}: {url.drivername!r} is not supported; use postgresql+psycopg:// "
+            "or sqlite+aiosqlite:///"
+        )
+    return url.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def duration(variable: str, value: str) -> timedelta:
+    """``30d``, ``12h``, ``15m``, ``90s`` or plain seconds."""
+    match = _DURATION.match(value.strip().lower())
+    if match is None:
+        raise ConfigError(f"{variable}: {value!r} is not a duration like 30d, 12h, 15m or 90")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _integer(
+    variable: str, value: str | None, default: int, low: int, high: int | None = None
+) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{variable}: {value!r} is not a whole number") from None
+    if number < low or (high is not None and number > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"{variable}: must be {bounds}, got {number}")
+    return number
+
+
+def _choice(variable: str, value: str | None, choices: tuple[str, ...]) -> str | None:
+    if not value:
+        return None
+    if value not in choices:
+        raise ConfigError(f"{variable}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _redis_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"WFA_REDIS_URL: {value!r} is not a redis:// or rediss:// URL")
+    return value
+
+
+def _http_allow(value: str | None) -> tuple[str, ...]:
+    entries = tuple(part.strip() for part in (value or "").split(",") if part.strip())
+    for entry in entries:
+        if "/" in entry:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(f"WFA_HTTP_ALLOW: {entry!r} is not a valid CIDR range") from None
+    return entries

@@ -1,0 +1,72 @@
+"""Configuration: defaults, accepted spellings, and one clear line for each bad value."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from wfa.entrypoints.config import ConfigError, load_settings
+
+
+def settings(**env: str):
+    return load_settings(env, env_file=None)
+
+
+def test_defaults_are_the_embedded_setup():
+    loaded = settings()
+    assert loaded.database_url == "sqlite+aiosqlite:///./wfa.db"
+    assert (loaded.host, loaded.port, loaded.redis_url) == ("127.0.0.1", 8000, None)
+    assert not loaded.retention.enabled
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://u@db:5432/wfa", "postgresql+psycopg://u@db:5432/wfa"),
+        ("postgres://u:pw@db/wfa", "postgresql+psycopg://u:pw@db/wfa"),
+        ("sqlite:///data/wfa.db", "sqlite+aiosqlite:///data/wfa.db"),
+        ("postgresql+psycopg://u@db/wfa", "postgresql+psycopg://u@db/wfa"),
+    ],
+)
+def test_database_urls_are_moved_onto_the_async_drivers(given, used):
+    assert settings(WFA_DATABASE_URL=given).database_url == used
+
+
+def test_retention_reads_durations_and_counts():
+    loaded = settings(WFA_RETENTION_MAX_AGE="30d", WFA_RETENTION_MAX_RUNS="1000")
+    assert loaded.retention.max_age == timedelta(days=30)
+    assert loaded.retention.max_runs == 1000
+    assert settings(WFA_RETENTION_MAX_AGE="90").retention.max_age == timedelta(seconds=90)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"WFA_PORT": "http"}, "WFA_PORT: 'http' is not a whole number"),
+        ({"WFA_PORT": "70000"}, "WFA_PORT: must be between 1 and 65535, got 70000"),
+        ({"WFA_DATABASE_URL": "oracle://x/y"}, "WFA_DATABASE_URL: 'oracle' is not supported"),
+        ({"WFA_DATABASE_URL": "::nonsense"}, "WFA_DATABASE_URL: not a database URL"),
+        ({"WFA_REDIS_URL": "localhost:6379"}, "WFA_REDIS_URL: 'localhost:6379' is not a redis://"),
+        ({"WFA_LOG_FORMAT": "xml"}, "WFA_LOG_FORMAT: 'xml' is not one of text, json"),
+        ({"WFA_HTTP_ALLOW": "10.0.0.0/33"}, "WFA_HTTP_ALLOW: '10.0.0.0/33' is not a valid CIDR"),
+        (
+            {"WFA_RETENTION_MAX_AGE": "a month"},
+            "WFA_RETENTION_MAX_AGE: 'a month' is not a duration",
+        ),
+        ({"WFA_RETENTION_MAX_RUNS": "-1"}, "WFA_RETENTION_MAX_RUNS: must be at least 0, got -1"),
+        ({"WFA_MAX_PAYLOAD_BYTES": "10"}, "WFA_MAX_PAYLOAD_BYTES: must be at least 1024, got 10"),
+    ],
+)
+def test_a_bad_value_names_its_variable(env, message):
+    with pytest.raises(ConfigError) as refused:
+        settings(**env)
+    assert str(refused.value).startswith(message)
+    assert "\n" not in str(refused.value)
+
+
+def test_the_environment_wins_over_the_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text('WFA_PORT=9000\nWFA_HOST="0.0.0.0"\n')
+    loaded = load_settings({"WFA_PORT": "9100"}, env_file=env_file)
+    assert (loaded.host, loaded.port) == ("0.0.0.0", 9100)
