@@ -221,7 +221,9 @@ async def test_an_output_over_the_payload_limit_fails_its_step_without_retrying(
 async def test_an_input_over_the_payload_limit_is_refused_and_nothing_is_stored(make_engine):
     engine = make_engine(max_payload_bytes=1000)
     wf = await engine.add_workflow(workflow(task("a")))
-    with pytest.raises(PayloadTooLarge, match="the run's input is 2011 bytes, over the limit of 1000 bytes"):
+    with pytest.raises(
+        PayloadTooLarge, match="the run's input is 2011 bytes, over the limit of 1000 bytes"
+    ):
         await engine.start(wf.id, input={"blob": "x" * 2000})
     page = await ListRuns(engine.unit_of_work).execute(RunFilter())
     assert page.runs == []
