@@ -88,7 +88,8 @@ class Progress:
 
     def go_to(self, target: str) -> None:
         """Enter ``target`` and pass inline steps until a task, a pending wait or the end."""
-        for passed in range(self.settings.max_inline_steps + 1):
+        passed = 0  # choice and wait steps passed in this decision
+        while True:
             if target == END:
                 self.record(RunSucceeded, output=self.run.last_output)
                 return
@@ -96,8 +97,10 @@ class Progress:
             if isinstance(step, TaskStep):
                 self._schedule(step, try_number=1, delay=0.0)
                 return
-            if passed == self.settings.max_inline_steps and isinstance(step, ChoiceStep | WaitStep):
-                break  # one more choice or wait would pass the limit: fail here, at this step
+            if isinstance(step, ChoiceStep | WaitStep):
+                if passed == self.settings.max_inline_steps:
+                    break  # one more would pass the limit: the run fails here, at this step
+                passed += 1
             try:
                 following = self._pass(step)
             except (ExpressionError, ValueError) as error:

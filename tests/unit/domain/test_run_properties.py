@@ -9,13 +9,13 @@ states absorb, retries bounded and delayed as the policy says, stale deliveries 
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import event as note_event
@@ -128,7 +128,7 @@ def _targets(raw: dict[str, Any]) -> list[str]:
 def raw_definitions(draw: st.DrawFn) -> dict[str, Any]:
     """Steps s0..sn-1 whose links only point forward, with unreachable steps pruned."""
     count = draw(st.integers(1, 7))
-    kinds = st.sampled_from(["task", "task", "task", "choice", "wait", "succeed", "fail"])
+    kinds = st.sampled_from(["task", "task", "task", "choice", "choice", "wait", "succeed", "fail"])
     steps: list[dict[str, Any]] = []
     for position in range(count):
         later = [f"s{i}" for i in range(position + 1, count)]
@@ -166,7 +166,7 @@ def raw_definitions(draw: st.DrawFn) -> dict[str, Any]:
             if draw(st.booleans()):
                 step["default"] = draw(st.sampled_from(later))
         elif kind == "wait":
-            step["seconds"] = draw(st.sampled_from([0, 0.5, 3, 45, 600]))
+            step["seconds"] = draw(st.sampled_from([0, 0, 0.5, 3, 45, 600]))
         elif kind == "succeed" and draw(st.booleans()):
             step["output"] = {"flags": "{{ input.flags }}", "last": "{{ steps }}"}
         elif kind == "fail":
@@ -199,7 +199,7 @@ def cases(draw: st.DrawFn) -> tuple[Definition, dict[str, Any], EngineSettings]:
     engine = EngineSettings(
         lease=draw(st.sampled_from([2.0, 10.0, 60.0])),
         redeliver_after=draw(st.sampled_from([1.0, 5.0, 30.0])),
-        max_inline_steps=draw(st.sampled_from([1000, 1000, 1, 2, 3])),
+        max_inline_steps=draw(st.sampled_from([1000, 1000, 1, 1, 2])),
     )
     return definition, run_input, engine
 
@@ -479,6 +479,7 @@ class RunStateMachine(RuleBasedStateMachine):
         self.sent: list[Job] = []  # every job ever emitted, for duplicate deliveries
         self.steps = 0
         self.cancel_after = 0
+        self.refusals_checked_at = 0
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -487,16 +488,16 @@ class RunStateMachine(RuleBasedStateMachine):
         assert self.definition is not None
         assert self.run is not None
         before = self.run
-        snapshot = copy.deepcopy(before)
+        snapshot = msgspec.msgpack.encode(before)  # to see a change made in place
         history_before = list(self.history)
         try:
             decision = machine.decide(self.definition, before, command, self.now, self.engine)
         except IllegalTransition:
             # A refusal changes nothing: not the run (not even in place), not the history.
-            assert before == snapshot
+            assert msgspec.msgpack.encode(before) == snapshot
             assert self.history == history_before
             raise
-        assert before == snapshot, "decide must never change the run it was given"
+        assert msgspec.msgpack.encode(before) == snapshot, "decide changed the run it was given"
         events = decision.events
         assert [event.seq for event in events] == list(
             range(before.seq + 1, before.seq + 1 + len(events))
@@ -783,6 +784,9 @@ class RunStateMachine(RuleBasedStateMachine):
     def terminal_runs_refuse_start_and_cancel(self) -> None:
         if self.run is None or not self.run.status.is_terminal:
             return
+        if self.refusals_checked_at == self.run.seq:
+            return  # nothing happened since the last check
+        self.refusals_checked_at = self.run.seq
         for command in (Start(), Cancel(reason="again")):
             self.refused(command)
         if self.run.status is not RunStatus.FAILED:
