@@ -15,7 +15,15 @@ from sqlalchemy.engine import make_url
 from wfa.adapters.persistence.sqlalchemy import migrate
 from wfa.adapters.persistence.sqlalchemy.database import Database
 
-TABLES = ("run_events", "runs", "workflow_versions", "workflows")
+# Children before parents, so that deleting in this order never trips a foreign key.
+TABLES = (
+    "run_events",
+    "runs",
+    "webhook_routes",
+    "workflow_versions",
+    "workflows",
+    "api_keys",
+)
 
 
 def sqlite_url(directory: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 import secrets
 import time
@@ -50,6 +51,9 @@ class SystemEntropy:
     def new_id(self) -> str:
         return time_ordered_id(time.time_ns() // 1_000_000, secrets.randbits(74))
 
+    def token(self) -> str:
+        return secrets.token_urlsafe(32)
+
 
 class SeededEntropy:
     """Repeatable randomness and ids, for tests and reproducible local runs."""
@@ -65,3 +69,8 @@ class SeededEntropy:
     def new_id(self) -> str:
         self._count += 1
         return time_ordered_id(self._count, self._random.getrandbits(74))
+
+    def token(self) -> str:
+        # The same shape as secrets.token_urlsafe(32): 32 bytes, base64url without padding.
+        raw = self._random.getrandbits(256).to_bytes(32, "big")
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

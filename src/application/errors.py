@@ -29,3 +29,23 @@ class DuplicateRun(ApplicationError):
         super().__init__(f"workflow {workflow_id} already has a run for key {key!r}")
         self.workflow_id = workflow_id
         self.key = key
+
+
+class WebhookPathTaken(ApplicationError):
+    """Another live workflow already answers ``POST /hooks/{path}``; a path has one owner.
+
+    ``workflow_id`` is the owner's, so the caller can say which workflow to change.
+    """
+
+    def __init__(self, path: str, workflow_id: str) -> None:
+        super().__init__(f"webhook path {path!r} is already used by workflow {workflow_id}")
+        self.path = path
+        self.workflow_id = workflow_id
+
+
+class DuplicateApiKey(ApplicationError):
+    """A key with the same hash is stored already (two starts bootstrapping one key)."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(f"an API key starting {prefix!r} is stored already")
+        self.prefix = prefix

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-from wfa.domain.definition import Definition
+from wfa.domain.definition import Definition, WebhookTrigger
 
 
 class Workflow(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,3 +20,8 @@ class Workflow(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def name(self) -> str:
         return self.definition.name
+
+    @property
+    def webhook_paths(self) -> frozenset[str]:
+        """The paths of its webhook triggers: ``POST /hooks/{path}`` starts this workflow."""
+        return frozenset(t.path for t in self.definition.triggers if isinstance(t, WebhookTrigger))

@@ -1,8 +1,9 @@
-"""Workflows and runs kept in process memory, with the same transaction rules as a database.
+"""Workflows, runs and API keys in process memory, with the transaction rules of a database.
 
 Writes are staged in the unit of work and applied at commit, all or nothing; a save whose
-run changed since it was read raises ConcurrencyConflict, and a taken idempotency key raises
-DuplicateRun, as the SQL adapters do.
+run changed since it was read raises ConcurrencyConflict, a taken idempotency key raises
+DuplicateRun, a webhook path another workflow owns raises WebhookPathTaken, and a stored key
+hash raises DuplicateApiKey, as the SQL adapters do.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from typing import Self
 
 import msgspec
 
+from wfa.adapters.persistence.memory_api_keys import MemoryApiKeys, check_new_keys
+from wfa.adapters.persistence.memory_webhooks import routes_after
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
 from wfa.application.paging import decode_cursor, encode_cursor
 from wfa.application.ports.repositories import RunFilter, RunPage
+from wfa.domain.api_keys import ApiKey
 from wfa.domain.events import Event
 from wfa.domain.run import Run
 from wfa.domain.workflow import Workflow
@@ -31,6 +35,8 @@ class MemoryStore:
         self.runs: dict[str, Run] = {}
         self.history: dict[str, list[Event]] = {}
         self.keys: dict[tuple[str, str], str] = {}
+        self.routes: dict[str, str] = {}  # webhook path -> workflow id
+        self.api_keys: dict[str, ApiKey] = {}
         self.commits = 0  # transactions committed, for tests of the engine's write path
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -42,6 +48,7 @@ class _Pending(msgspec.Struct):
     deletions: set[str] = set()
     runs: dict[str, tuple[Run, list[Event], int | None]] = {}
     deleted_runs: set[str] = set()
+    api_keys: dict[str, ApiKey] = {}
 
 
 class MemoryUnitOfWork:
@@ -50,6 +57,7 @@ class MemoryUnitOfWork:
         self._pending = _Pending()
         self.workflows = MemoryWorkflows(store, self._pending)
         self.runs = MemoryRuns(store, self._pending)
+        self.api_keys = MemoryApiKeys(store.api_keys, self._pending.api_keys)
 
     async def __aenter__(self) -> Self:
         return self
@@ -60,14 +68,22 @@ class MemoryUnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._restage()
+
+    def _restage(self) -> None:
         self._pending = _Pending()
         self.workflows.pending = self.runs.pending = self._pending
+        self.api_keys.staged = self._pending.api_keys
 
     async def commit(self) -> None:
         """Check every staged write, then apply them all; nothing awaits in between."""
         store, pending = self._store, self._pending
         for run, _, expected in pending.runs.values():
             _check(store, run, expected)
+        routes = routes_after(store.routes, pending.workflows, pending.deletions)
+        check_new_keys(store.api_keys, pending.api_keys)
+        store.routes = routes
+        store.api_keys.update(pending.api_keys)
         for workflow in pending.workflows:
             store.workflows.setdefault(workflow.id, []).append(workflow)
             store.deleted.discard(workflow.id)
@@ -83,8 +99,7 @@ class MemoryUnitOfWork:
             if gone is not None and gone.idempotency_key is not None:
                 store.keys.pop((gone.workflow_id, gone.idempotency_key), None)
         store.commits += 1
-        self._pending = _Pending()
-        self.workflows.pending = self.runs.pending = self._pending
+        self._restage()
 
 
 def _check(store: MemoryStore, run: Run, expected: int | None) -> None:
@@ -104,6 +119,10 @@ class MemoryWorkflows:
         self._store, self.pending = store, pending
 
     async def add(self, workflow: Workflow) -> None:
+        # Refuse a taken webhook path now, as SQL does; commit checks again against the store.
+        routes_after(
+            self._store.routes, [*self.pending.workflows, workflow], self.pending.deletions
+        )
         self.pending.workflows.append(workflow)
 
     async def get(self, workflow_id: str, version: int | None = None) -> Workflow | None:
@@ -134,6 +153,14 @@ class MemoryWorkflows:
             return False
         self.pending.deletions.add(workflow_id)
         return True
+
+    async def by_webhook(self, path: str) -> Workflow | None:
+        pending = self.pending
+        routes = routes_after(
+            self._store.routes, pending.workflows, pending.deletions, strict=False
+        )
+        owner = routes.get(path)
+        return None if owner is None else await self.get(owner)
 
 
 class MemoryRuns:

@@ -13,10 +13,14 @@ class Clock(Protocol):
 
 
 class Entropy(Protocol):
-    """Random fractions in [0, 1) for retry jitter, and new unique ids."""
+    """Random fractions in [0, 1) for retry jitter, new unique ids, and secret tokens."""
 
     def fraction(self) -> float: ...
 
     def new_id(self) -> str:
         """A new id, unique across processes; ids sort roughly by creation time."""
+        ...
+
+    def token(self) -> str:
+        """43 URL-safe characters carrying 256 bits nobody can guess (for API keys)."""
         ...

@@ -1,4 +1,4 @@
-"""Where workflows and runs are kept: repositories inside one unit of work (a transaction)."""
+"""Where workflows, runs and API keys are kept: repositories inside one unit of work."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Protocol, Self
 
 import msgspec
 
+from wfa.domain.api_keys import ApiKey
 from wfa.domain.events import Event
 from wfa.domain.run import Run, RunStatus
 from wfa.domain.workflow import Workflow
@@ -28,7 +29,12 @@ class RunPage(msgspec.Struct, frozen=True, kw_only=True):
 
 class WorkflowRepository(Protocol):
     async def add(self, workflow: Workflow) -> None:
-        """Store a new workflow or a new version of one (versions are never overwritten)."""
+        """Store a new workflow or a new version of one (versions are never overwritten).
+
+        The version's webhook paths replace the ones the workflow had. Raises
+        WebhookPathTaken when another live workflow owns one of them; on SQL the route
+        table's primary key decides between concurrent claims.
+        """
         ...
 
     async def get(self, workflow_id: str, version: int | None = None) -> Workflow | None:
@@ -41,7 +47,12 @@ class WorkflowRepository(Protocol):
         ...
 
     async def delete(self, workflow_id: str) -> bool:
-        """Delete a workflow (its runs are kept); False when there was none."""
+        """Delete a workflow (its runs are kept) and free its webhook paths; False when
+        there was none."""
+        ...
+
+    async def by_webhook(self, path: str) -> Workflow | None:
+        """The latest version of the live workflow whose webhook trigger has ``path``."""
         ...
 
 
@@ -86,6 +97,30 @@ class RunRepository(Protocol):
         ...
 
 
+class ApiKeyRepository(Protocol):
+    """API keys by hash; the keys themselves are never stored."""
+
+    async def add(self, key: ApiKey) -> None:
+        """Store a new key. Raises DuplicateApiKey when its hash is stored already."""
+        ...
+
+    async def by_hash(self, key_hash: str) -> ApiKey | None:
+        """The key with this hash, revoked or not."""
+        ...
+
+    async def get(self, key_id: str) -> ApiKey | None: ...
+
+    async def all(self) -> list[ApiKey]:
+        """Every key, revoked ones too, newest first."""
+        ...
+
+    async def revoke(self, key_id: str, at: datetime) -> bool:
+        """Revoke a key; False when there is none. A key revoked before keeps its first time."""
+        ...
+
+    async def count_active(self) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit`` rolls everything back."""
 
@@ -94,6 +129,9 @@ class UnitOfWork(Protocol):
 
     @property
     def runs(self) -> RunRepository: ...
+
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

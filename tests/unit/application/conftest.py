@@ -13,6 +13,7 @@ from wfa.adapters.actions.catalog import ActionRegistry
 from wfa.adapters.clock import FakeClock, SeededEntropy
 from wfa.application.ports.actions import ActionContext, ActionError
 from wfa.application.ports.repositories import (
+    ApiKeyRepository,
     RunRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -81,6 +82,10 @@ class CountingUnitOfWork:
     @property
     def runs(self) -> RunRepository:
         return self._inner.runs
+
+    @property
+    def api_keys(self) -> ApiKeyRepository:
+        return self._inner.api_keys
 
     async def commit(self) -> None:
         await self._inner.commit()

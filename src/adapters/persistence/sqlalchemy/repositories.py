@@ -1,4 +1,4 @@
-"""The workflow and run repositories in SQL (Core statements, no ORM objects).
+"""The run repository in SQL (Core statements, no ORM objects); workflows are in ``workflows``.
 
 Domain values go in and out as msgspec Structs; the engine's JSON serializer is msgspec, so
 a run's state and its events are encoded in one pass on the way in.
@@ -11,110 +11,16 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wfa.adapters.persistence.sqlalchemy.tables import (
-    run_events,
-    runs,
-    workflow_versions,
-    workflows,
-)
+from wfa.adapters.persistence.sqlalchemy.tables import run_events, runs
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
 from wfa.application.paging import decode_cursor, encode_cursor
 from wfa.application.ports.repositories import RunFilter, RunPage
-from wfa.domain.definition import Definition
 from wfa.domain.events import Event, RunEvent, event_type
 from wfa.domain.run import Run
-from wfa.domain.workflow import Workflow
-
-
-class SqlWorkflows:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._db = connection
-
-    async def add(self, workflow: Workflow) -> None:
-        head = {"name": workflow.name, "latest_version": workflow.version, "deleted_at": None}
-        if workflow.version == 1:
-            await self._db.execute(
-                insert(workflows).values(id=workflow.id, created_at=workflow.created_at, **head)
-            )
-        else:
-            await self._db.execute(
-                update(workflows).where(workflows.c.id == workflow.id).values(**head)
-            )
-        await self._db.execute(
-            insert(workflow_versions).values(
-                workflow_id=workflow.id,
-                version=workflow.version,
-                definition=workflow.definition,
-                created_at=workflow.created_at,
-            )
-        )
-
-    async def get(self, workflow_id: str, version: int | None = None) -> Workflow | None:
-        query = select(
-            workflow_versions.c.version,
-            workflow_versions.c.definition,
-            workflow_versions.c.created_at,
-        ).where(workflow_versions.c.workflow_id == workflow_id)
-        if version is None:
-            query = query.join(
-                workflows,
-                and_(
-                    workflows.c.id == workflow_versions.c.workflow_id,
-                    workflows.c.latest_version == workflow_versions.c.version,
-                    workflows.c.deleted_at.is_(None),
-                ),
-            )
-        else:
-            query = query.where(workflow_versions.c.version == version)
-        row = (await self._db.execute(query)).first()
-        if row is None:
-            return None
-        return _workflow(workflow_id, row.version, row.definition, row.created_at)
-
-    async def latest(self, limit: int, after: str | None = None) -> list[Workflow]:
-        query = (
-            select(
-                workflows.c.id,
-                workflow_versions.c.version,
-                workflow_versions.c.definition,
-                workflow_versions.c.created_at,
-            )
-            .join(
-                workflow_versions,
-                and_(
-                    workflow_versions.c.workflow_id == workflows.c.id,
-                    workflow_versions.c.version == workflows.c.latest_version,
-                ),
-            )
-            .where(workflows.c.deleted_at.is_(None))
-            .order_by(workflows.c.id)
-            .limit(limit)
-        )
-        if after is not None:
-            query = query.where(workflows.c.id > after)
-        rows = (await self._db.execute(query)).all()
-        return [_workflow(r.id, r.version, r.definition, r.created_at) for r in rows]
-
-    async def delete(self, workflow_id: str) -> bool:
-        result = await self._db.execute(
-            update(workflows)
-            .where(workflows.c.id == workflow_id, workflows.c.deleted_at.is_(None))
-            .values(deleted_at=func.current_timestamp())
-        )
-        return bool(result.rowcount)
-
-
-def _workflow(workflow_id: str, version: int, definition: Any, created_at: datetime) -> Workflow:
-    return Workflow(
-        id=workflow_id,
-        version=version,
-        definition=msgspec.convert(definition, Definition),
-        created_at=created_at,
-    )
 
 
 class SqlRuns:

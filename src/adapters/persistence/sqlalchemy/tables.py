@@ -4,6 +4,9 @@ Runs keep their whole state as one JSON document (JSONB on PostgreSQL) beside th
 columns the hot queries need: status and times for listing, ``wake_at`` for due timers,
 ``seq`` for optimistic concurrency. History events are rows of their own, keyed by
 ``(run_id, seq)``, so history is append-only by construction.
+
+Webhook routes map a path to the one workflow that owns it: the primary key on ``path`` is
+what settles two workflows claiming one path at once. API keys are kept as hashes only.
 """
 
 from __future__ import annotations
@@ -134,4 +137,24 @@ run_events = Table(
         postgresql_where=text("type = 'step.scheduled'"),
         sqlite_where=text("type = 'step.scheduled'"),
     ),
+)
+
+webhook_routes = Table(
+    "webhook_routes",
+    metadata,
+    Column("path", String(200), primary_key=True),
+    Column("workflow_id", ID, ForeignKey("workflows.id"), nullable=False),
+    Index("ix_webhook_routes_workflow_id", "workflow_id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("key_hash"),
 )

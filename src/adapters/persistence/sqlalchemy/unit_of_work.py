@@ -7,7 +7,9 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from wfa.adapters.persistence.sqlalchemy.repositories import SqlRuns, SqlWorkflows
+from wfa.adapters.persistence.sqlalchemy.api_keys import SqlApiKeys
+from wfa.adapters.persistence.sqlalchemy.repositories import SqlRuns
+from wfa.adapters.persistence.sqlalchemy.workflows import SqlWorkflows
 
 
 class SqlUnitOfWork:
@@ -21,6 +23,7 @@ class SqlUnitOfWork:
         self._connection = await self._engine.connect()
         self._workflows = SqlWorkflows(self._connection)
         self._runs = SqlRuns(self._connection, self._dialect)
+        self._api_keys = SqlApiKeys(self._connection)
         return self
 
     async def __aexit__(
@@ -45,6 +48,10 @@ class SqlUnitOfWork:
     @property
     def runs(self) -> SqlRuns:
         return self._runs
+
+    @property
+    def api_keys(self) -> SqlApiKeys:
+        return self._api_keys
 
     async def commit(self) -> None:
         assert self._connection is not None, "commit inside 'async with'"

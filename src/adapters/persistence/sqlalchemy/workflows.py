@@ -1,0 +1,124 @@
+"""The workflow repository in SQL: versions, the latest of each, and their webhook routes.
+
+Definitions go in as msgspec Structs (the engine's JSON serializer is msgspec) and come back
+through ``msgspec.convert``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, and_, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wfa.adapters.persistence.sqlalchemy.tables import webhook_routes, workflow_versions, workflows
+from wfa.adapters.persistence.sqlalchemy.webhook_routes import SqlWebhookRoutes
+from wfa.domain.definition import Definition
+from wfa.domain.workflow import Workflow
+
+
+class SqlWorkflows:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+        self._routes = SqlWebhookRoutes(connection)
+
+    async def add(self, workflow: Workflow) -> None:
+        head = {"name": workflow.name, "latest_version": workflow.version, "deleted_at": None}
+        if workflow.version == 1:
+            await self._db.execute(
+                insert(workflows).values(id=workflow.id, created_at=workflow.created_at, **head)
+            )
+        else:
+            await self._db.execute(
+                update(workflows).where(workflows.c.id == workflow.id).values(**head)
+            )
+        await self._db.execute(
+            insert(workflow_versions).values(
+                workflow_id=workflow.id,
+                version=workflow.version,
+                definition=workflow.definition,
+                created_at=workflow.created_at,
+            )
+        )
+        await self._routes.claim(workflow.id, workflow.webhook_paths)
+
+    async def get(self, workflow_id: str, version: int | None = None) -> Workflow | None:
+        query = select(
+            workflow_versions.c.version,
+            workflow_versions.c.definition,
+            workflow_versions.c.created_at,
+        ).where(workflow_versions.c.workflow_id == workflow_id)
+        if version is None:
+            query = query.join(
+                workflows,
+                and_(
+                    workflows.c.id == workflow_versions.c.workflow_id,
+                    workflows.c.latest_version == workflow_versions.c.version,
+                    workflows.c.deleted_at.is_(None),
+                ),
+            )
+        else:
+            query = query.where(workflow_versions.c.version == version)
+        row = (await self._db.execute(query)).first()
+        if row is None:
+            return None
+        return _workflow(workflow_id, row.version, row.definition, row.created_at)
+
+    async def latest(self, limit: int, after: str | None = None) -> list[Workflow]:
+        query = _latest_versions().order_by(workflows.c.id).limit(limit)
+        if after is not None:
+            query = query.where(workflows.c.id > after)
+        rows = (await self._db.execute(query)).all()
+        return [_workflow(r.id, r.version, r.definition, r.created_at) for r in rows]
+
+    async def delete(self, workflow_id: str) -> bool:
+        result = await self._db.execute(
+            update(workflows)
+            .where(workflows.c.id == workflow_id, workflows.c.deleted_at.is_(None))
+            .values(deleted_at=func.current_timestamp())
+        )
+        if not result.rowcount:
+            return False
+        await self._routes.free(workflow_id)
+        return True
+
+    async def by_webhook(self, path: str) -> Workflow | None:
+        query = _latest_versions().join(
+            webhook_routes,
+            and_(webhook_routes.c.workflow_id == workflows.c.id, webhook_routes.c.path == path),
+        )
+        row = (await self._db.execute(query)).first()
+        if row is None:
+            return None
+        return _workflow(row.id, row.version, row.definition, row.created_at)
+
+
+def _latest_versions() -> Select[tuple[str, int, Any, datetime]]:
+    """The latest version of every workflow not deleted."""
+    return (
+        select(
+            workflows.c.id,
+            workflow_versions.c.version,
+            workflow_versions.c.definition,
+            workflow_versions.c.created_at,
+        )
+        .join(
+            workflow_versions,
+            and_(
+                workflow_versions.c.workflow_id == workflows.c.id,
+                workflow_versions.c.version == workflows.c.latest_version,
+            ),
+        )
+        .where(workflows.c.deleted_at.is_(None))
+    )
+
+
+def _workflow(workflow_id: str, version: int, definition: Any, created_at: datetime) -> Workflow:
+    return Workflow(
+        id=workflow_id,
+        version=version,
+        definition=msgspec.convert(definition, Definition),
+        created_at=created_at,
+    )
