@@ -16,10 +16,12 @@ from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.actions.catalog import ActionRegistry
 from wfa.adapters.clock import FakeClock, SeededEntropy, SystemClock, SystemEntropy
 from wfa.adapters.events.memory import InMemoryEventPublisher
+from wfa.adapters.observability.metrics import FanOutPublisher
 from wfa.adapters.persistence.memory import MemoryStore
 from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.ports.clock import Clock, Entropy
+from wfa.application.ports.delivery import EventPublisher
 from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.application.run_transitions import RunTransitions
 from wfa.application.use_cases.control_run import CancelRun, RetryRun
@@ -46,7 +48,9 @@ class LocalEngine:
         settings: EngineSettings | None = None,
         unit_of_work: UnitOfWorkFactory | None = None,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        publisher: EventPublisher | None = None,
     ) -> None:
+        """``publisher``, when given, is told of every event after ``self.events`` (metrics)."""
         self.clock = clock or SystemClock()
         self.entropy = entropy or SystemEntropy()
         self.actions = actions or default_registry()
@@ -54,7 +58,12 @@ class LocalEngine:
         self.events = InMemoryEventPublisher()
         uow = unit_of_work or MemoryStore().unit_of_work
         self.unit_of_work = uow
-        self.transitions = RunTransitions(uow, self.queue, self.events, self.clock, settings)
+        # self.events stays the memory publisher that followers and tests read, whatever else
+        # is told; FanOutPublisher keeps an extra publisher's failure from reaching the engine.
+        published: EventPublisher = (
+            self.events if publisher is None else FanOutPublisher(self.events, publisher)
+        )
+        self.transitions = RunTransitions(uow, self.queue, published, self.clock, settings)
         self.register = RegisterWorkflow(uow, self.actions, self.clock, self.entropy)
         self.update = UpdateWorkflow(uow, self.actions, self.clock)
         limit = max_payload_bytes

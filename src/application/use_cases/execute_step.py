@@ -15,6 +15,7 @@ import logging
 from enum import StrEnum
 
 from wfa.application.errors import NotFound
+from wfa.application.log_context import log_context
 from wfa.application.payloads import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     NotJson,
@@ -69,12 +70,19 @@ class ExecuteStep:
         first: StepOutcome | None = None
         run, next_job = claimed.run, job
         for chained in range(MAX_CHAINED_STEPS):
-            step = claimed.definition.step(next_job.step_id)
-            assert isinstance(step, TaskStep)
-            outcome = await self._perform_leased(step, run, next_job)
-            moved = await self._transitions.apply(
-                next_job.run_id, outcome, claim_next=chained + 1 < MAX_CHAINED_STEPS
-            )
+            # Whatever is logged during the attempt (its action included) says which it was.
+            with log_context(
+                run_id=run.id,
+                workflow_id=run.workflow_id,
+                step_id=next_job.step_id,
+                attempt=next_job.attempt,
+            ):
+                step = claimed.definition.step(next_job.step_id)
+                assert isinstance(step, TaskStep)
+                outcome = await self._perform_leased(step, run, next_job)
+                moved = await self._transitions.apply(
+                    next_job.run_id, outcome, claim_next=chained + 1 < MAX_CHAINED_STEPS
+                )
             if first is None:
                 succeeded = isinstance(outcome, CompleteAttempt)
                 first = StepOutcome.SUCCEEDED if succeeded else StepOutcome.FAILED

@@ -1,0 +1,1 @@
+"""What operators see of the engine: Prometheus metrics and structured logs."""
