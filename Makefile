@@ -22,11 +22,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(RUN_STAMP)
 install-dev: $(STAMP)
 
-## make run: migrate the database, add the example workflows, run one of them end to end.
+## make run: migrate the database, add the example workflows, serve the API on :8000.
 run: $(RUN_STAMP)
 	$(BIN)/wfa db upgrade
 	$(BIN)/wfa db seed
-	$(BIN)/wfa run examples/order-created.yaml --input '{"order_id": 42, "total": 250}'
+	$(BIN)/wfa serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

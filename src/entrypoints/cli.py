@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,10 +18,11 @@ import msgspec
 from wfa import __version__
 from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.clock import FakeClock, SystemClock
+from wfa.adapters.observability.logging import configure_logging
 from wfa.domain.errors import InvalidDefinition
 from wfa.domain.run import RunStatus
 from wfa.domain.validation import parse_definition
-from wfa.entrypoints import cli_db
+from wfa.entrypoints import cli_apikey, cli_db
 from wfa.entrypoints.config import ConfigError, load_settings
 from wfa.entrypoints.definition_files import DefinitionFileError, load_definition_file, parse_input
 from wfa.entrypoints.local import LocalEngine, RunStuck
@@ -45,18 +47,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="print the finished run as JSON")
     cli_db.add_commands(commands)
+    cli_apikey.add_commands(commands)
+    commands.add_parser("serve", help="API + worker + scheduler in one process (embedded)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log_format = os.environ.get("WFA_LOG_FORMAT")
+    # A bad value is reported by the settings check with the variable's name.
+    configure_logging(log_format if log_format in ("text", "json") else None)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the CLI reports progress itself
     try:
         if args.command == "validate":
             return _validate(args.file)
         if args.command == "db":
             return cli_db.run_db_command(args, load_settings())
+        if args.command == "apikey":
+            return cli_apikey.run_apikey_command(args, load_settings())
+        if args.command == "serve":
+            from wfa.entrypoints.serve import serve  # the server's imports only when serving
+
+            return serve(load_settings())
         return asyncio.run(_run(args.file, args.input, args.virtual_time, args.json))
     except (DefinitionFileError, ConfigError) as error:
         print(f"wfa: {error}", file=sys.stderr)

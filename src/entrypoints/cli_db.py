@@ -16,6 +16,7 @@ from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.clock import SystemClock
 from wfa.adapters.persistence.sqlalchemy import migrate
 from wfa.adapters.persistence.sqlalchemy.database import Database
+from wfa.application.errors import WebhookPathTaken
 from wfa.application.use_cases.prune_runs import PruneRuns, Retention
 from wfa.application.use_cases.workflows import EnsureWorkflow
 from wfa.entrypoints.config import Settings, duration
@@ -43,18 +44,18 @@ def run_db_command(args: argparse.Namespace, settings: Settings) -> int:
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
     if args.db_command == "upgrade":
         return upgrade(settings.database_url, shown)
-    _require_schema(settings.database_url, shown)
+    require_schema(settings.database_url, shown)
     if args.db_command == "seed":
-        return asyncio.run(_guarded(seed(settings.database_url), shown))
+        return asyncio.run(guarded(seed(settings.database_url), shown))
     retention = settings.retention
     if args.max_age is not None or args.max_runs is not None:
         max_age = None if args.max_age is None else duration("--max-age", args.max_age)
         retention = Retention(max_age=max_age, max_runs=args.max_runs)
-    return asyncio.run(_guarded(prune(settings.database_url, retention), shown))
+    return asyncio.run(guarded(prune(settings.database_url, retention), shown))
 
 
 def upgrade(url: str, shown: str) -> int:
-    _ensure_sqlite_folder(url)
+    ensure_sqlite_folder(url)
     print(f"upgrading {shown} ...", flush=True)
     try:
         before = migrate.current(url)
@@ -71,7 +72,7 @@ def upgrade(url: str, shown: str) -> int:
     return 0
 
 
-def _require_schema(url: str, shown: str) -> None:
+def require_schema(url: str, shown: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
         raise DatabaseUnavailable(f"{shown} has no schema yet: run 'wfa db upgrade' first")
@@ -86,7 +87,7 @@ def _require_schema(url: str, shown: str) -> None:
         raise DatabaseUnavailable(f"{shown} is at revision {at}: run 'wfa db upgrade' first")
 
 
-async def _guarded(work: Awaitable[int], shown: str) -> int:
+async def guarded(work: Awaitable[int], shown: str) -> int:
     """Turn the database's refusals into one line that says what to do."""
     try:
         return await work
@@ -105,7 +106,12 @@ async def seed(url: str) -> int:
         for path in sorted(SEEDS.glob("*.yaml")):
             raw = load_definition_file(str(path))
             workflow_id = str(uuid.uuid5(SEED_NAMESPACE, path.stem))
-            workflow, created = await ensure.execute(workflow_id, raw)
+            try:
+                workflow, created = await ensure.execute(workflow_id, raw)
+            except WebhookPathTaken as error:
+                # An example must not take a path from the operator's own workflow.
+                print(f"{path.stem:<20} {workflow_id}  skipped: {error}")
+                continue
             state = "added" if created else "already there"
             print(f"{workflow.name:<20} {workflow.id}  {state}")
     finally:
@@ -126,7 +132,7 @@ async def prune(url: str, retention: Retention) -> int:
     return 0
 
 
-def _ensure_sqlite_folder(url: str) -> None:
+def ensure_sqlite_folder(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

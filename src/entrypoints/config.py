@@ -65,7 +65,7 @@ def load_settings(
         redis_url=_redis_url(get("WFA_REDIS_URL")),
         host=get("WFA_HOST") or "127.0.0.1",
         port=_integer("WFA_PORT", get("WFA_PORT"), 8000, 1, 65535),
-        api_key=get("WFA_API_KEY") or None,
+        api_key=_api_key(get("WFA_API_KEY")),
         secret_key=get("WFA_SECRET_KEY") or None,
         log_format=_choice("WFA_LOG_FORMAT", get("WFA_LOG_FORMAT"), ("text", "json")),
         http_allow=_http_allow(get("WFA_HTTP_ALLOW")),
@@ -123,6 +123,19 @@ def _choice(variable: str, value: str | None, choices: tuple[str, ...]) -> str |
     if value not in choices:
         raise ConfigError(f"{variable}: {value!r} is not one of {', '.join(choices)}")
     return value
+
+
+MIN_API_KEY_LENGTH = 32
+
+
+def _api_key(value: str | None) -> str | None:
+    # Keys are kept as a fast hash, which is only safe for keys nobody can guess.
+    if value and len(value) < MIN_API_KEY_LENGTH:
+        raise ConfigError(
+            f"WFA_API_KEY: must be at least {MIN_API_KEY_LENGTH} characters "
+            "(a random token, e.g. from 'openssl rand -base64 32')"
+        )
+    return value or None
 
 
 def _redis_url(value: str | None) -> str | None:

@@ -10,7 +10,11 @@ from sqlalchemy import text
 
 from tests.conftest import service_url
 from tests.databases import with_search_path
+from wfa.adapters.actions.builtin import default_registry
+from wfa.adapters.clock import SystemClock, SystemEntropy
+from wfa.adapters.persistence.sqlalchemy import migrate
 from wfa.adapters.persistence.sqlalchemy.database import Database
+from wfa.application.use_cases.workflows import RegisterWorkflow
 from wfa.entrypoints.cli import main
 
 
@@ -41,10 +45,10 @@ def postgres_env(monkeypatch):
 def test_upgrade_creates_the_schema_once_and_seed_adds_examples_once(sqlite_env, capsys):
     assert main(["db", "upgrade"]) == 0
     out = capsys.readouterr().out
-    assert "upgraded from an empty database to revision 0001" in out
+    assert f"upgraded from an empty database to revision {migrate.head()}" in out
     assert (sqlite_env / "data" / "wfa.db").exists(), "the database folder is created"
     assert main(["db", "upgrade"]) == 0
-    assert "already at revision 0001: nothing to do" in capsys.readouterr().out
+    assert f"already at revision {migrate.head()}: nothing to do" in capsys.readouterr().out
 
     assert main(["db", "seed"]) == 0
     first = capsys.readouterr().out.splitlines()
@@ -89,9 +93,39 @@ def test_an_unreachable_database_is_one_line_and_exit_1(monkeypatch, tmp_path, c
 
 def test_upgrade_and_seed_on_postgres(postgres_env, capsys):
     assert main(["db", "upgrade"]) == 0
-    assert "to revision 0001" in capsys.readouterr().out
+    assert f"to revision {migrate.head()}" in capsys.readouterr().out
     assert main(["db", "seed"]) == 0
     assert main(["db", "seed"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert sum(line.endswith("added") for line in lines) == 3
     assert sum(line.endswith("already there") for line in lines) == 3
+
+
+def test_seed_skips_an_example_whose_webhook_path_is_taken(sqlite_env, capsys):
+    assert main(["db", "upgrade"]) == 0
+    url = f"sqlite+aiosqlite:///{sqlite_env / 'data' / 'wfa.db'}"
+
+    async def take_orders_path() -> str:
+        database = Database(url)
+        register = RegisterWorkflow(
+            database.unit_of_work, default_registry(), SystemClock(), SystemEntropy()
+        )
+        mine = {
+            "name": "mine",
+            "trigger": {"type": "webhook", "path": "orders"},
+            "steps": [{"id": "a", "type": "succeed"}],
+        }
+        try:
+            return (await register.execute(mine)).id
+        finally:
+            await database.dispose()
+
+    owner = asyncio.run(take_orders_path())
+    capsys.readouterr()
+    assert main(["db", "seed"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    skipped = [line for line in lines if "skipped" in line]
+    assert len(skipped) == 1
+    assert skipped[0].startswith("order-created")
+    assert f"webhook path 'orders' is already used by workflow {owner}" in skipped[0]
+    assert sum(line.endswith("added") for line in lines) == 2

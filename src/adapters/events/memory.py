@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 
 from wfa.domain.events import Event
 
+FOLLOWER_BACKLOG = 1000
+
 
 class InMemoryEventPublisher:
     def __init__(self) -> None:
@@ -19,16 +21,23 @@ class InMemoryEventPublisher:
         self.published.extend((run_id, event) for event in events)
         for follower in self._followers.get(run_id, ()):
             for event in events:
+                if follower.full():
+                    break  # a stalled follower misses events; it refills from the history
                 follower.put_nowait(event)
 
     @asynccontextmanager
-    async def follow(self, run_id: str) -> AsyncIterator[asyncio.Queue[Event]]:
-        """A queue that receives the run's events published while the block is open."""
-        queue: asyncio.Queue[Event] = asyncio.Queue()
+    async def follow(self, run_id: str) -> AsyncIterator[AsyncIterator[Event]]:
+        """The run's events published while the block is open, as an async iterator."""
+        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=FOLLOWER_BACKLOG)
         self._followers[run_id].add(queue)
         try:
-            yield queue
+            yield _drain(queue)
         finally:
             self._followers[run_id].discard(queue)
             if not self._followers[run_id]:
                 del self._followers[run_id]
+
+
+async def _drain(queue: asyncio.Queue[Event]) -> AsyncIterator[Event]:
+    while True:
+        yield await queue.get()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from wfa.domain.events import Event
@@ -23,3 +24,15 @@ class EventPublisher(Protocol):
     """Tells whoever follows a run (SSE clients, waiting webhooks) about its new events."""
 
     async def publish(self, run_id: str, events: Sequence[Event]) -> None: ...
+
+
+class EventFeed(Protocol):
+    """Lets a caller follow one run's events as they are published, from any process."""
+
+    def follow(self, run_id: str) -> AbstractAsyncContextManager[AsyncIterator[Event]]:
+        """Events of ``run_id`` published while the block is open, in publication order.
+
+        Delivery is best effort (a follower may miss events, e.g. when it is slow); callers
+        fill gaps from the stored history, which is the source of truth.
+        """
+        ...

@@ -56,6 +56,7 @@ def test_retention_reads_durations_and_counts():
         ),
         ({"WFA_RETENTION_MAX_RUNS": "-1"}, "WFA_RETENTION_MAX_RUNS: must be at least 0, got -1"),
         ({"WFA_MAX_PAYLOAD_BYTES": "10"}, "WFA_MAX_PAYLOAD_BYTES: must be at least 1024, got 10"),
+        ({"WFA_API_KEY": "letmein"}, "WFA_API_KEY: must be at least 32 characters"),
     ],
 )
 def test_a_bad_value_names_its_variable(env, message):

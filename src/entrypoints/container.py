@@ -1,0 +1,115 @@
+"""The composition root: one dependency-injector container picks every adapter from settings.
+
+Tests override providers with fakes (``container.unit_of_work.override(...)``); the HTTP app,
+the worker and the scheduler all take what they need from here and nothing else.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+from prometheus_client import CollectorRegistry
+
+from wfa.adapters.actions.builtin import default_registry
+from wfa.adapters.clock import SystemClock, SystemEntropy
+from wfa.adapters.events.memory import InMemoryEventPublisher
+from wfa.adapters.observability.metrics import FanOutPublisher, HttpMetrics, MetricsPublisher
+from wfa.adapters.persistence.sqlalchemy.database import Database
+from wfa.adapters.queue.memory import InMemoryJobQueue
+from wfa.application.run_transitions import RunTransitions
+from wfa.application.use_cases.api_keys import (
+    AuthenticateApiKey,
+    CreateApiKey,
+    EnsureBootstrapKey,
+    ListApiKeys,
+    RevokeApiKey,
+)
+from wfa.application.use_cases.control_run import CancelRun, RetryRun
+from wfa.application.use_cases.execute_step import ExecuteStep
+from wfa.application.use_cases.fire_due_timers import FireDueTimers
+from wfa.application.use_cases.follow_run import FollowRun
+from wfa.application.use_cases.prune_runs import PruneRuns
+from wfa.application.use_cases.queries import GetRun, GetRunHistory, ListRuns
+from wfa.application.use_cases.start_run import StartRun
+from wfa.application.use_cases.webhooks import FindWebhookWorkflow
+from wfa.application.use_cases.workflows import (
+    DeleteWorkflow,
+    GetWorkflow,
+    ListWorkflows,
+    RegisterWorkflow,
+    UpdateWorkflow,
+)
+from wfa.domain.progress import EngineSettings
+from wfa.entrypoints.config import Settings
+from wfa.entrypoints.readiness import Readiness
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    entropy = providers.Singleton(SystemEntropy)
+    engine_settings = providers.Singleton(EngineSettings)
+    actions = providers.Singleton(default_registry)
+
+    database = providers.Singleton(Database, url=settings.provided.database_url)
+    unit_of_work = providers.Callable(lambda database: database.unit_of_work, database)
+
+    queue = providers.Singleton(InMemoryJobQueue)
+    events = providers.Singleton(InMemoryEventPublisher)
+    feed = events
+    # One registry per process: the engine's metrics and the HTTP metrics share it.
+    metrics_registry = providers.Singleton(CollectorRegistry)
+    metrics = providers.Singleton(MetricsPublisher, metrics_registry)
+    http_metrics = providers.Singleton(HttpMetrics, metrics_registry)
+    publisher = providers.Singleton(FanOutPublisher, events, metrics)
+
+    transitions = providers.Singleton(
+        RunTransitions,
+        uow=unit_of_work,
+        queue=queue,
+        publisher=publisher,
+        clock=clock,
+        settings=engine_settings,
+    )
+
+    register_workflow = providers.Singleton(RegisterWorkflow, unit_of_work, actions, clock, entropy)
+    update_workflow = providers.Singleton(UpdateWorkflow, unit_of_work, actions, clock)
+    get_workflow = providers.Singleton(GetWorkflow, unit_of_work)
+    list_workflows = providers.Singleton(ListWorkflows, unit_of_work)
+    delete_workflow = providers.Singleton(DeleteWorkflow, unit_of_work)
+
+    start_run = providers.Singleton(
+        StartRun,
+        unit_of_work,
+        transitions,
+        clock,
+        entropy,
+        max_input_bytes=settings.provided.max_payload_bytes,
+    )
+    execute_step = providers.Singleton(
+        ExecuteStep,
+        transitions,
+        actions,
+        entropy,
+        max_output_bytes=settings.provided.max_payload_bytes,
+    )
+    fire_due_timers = providers.Singleton(FireDueTimers, unit_of_work, transitions, clock, entropy)
+    prune_runs = providers.Singleton(PruneRuns, unit_of_work, clock)
+    cancel_run = providers.Singleton(CancelRun, transitions)
+    retry_run = providers.Singleton(RetryRun, transitions)
+    get_run = providers.Singleton(GetRun, unit_of_work)
+    list_runs = providers.Singleton(ListRuns, unit_of_work)
+    run_history = providers.Singleton(GetRunHistory, unit_of_work)
+    follow_run = providers.Singleton(FollowRun, unit_of_work, feed)
+    find_webhook_workflow = providers.Singleton(FindWebhookWorkflow, unit_of_work)
+
+    create_api_key = providers.Singleton(CreateApiKey, unit_of_work, clock, entropy)
+    revoke_api_key = providers.Singleton(RevokeApiKey, unit_of_work, clock)
+    list_api_keys = providers.Singleton(ListApiKeys, unit_of_work)
+    authenticate_api_key = providers.Singleton(AuthenticateApiKey, unit_of_work)
+    ensure_bootstrap_key = providers.Singleton(EnsureBootstrapKey, unit_of_work, clock, entropy)
+
+    readiness = providers.Singleton(
+        Readiness,
+        providers.Dict(database=providers.Callable(lambda db: db.ping, database)),
+    )

@@ -1,0 +1,126 @@
+"""Build the Litestar app from the container: routes, auth, errors, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.app import ExperimentalFeatures
+from litestar.datastructures import MutableScopeHeaders
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.routes import HTTPRoute
+from litestar.types import BeforeMessageSendHookHandler, LifespanHook, Message, Scope
+
+from wfa import __version__
+from wfa.entrypoints.container import Container
+from wfa.entrypoints.http import schemas
+from wfa.entrypoints.http.auth import SECURITY, SECURITY_COMPONENTS, ApiKeyGuard
+from wfa.entrypoints.http.health import health, ready
+from wfa.entrypoints.http.hooks import receive_webhook
+from wfa.entrypoints.http.keys import ApiKeyController
+from wfa.entrypoints.http.observe import metrics, metrics_middleware
+from wfa.entrypoints.http.openapi import finish_document
+from wfa.entrypoints.http.problems import EXCEPTION_HANDLERS
+from wfa.entrypoints.http.runs import RunController
+from wfa.entrypoints.http.workflows import WorkflowController
+
+# Every use case the handlers name, provided from the container by the same name.
+_PROVIDED = (
+    "register_workflow",
+    "update_workflow",
+    "get_workflow",
+    "list_workflows",
+    "delete_workflow",
+    "start_run",
+    "cancel_run",
+    "retry_run",
+    "get_run",
+    "list_runs",
+    "run_history",
+    "follow_run",
+    "find_webhook_workflow",
+    "readiness",
+    "metrics_registry",
+    "create_api_key",
+    "list_api_keys",
+    "revoke_api_key",
+)
+
+
+def _provide(container: Container, name: str) -> Provide:
+    provider: Callable[[], Any] = getattr(container, name)
+    return Provide(lambda: provider(), sync_to_thread=False)
+
+
+def create_app(
+    container: Container,
+    *,
+    on_startup: Sequence[LifespanHook] = (),
+    on_shutdown: Sequence[LifespanHook] = (),
+) -> Litestar:
+    settings = container.settings()
+    authenticate = container.authenticate_api_key()
+
+    async def is_valid(key: str) -> bool:
+        return await authenticate.execute(key) is not None
+
+    guard = ApiKeyGuard(is_valid)
+    api = Router(
+        path="/",
+        route_handlers=[WorkflowController, RunController, ApiKeyController],
+        guards=[guard],
+        security=SECURITY,
+    )
+    allowed: dict[str, str] = {}
+    app = Litestar(
+        route_handlers=[api, receive_webhook, health, ready, metrics],
+        middleware=[metrics_middleware(container.http_metrics())],
+        dependencies={name: _provide(container, name) for name in _PROVIDED},
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_payload_bytes + 64 * 1024,
+        openapi_config=OpenAPIConfig(
+            title="wfa",
+            version=__version__,
+            description="Durable workflow automation: definitions as data, runs never lost.",
+            path="/schema",
+            components=[SECURITY_COMPONENTS],
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        on_startup=list(on_startup),
+        on_shutdown=list(on_shutdown),
+        before_send=[_allow_header(allowed)],
+        experimental_features=list[ExperimentalFeatures](),
+        debug=False,
+        logging_config=None,  # the process configures logging once (configure_logging)
+    )
+    # Every route is registered by now: what each path allows, and the finished document.
+    allowed.update(
+        {
+            route.path_format: ", ".join(sorted(route.methods))
+            for route in app.routes
+            if isinstance(route, HTTPRoute)
+        }
+    )
+    finish_document(app.openapi_schema, schemas)
+    return app
+
+
+def _allow_header(allowed: dict[str, str]) -> BeforeMessageSendHookHandler:
+    """Answer OPTIONS with every method of the path, not only the first one registered.
+
+    Litestar 2's automatic OPTIONS handler keeps the methods of the path as they were when
+    its first handler was registered (litestar-org/litestar#4169, fixed in v3 only), so
+    ``OPTIONS /api/v1/workflows`` said ``Allow: OPTIONS, POST`` although GET works too.
+    """
+
+    async def correct_allow(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+            return
+        methods = allowed.get(scope.get("path_template", ""))
+        if methods is not None and message["status"] < 300:
+            MutableScopeHeaders.from_message(message)["allow"] = methods
+
+    return correct_allow

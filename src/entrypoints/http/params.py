@@ -1,0 +1,24 @@
+"""Request parameters shared by the controllers, with their bounds."""
+
+from __future__ import annotations
+
+from typing import Annotated, TypeAlias
+
+from litestar.params import HeaderParameter, QueryParameter
+
+Limit: TypeAlias = Annotated[
+    int, QueryParameter(ge=1, le=200, description="How many items at most (1-200).")
+]
+Cursor: TypeAlias = Annotated[
+    str | None,
+    QueryParameter(max_length=512, description="The next_cursor of the previous page."),
+]
+IdempotencyKey: TypeAlias = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Starting again with the same key returns the first run.",
+    ),
+]

@@ -1,0 +1,153 @@
+"""RFC 9457 problem details for every error, and the one place errors map to status codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from wfa.application.errors import (
+    ApplicationError,
+    ConcurrencyConflict,
+    DuplicateApiKey,
+    DuplicateRun,
+    NotFound,
+    WebhookPathTaken,
+)
+from wfa.application.paging import InvalidCursor
+from wfa.application.payloads import NotJson, PayloadTooLarge
+from wfa.domain.errors import IllegalTransition, InvalidDefinition
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemItem(msgspec.Struct, frozen=True):
+    """One problem of an invalid definition or request, at its path."""
+
+    path: str
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem detail."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    problems: list[ProblemItem] | None = None
+
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+# Domain and application errors, most specific first: the status a client sees for each.
+_STATUS: list[tuple[type[Exception], int]] = [
+    (InvalidDefinition, 422),
+    (NotFound, 404),
+    (IllegalTransition, 409),
+    (ConcurrencyConflict, 409),
+    (DuplicateRun, 409),
+    (DuplicateApiKey, 409),
+    (WebhookPathTaken, 409),
+    (PayloadTooLarge, 413),
+    (NotJson, 422),
+    (InvalidCursor, 400),
+]
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    request: Request[Any, Any, Any] | None = None,
+    problems: list[ProblemItem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    body = Problem(
+        title=_TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        instance=None if request is None else request.url.path,
+        problems=problems,
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def status_of(error: Exception) -> int:
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def handle_domain_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    status = status_of(error)
+    problems = None
+    if isinstance(error, InvalidDefinition):
+        problems = [ProblemItem(p.path, p.message) for p in error.problems]
+    return problem_response(status, str(error), request, problems)
+
+
+def handle_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Problem]:
+    problems = None
+    if isinstance(error, ValidationException) and isinstance(error.extra, list):
+        problems = [_validation_item(item) for item in error.extra]
+    status = error.status_code
+    detail = error.detail or _TITLES.get(status, "Error")
+    if status == 413:
+        detail = "the request body is larger than this server accepts"
+    return problem_response(status, detail, request, problems, headers=error.headers)
+
+
+def _validation_item(item: Any) -> ProblemItem:
+    if isinstance(item, dict):
+        where = item.get("source", "")
+        key = item.get("key", "")
+        return ProblemItem(f"{where}.{key}".strip("."), str(item.get("message", "")))
+    return ProblemItem("", str(item))
+
+
+def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(500, "the server failed to handle this request", request)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    ApplicationError: handle_domain_error,
+    InvalidDefinition: handle_domain_error,
+    IllegalTransition: handle_domain_error,
+    HTTPException: handle_http_error,
+    Exception: handle_unexpected,
+}
+
+
+def responses(*statuses: int) -> dict[int, Any]:
+    """OpenAPI entries for the problem details a handler can answer with."""
+    from litestar.openapi.datastructures import ResponseSpec
+
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_TITLES.get(status, "Error"),
+            media_type=PROBLEM_JSON,
+            # Litestar would invent random examples (``"status": 6924``) for the document.
+            generate_examples=False,
+        )
+        for status in statuses
+    }

@@ -1,0 +1,117 @@
+"""Runs: list, read with every attempt, history, live stream, cancel and retry."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.response import ServerSentEvent
+
+from wfa.application.ports.repositories import RunFilter
+from wfa.application.use_cases.control_run import CancelRun, RetryRun
+from wfa.application.use_cases.follow_run import FollowRun
+from wfa.application.use_cases.queries import GetRun, GetRunHistory, ListRuns
+from wfa.domain.events import RunEvent
+from wfa.domain.run import RunStatus
+from wfa.entrypoints.http.params import Cursor, Limit
+from wfa.entrypoints.http.problems import responses
+from wfa.entrypoints.http.schemas import (
+    CancelIn,
+    RunDetailOut,
+    RunOut,
+    RunPage,
+    StreamEvent,
+    run_detail_out,
+    run_out,
+)
+from wfa.entrypoints.http.streaming import event_stream
+
+SSE = "text/event-stream"
+WorkflowFilter = Annotated[str | None, QueryParameter(max_length=64)]
+StatusFilter = Annotated[RunStatus | None, QueryParameter()]
+AfterSeq = Annotated[int, QueryParameter(ge=0, description="Only events after this seq.")]
+LastEventId = Annotated[
+    str | None,
+    HeaderParameter(name="Last-Event-ID", max_length=20, pattern=r"^\d+$"),
+]
+
+
+class RunController(Controller):
+    path = "/api/v1/runs"
+    tags = ["runs"]
+
+    @get("/", responses=responses(400, 401))
+    async def list_runs(
+        self,
+        list_runs: NamedDependency[ListRuns],
+        workflow_id: WorkflowFilter = None,
+        status: StatusFilter = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> RunPage:
+        """Runs newest first, filtered by workflow and status; pass next_cursor for more."""
+        page = await list_runs.execute(
+            RunFilter(workflow_id=workflow_id, status=status), limit, cursor
+        )
+        return RunPage(items=[run_out(run) for run in page.runs], next_cursor=page.next_cursor)
+
+    @get("/{run_id:str}", responses=responses(400, 401, 404))
+    async def read(self, run_id: FromPath[str], get_run: NamedDependency[GetRun]) -> RunDetailOut:
+        """The run: status, output or error, and every step with every attempt."""
+        return run_detail_out(await get_run.execute(run_id))
+
+    @get("/{run_id:str}/events", responses=responses(400, 401, 404))
+    async def history(
+        self,
+        run_id: FromPath[str],
+        run_history: NamedDependency[GetRunHistory],
+        after: AfterSeq = 0,
+    ) -> list[RunEvent]:
+        """The run's history, in order."""
+        return list(await run_history.execute(run_id, after))  # type: ignore[arg-type]
+
+    @get(
+        "/{run_id:str}/stream",
+        media_type=SSE,
+        responses={
+            200: ResponseSpec(
+                data_container=StreamEvent,
+                media_type=SSE,
+                description="Server-Sent Events, each one history event (the schema is one event)",
+                generate_examples=False,
+            ),
+            **responses(400, 401, 404),
+        },
+    )
+    async def stream(
+        self,
+        run_id: FromPath[str],
+        follow_run: NamedDependency[FollowRun],
+        get_run: NamedDependency[GetRun],
+        last_event_id: LastEventId = None,
+    ) -> ServerSentEvent:
+        """The run's history as Server-Sent Events, then live until the run ends.
+
+        Each event's id is its seq; reconnect with ``Last-Event-ID`` to go on from there.
+        """
+        await get_run.execute(run_id)  # 404 before the stream starts
+        after = int(last_event_id) if last_event_id else 0
+        return ServerSentEvent(event_stream(follow_run.execute(run_id, after)))
+
+    @post("/{run_id:str}/cancel", status_code=200, responses=responses(400, 401, 404, 409))
+    async def cancel(
+        self,
+        run_id: FromPath[str],
+        cancel_run: NamedDependency[CancelRun],
+        data: JSONBody[CancelIn | None] = None,
+    ) -> RunOut:
+        """Cancel an unfinished run (409 when it has already ended)."""
+        return run_out(await cancel_run.execute(run_id, "" if data is None else data.reason))
+
+    @post("/{run_id:str}/retry", status_code=200, responses=responses(400, 401, 404, 409))
+    async def retry(self, run_id: FromPath[str], retry_run: NamedDependency[RetryRun]) -> RunOut:
+        """Resume a failed run from its failed step (409 unless it failed)."""
+        return run_out(await retry_run.execute(run_id))

@@ -1,0 +1,168 @@
+"""What the API sends and receives, as msgspec Structs (also the OpenAPI schemas)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from wfa.application.use_cases.queries import RunDetails
+from wfa.domain.events import ErrorInfo
+from wfa.domain.run import AttemptStatus, Run, RunStatus
+from wfa.domain.timeline import AttemptRecord
+from wfa.domain.workflow import Workflow
+
+REDACTED = "********"
+
+
+class WorkflowOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    version: int
+    created_at: datetime
+    definition: dict[str, Any]
+
+
+class WorkflowPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[WorkflowOut]
+    next_cursor: str | None = None
+
+
+class StartRunIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    input: Any = None
+
+
+class RunAccepted(msgspec.Struct, frozen=True, kw_only=True):
+    run_id: str
+    created: bool = True
+
+
+class RunOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    workflow_id: str
+    workflow_version: int
+    status: RunStatus
+    trigger: str
+    input: Any
+    output: Any
+    error: ErrorInfo | None
+    failed_step: str | None
+    current_step: str | None
+    created_at: datetime
+    updated_at: datetime
+    wake_at: datetime | None
+
+
+class AttemptOut(msgspec.Struct, frozen=True, kw_only=True):
+    attempt: int
+    try_number: int
+    status: AttemptStatus
+    scheduled_at: datetime
+    due_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration: float | None
+    error: ErrorInfo | None
+    output: Any
+
+
+class StepOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    attempts: list[AttemptOut]
+
+
+class RunDetailOut(RunOut, frozen=True, kw_only=True):
+    steps: list[StepOut]
+
+
+class RunPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[RunOut]
+    next_cursor: str | None = None
+
+
+class WaitedRun(msgspec.Struct, frozen=True, kw_only=True):
+    """A webhook answered with ``?wait``: the run ended in time."""
+
+    run_id: str
+    status: RunStatus
+    output: Any
+    error: ErrorInfo | None
+
+
+class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One Server-Sent Event of a run's stream (documentation only: the stream is text)."""
+
+    event: str  # the history event's type, e.g. "step.failed"
+    id: str  # its seq; send it back as Last-Event-ID to go on from there
+    data: str  # the history event as JSON
+
+
+class CancelIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: str = ""
+
+
+class HealthOut(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    checks: dict[str, str] = {}
+
+
+def workflow_out(workflow: Workflow) -> WorkflowOut:
+    definition = workflow.definition.to_builtins()
+    for trigger in definition.get("triggers", []):
+        if trigger.get("secret"):
+            trigger["secret"] = REDACTED  # webhook secrets are never read back
+    return WorkflowOut(
+        id=workflow.id,
+        name=workflow.name,
+        version=workflow.version,
+        created_at=workflow.created_at,
+        definition=definition,
+    )
+
+
+def run_out(run: Run) -> RunOut:
+    return RunOut(**_run_fields(run))
+
+
+def _run_fields(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "workflow_id": run.workflow_id,
+        "workflow_version": run.workflow_version,
+        "status": run.status,
+        "trigger": run.trigger,
+        "input": run.input,
+        "output": run.output,
+        "error": run.error,
+        "failed_step": run.failed_step,
+        "current_step": run.current_step,
+        "created_at": run.created_at,
+        "updated_at": run.updated_at,
+        "wake_at": run.wake_at,
+    }
+
+
+def run_detail_out(details: RunDetails) -> RunDetailOut:
+    steps: dict[str, list[AttemptOut]] = {}
+    for record in details.attempts:
+        steps.setdefault(record.step_id, []).append(_attempt_out(record))
+    return RunDetailOut(
+        **_run_fields(details.run),
+        steps=[StepOut(id=step_id, attempts=attempts) for step_id, attempts in steps.items()],
+    )
+
+
+def _attempt_out(record: AttemptRecord) -> AttemptOut:
+    return AttemptOut(
+        attempt=record.attempt,
+        try_number=record.try_number,
+        status=record.status,
+        scheduled_at=record.scheduled_at,
+        due_at=record.due_at,
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+        duration=record.duration,
+        error=record.error,
+        output=record.output,
+    )

@@ -1,0 +1,143 @@
+"""Workflows: create, list, read, version, delete; and start a run of one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.openapi.spec import Example, Schema
+from litestar.openapi.spec.enums import OpenAPIType
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
+
+from wfa.application.use_cases.start_run import StartRun, StartRunRequest
+from wfa.application.use_cases.workflows import (
+    DeleteWorkflow,
+    GetWorkflow,
+    ListWorkflows,
+    RegisterWorkflow,
+    UpdateWorkflow,
+)
+from wfa.domain.definition import STEP_TYPES, TRIGGER_TYPES
+from wfa.domain.validation import STEP_ID
+from wfa.entrypoints.http.params import IdempotencyKey, Limit
+from wfa.entrypoints.http.problems import responses
+from wfa.entrypoints.http.schemas import (
+    RunAccepted,
+    StartRunIn,
+    WorkflowOut,
+    WorkflowPage,
+    workflow_out,
+)
+
+DEFINITION_EXAMPLE = {
+    "name": "hello",
+    "steps": [
+        {"id": "greet", "type": "task", "action": "set", "params": {"hi": "{{ input.name }}"}}
+    ],
+}
+_OBJECT = Schema(type=OpenAPIType.OBJECT)
+# The outline of a definition. Its rules (step ids and links, known actions, expressions, cron)
+# are more than a schema says: a definition that breaks one is 422 with every problem listed.
+DEFINITION_SCHEMA: dict[str, Any] = {
+    "type": OpenAPIType.OBJECT,
+    "required": ["name", "steps"],
+    "additional_properties": False,
+    "properties": {
+        "name": Schema(type=OpenAPIType.STRING, min_length=1),
+        "description": Schema(type=OpenAPIType.STRING),
+        "trigger": Schema(
+            type=OpenAPIType.OBJECT,
+            required=["type"],
+            properties={"type": Schema(type=OpenAPIType.STRING, enum=sorted(TRIGGER_TYPES))},
+        ),
+        "triggers": Schema(type=OpenAPIType.ARRAY, min_items=1, items=_OBJECT),
+        "steps": Schema(
+            type=OpenAPIType.ARRAY,
+            min_items=1,
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["id", "type"],
+                properties={
+                    "id": Schema(type=OpenAPIType.STRING, pattern=STEP_ID.pattern),
+                    "type": Schema(type=OpenAPIType.STRING, enum=sorted(STEP_TYPES)),
+                },
+            ),
+        ),
+    },
+}
+Definition = Annotated[
+    Any,
+    Body(
+        description="A workflow definition (see docs/definitions.md).",
+        examples=[Example(summary="a one-step workflow", value=DEFINITION_EXAMPLE)],
+        schema_extra=DEFINITION_SCHEMA,
+    ),
+]
+After = Annotated[
+    str | None, QueryParameter(max_length=64, description="The last id of the previous page.")
+]
+
+
+class WorkflowController(Controller):
+    path = "/api/v1/workflows"
+    tags = ["workflows"]
+
+    @post("/", status_code=201, responses=responses(400, 401, 413, 422))
+    async def create(
+        self, data: Definition, register_workflow: NamedDependency[RegisterWorkflow]
+    ) -> WorkflowOut:
+        """Create a workflow from a definition (version 1)."""
+        return workflow_out(await register_workflow.execute(data))
+
+    @get("/", responses=responses(400, 401))
+    async def list_workflows(
+        self, list_workflows: NamedDependency[ListWorkflows], limit: Limit = 50, after: After = None
+    ) -> WorkflowPage:
+        """The latest version of each workflow, by id, a page at a time."""
+        found = await list_workflows.execute(limit + 1, after)
+        page = [workflow_out(w) for w in found[:limit]]
+        more = len(found) > limit
+        return WorkflowPage(items=page, next_cursor=page[-1].id if more and page else None)
+
+    @get("/{workflow_id:str}", responses=responses(400, 401, 404))
+    async def read(
+        self, workflow_id: FromPath[str], get_workflow: NamedDependency[GetWorkflow]
+    ) -> WorkflowOut:
+        """One workflow at its latest version."""
+        return workflow_out(await get_workflow.execute(workflow_id))
+
+    @put("/{workflow_id:str}", responses=responses(400, 401, 404, 413, 422))
+    async def update(
+        self,
+        workflow_id: FromPath[str],
+        data: Definition,
+        update_workflow: NamedDependency[UpdateWorkflow],
+    ) -> WorkflowOut:
+        """Store a new version; runs already started keep the version they started on."""
+        return workflow_out(await update_workflow.execute(workflow_id, data))
+
+    @delete("/{workflow_id:str}", status_code=204, responses=responses(400, 401, 404))
+    async def remove(
+        self, workflow_id: FromPath[str], delete_workflow: NamedDependency[DeleteWorkflow]
+    ) -> None:
+        """Delete a workflow; its runs are kept."""
+        await delete_workflow.execute(workflow_id)
+
+    @post("/{workflow_id:str}/runs", status_code=202, responses=responses(400, 401, 404, 413, 422))
+    async def start(
+        self,
+        workflow_id: FromPath[str],
+        start_run: NamedDependency[StartRun],
+        idempotency_key: IdempotencyKey = None,
+        data: JSONBody[StartRunIn | None] = None,
+    ) -> RunAccepted:
+        """Start a run with ``{"input": ...}``; an Idempotency-Key makes repeats safe."""
+        request = StartRunRequest(
+            workflow_id=workflow_id,
+            input=None if data is None else data.input,
+            trigger="manual",
+            idempotency_key=idempotency_key,
+        )
+        started = await start_run.execute(request)
+        return RunAccepted(run_id=started.run_id, created=started.created)

@@ -1,0 +1,103 @@
+"""The long-running loops of the roles: the worker takes jobs, the scheduler fires timers.
+
+``wfa serve`` runs both beside the API in one process on the in-process queue; each loop
+stops at a signal, letting in-flight steps finish for a grace period. A step cut off then
+is not lost: its lease runs out and it is retried under its retry policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from wfa.adapters.queue.memory import InMemoryJobQueue
+from wfa.application.use_cases.execute_step import ExecuteStep
+from wfa.application.use_cases.fire_due_timers import FireDueTimers
+from wfa.application.use_cases.prune_runs import PruneRuns, Retention
+
+log = logging.getLogger(__name__)
+
+TIMER_BATCH = 500
+
+
+class LocalWorker:
+    """``concurrency`` consumers of the in-process queue."""
+
+    def __init__(self, queue: InMemoryJobQueue, execute: ExecuteStep, concurrency: int = 8) -> None:
+        self._queue, self._execute, self._concurrency = queue, execute, concurrency
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._consume()) for _ in range(self._concurrency)]
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Take no new job; wait up to ``grace`` seconds for the jobs in hand, then cut off."""
+        self._stopping.set()
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(self._tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _consume(self) -> None:
+        while not self._stopping.is_set():
+            job = self._queue.take()
+            if job is None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.5):
+                        await self._queue.wait()
+                continue
+            try:
+                await self._execute.execute(job)
+            except Exception:  # one bad job must not stop the worker; its timer retries it
+                log.exception("job %s failed in the worker", job)
+
+
+class Scheduler:
+    """Fires due timers every ``interval`` seconds, and applies retention now and then."""
+
+    def __init__(
+        self,
+        fire: FireDueTimers,
+        prune: PruneRuns,
+        retention: Retention,
+        interval: float = 0.25,
+        prune_every: timedelta = timedelta(hours=1),
+    ) -> None:
+        self._fire, self._prune, self._retention = fire, prune, retention
+        self._interval, self._prune_every = interval, prune_every.total_seconds()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_prune = loop.time()
+        while not self._stopping.is_set():
+            try:
+                while await self._fire.execute(TIMER_BATCH) >= TIMER_BATCH:
+                    pass  # a full batch: more may be due right now
+                if self._retention.enabled and loop.time() >= next_prune:
+                    next_prune = loop.time() + self._prune_every
+                    pruned = await self._prune.execute(self._retention)
+                    if pruned:
+                        log.info("retention pruned %d finished runs", pruned)
+            except Exception:  # the database may be briefly away; try again next tick
+                log.exception("the scheduler tick failed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._interval):
+                    await self._stopping.wait()

@@ -1,0 +1,105 @@
+"""``wfa serve``: the API, an in-process worker and the scheduler in one process.
+
+Migrations are applied first; the admin API key is printed once when none exists yet.
+SIGINT or SIGTERM stops taking work, lets steps in hand finish for a grace period, then
+exits; anything cut off resumes on the next start (its lease runs out and it is retried).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from wfa.adapters.persistence.sqlalchemy import migrate
+from wfa.entrypoints.cli_db import ensure_sqlite_folder
+from wfa.entrypoints.config import Settings
+from wfa.entrypoints.container import Container
+from wfa.entrypoints.http.app import create_app
+from wfa.entrypoints.roles import LocalWorker, Scheduler
+
+log = logging.getLogger("wfa.serve")
+
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+WORKER_CONCURRENCY = 16
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def serve(settings: Settings) -> int:
+    ensure_sqlite_folder(settings.database_url)
+    migrate.upgrade(settings.database_url)  # Alembic runs its own loop: before ours starts
+    asyncio.run(_serve(settings))
+    return 0
+
+
+async def _serve(settings: Settings) -> None:
+    container = Container(settings=settings)
+    new_key = await container.ensure_bootstrap_key().execute(settings.api_key)
+    worker = LocalWorker(container.queue(), container.execute_step(), WORKER_CONCURRENCY)
+    scheduler = Scheduler(container.fire_due_timers(), container.prune_runs(), settings.retention)
+
+    async def stop_roles() -> None:
+        await scheduler.stop()
+        await worker.stop(SHUTDOWN_GRACE_SECONDS)
+
+    app = create_app(
+        container, on_startup=[worker.start, scheduler.start], on_shutdown=[stop_roles]
+    )
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
+        )
+    )
+    _banner(settings, new_key)
+    try:
+        await server.serve()
+    finally:
+        await container.database().dispose()
+    log.info("wfa stopped")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, except that a stop by signal ends the process normally (exit 0).
+
+    uvicorn raises the signal again after its graceful shutdown, which makes a clean,
+    finished stop look like a kill to supervisors and scripts.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _banner(settings: Settings, new_key: str | None) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    lines = [
+        f"wfa serving on {base}  (API + worker + scheduler)",
+        f"  docs     {base}/schema",
+        f"  database {database}",
+    ]
+    if new_key is not None:
+        lines += [
+            "",
+            "  admin API key (shown once, keep it safe; only its hash is stored):",
+            f"    {new_key}",
+            f'  try: curl -H "Authorization: Bearer {new_key}" {base}/api/v1/workflows',
+        ]
+    print("\n".join(lines), file=sys.stderr, flush=True)

@@ -1,0 +1,72 @@
+"""Everything under /api/v1 needs an active API key; health, ready and hooks do not."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "wrong"}, {"Authorization": "Basic x"}],
+)
+async def test_requests_without_a_valid_key_are_401_problems(api, headers):
+    api.client.headers.pop("Authorization")
+    response = await api.client.get("/api/v1/workflows", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_the_key_works_as_bearer_or_x_api_key(api):
+    api.client.headers.pop("Authorization")
+    assert (await api.client.get("/api/v1/runs", headers={"X-API-Key": api.key})).status_code == 200
+    bearer = {"Authorization": f"Bearer {api.key}"}
+    assert (await api.client.get("/api/v1/runs", headers=bearer)).status_code == 200
+
+
+async def test_health_and_ready_are_open(api):
+    api.client.headers.pop("Authorization")
+    assert (await api.client.get("/health")).json() == {"status": "ok", "checks": {}}
+    ready = await api.client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"] == "ok"
+
+
+async def test_the_openapi_document_describes_the_api(api):
+    spec = (await api.client.get("/schema/openapi.json")).json()
+    assert {"/api/v1/workflows", "/api/v1/runs/{run_id}", "/hooks/{hook_path}"} <= set(
+        spec["paths"]
+    )
+    assert set(spec["components"]["securitySchemes"]) == {"BearerAuth", "ApiKeyAuth"}
+    create = spec["paths"]["/api/v1/workflows"]["post"]
+    assert "422" in create["responses"]
+
+
+async def test_keys_are_created_once_listed_without_secret_and_revoked(api):
+    created = await api.client.post("/api/v1/api-keys", json={"name": "ci"})
+    assert created.status_code == 201
+    new = created.json()
+    assert new["key"].startswith("wfa_")
+    assert new["prefix"] == new["key"][:8]
+    listed = (await api.client.get("/api/v1/api-keys")).json()
+    assert {k["name"] for k in listed} == {"admin", "ci"}
+    assert new["key"] not in str(listed)
+
+    own = {"Authorization": f"Bearer {new['key']}"}
+    assert (await api.client.get("/api/v1/runs", headers=own)).status_code == 200
+    revoked = await api.client.delete(f"/api/v1/api-keys/{new['id']}")
+    assert revoked.status_code == 204
+    assert (await api.client.delete("/api/v1/api-keys/nope")).status_code == 404
+    listed = (await api.client.get("/api/v1/api-keys")).json()
+    assert [k["revoked_at"] is not None for k in listed if k["id"] == new["id"]] == [True]
+
+
+async def test_a_revoked_key_is_refused_once_its_cached_verdict_expires(api, monkeypatch):
+    from wfa.entrypoints.http import auth
+
+    monkeypatch.setattr(auth, "CACHE_SECONDS", 0.0)
+    new = (await api.client.post("/api/v1/api-keys", json={"name": "short"})).json()
+    own = {"Authorization": f"Bearer {new['key']}"}
+    assert (await api.client.get("/api/v1/runs", headers=own)).status_code == 200
+    await api.client.delete(f"/api/v1/api-keys/{new['id']}")
+    assert (await api.client.get("/api/v1/runs", headers=own)).status_code == 401

@@ -1,0 +1,196 @@
+"""Runs over HTTP: start, read with attempts, list, history, stream, cancel, retry."""
+
+from __future__ import annotations
+
+import json
+
+from tests.integration.http.conftest import HELLO
+
+FLAKY = {
+    "name": "flaky",
+    "steps": [
+        {
+            "id": "call",
+            "type": "task",
+            "action": "fail",
+            "params": {"attempts": 1, "error": "upstream.busy"},
+            "retry": {"max_attempts": 2, "initial_interval": 0.05},
+        },
+        {"id": "done", "type": "succeed", "output": {"ok": True}},
+    ],
+}
+BROKEN = {
+    "name": "broken",
+    "steps": [
+        {"id": "first", "type": "task", "action": "set", "params": {"n": 1}},
+        {
+            "id": "second",
+            "type": "task",
+            "action": "fail",
+            "params": {"error": "bad.thing", "message": "nope", "retryable": False},
+        },
+    ],
+}
+WAITING = {"name": "waiting", "steps": [{"id": "pause", "type": "wait", "seconds": 3600}]}
+
+
+async def start(api, workflow_id, body=None, headers=None):
+    response = await api.client.post(
+        f"/api/v1/workflows/{workflow_id}/runs", json=body or {}, headers=headers or {}
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+async def test_a_run_shows_every_step_with_every_attempt(api):
+    workflow = await api.create_workflow(FLAKY)
+    run_id = (await start(api, workflow["id"], {"input": {"n": 1}}))["run_id"]
+    run = await api.wait_for_end(run_id)
+    assert run["status"] == "succeeded"
+    assert run["output"] == {"ok": True}
+    assert run["input"] == {"n": 1}
+    [step] = run["steps"]
+    assert step["id"] == "call"
+    assert [(a["attempt"], a["status"]) for a in step["attempts"]] == [
+        (1, "failed"),
+        (2, "succeeded"),
+    ]
+    assert step["attempts"][0]["error"]["error"] == "upstream.busy"
+    assert step["attempts"][1]["started_at"] >= step["attempts"][1]["due_at"]
+
+
+async def test_an_idempotency_key_returns_the_first_run(api):
+    workflow = await api.create_workflow(HELLO)
+    first = await start(api, workflow["id"], {"input": {"name": "a"}}, {"Idempotency-Key": "k-1"})
+    again = await start(api, workflow["id"], {"input": {"name": "b"}}, {"Idempotency-Key": "k-1"})
+    assert first == {"run_id": first["run_id"], "created": True}
+    assert again == {"run_id": first["run_id"], "created": False}
+
+
+async def test_starting_an_unknown_workflow_is_404_and_a_bad_body_400(api):
+    missing = await api.client.post("/api/v1/workflows/nope/runs", json={})
+    assert missing.status_code == 404
+    workflow = await api.create_workflow(HELLO)
+    bad = await api.client.post(f"/api/v1/workflows/{workflow['id']}/runs", json={"inputs": 1})
+    assert bad.status_code == 400
+
+
+async def test_runs_are_listed_with_filters_and_a_cursor(api):
+    workflow = await api.create_workflow(WAITING)
+    other = await api.create_workflow(HELLO)
+    ids = [(await start(api, workflow["id"]))["run_id"] for _ in range(3)]
+    await start(api, other["id"])
+    page = (
+        await api.client.get("/api/v1/runs", params={"workflow_id": workflow["id"], "limit": 2})
+    ).json()
+    assert len(page["items"]) == 2
+    rest = (
+        await api.client.get(
+            "/api/v1/runs",
+            params={"workflow_id": workflow["id"], "limit": 2, "cursor": page["next_cursor"]},
+        )
+    ).json()
+    seen = [r["id"] for r in page["items"] + rest["items"]]
+    assert sorted(seen) == sorted(ids)
+    assert rest["next_cursor"] is None
+    waiting = (await api.client.get("/api/v1/runs", params={"status": "waiting"})).json()
+    assert {r["id"] for r in waiting["items"]} == set(ids)
+    assert (await api.client.get("/api/v1/runs", params={"status": "bogus"})).status_code == 400
+    assert (await api.client.get("/api/v1/runs", params={"cursor": "zzz"})).status_code == 400
+
+
+async def test_cancel_ends_a_waiting_run_and_refuses_a_finished_one(api):
+    workflow = await api.create_workflow(WAITING)
+    run_id = (await start(api, workflow["id"]))["run_id"]
+    cancelled = await api.client.post(f"/api/v1/runs/{run_id}/cancel", json={"reason": "stop"})
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    again = await api.client.post(f"/api/v1/runs/{run_id}/cancel")
+    assert again.status_code == 409
+    assert "already cancelled" in again.json()["detail"]
+    assert (await api.client.post("/api/v1/runs/nope/cancel")).status_code == 404
+
+
+async def test_retry_resumes_a_failed_run_at_its_failed_step(api):
+    workflow = await api.create_workflow(BROKEN)
+    run_id = (await start(api, workflow["id"]))["run_id"]
+    failed = await api.wait_for_end(run_id)
+    assert failed["status"] == "failed"
+    assert failed["failed_step"] == "second"
+    assert failed["error"] == {"error": "bad.thing", "message": "nope", "retryable": False}
+    resumed = await api.client.post(f"/api/v1/runs/{run_id}/retry")
+    assert resumed.status_code == 200
+    again = await api.wait_for_end(run_id)
+    steps = {s["id"]: s["attempts"] for s in again["steps"]}
+    assert len(steps["first"]) == 1, "the succeeded step is not run again"
+    assert len(steps["second"]) == 2
+    assert again["status"] == "failed", "the step fails again, and says so"
+
+
+async def test_retrying_a_run_that_did_not_fail_is_409(api):
+    workflow = await api.create_workflow(HELLO)
+    run_id = (await start(api, workflow["id"]))["run_id"]
+    assert (await api.wait_for_end(run_id))["status"] == "succeeded"
+    refused = await api.client.post(f"/api/v1/runs/{run_id}/retry")
+    assert refused.status_code == 409
+    assert "only a failed run can be retried" in refused.json()["detail"]
+
+
+async def test_history_and_stream_tell_the_same_story(api):
+    workflow = await api.create_workflow(FLAKY)
+    run_id = (await start(api, workflow["id"]))["run_id"]
+    await api.wait_for_end(run_id)
+    history = (await api.client.get(f"/api/v1/runs/{run_id}/events")).json()
+    assert [e["seq"] for e in history] == list(range(1, len(history) + 1))
+    assert history[0]["type"] == "run.created"
+    assert history[-1]["type"] == "run.succeeded"
+    later = (await api.client.get(f"/api/v1/runs/{run_id}/events", params={"after": 3})).json()
+    assert later == history[3:]
+
+    streamed = await read_stream(api, run_id)
+    assert [(int(e["id"]), e["event"]) for e in streamed] == [
+        (e["seq"], e["type"]) for e in history
+    ]
+    assert json.loads(streamed[-1]["data"]) == history[-1]
+    resumed = await read_stream(api, run_id, last_event_id=str(len(history) - 2))
+    assert [int(e["id"]) for e in resumed] == [len(history) - 1, len(history)]
+
+
+async def test_the_stream_follows_a_live_run_to_its_end(api):
+    workflow = await api.create_workflow(
+        {"name": "slowish", "steps": [{"id": "pause", "type": "wait", "seconds": 0.3}]}
+    )
+    run_id = (await start(api, workflow["id"]))["run_id"]
+    streamed = await read_stream(api, run_id)
+    assert streamed[-1]["event"] == "run.succeeded"
+    assert "wait.ended" in [e["event"] for e in streamed]
+
+
+async def test_an_unknown_run_is_404_everywhere(api):
+    for path in ("", "/events", "/stream"):
+        response = await api.client.get(f"/api/v1/runs/missing{path}")
+        assert response.status_code == 404, path
+        assert response.json()["detail"] == "run 'missing' not found"
+
+
+async def read_stream(api, run_id, last_event_id=None):
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    events, current = [], {}
+    async with api.client.stream(
+        "GET", f"/api/v1/runs/{run_id}/stream", headers=headers
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for line in response.aiter_lines():
+            if not line.strip():
+                if current:
+                    events.append(current)
+                current = {}
+                continue
+            if line.startswith(":"):
+                continue
+            field, _, value = line.partition(":")
+            current[field] = value.strip()
+    if current:
+        events.append(current)
+    return events

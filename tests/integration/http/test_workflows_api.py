@@ -1,0 +1,101 @@
+"""Workflows over HTTP: create, list, read, version, delete; errors as problem details."""
+
+from __future__ import annotations
+
+from tests.integration.http.conftest import HELLO
+
+PROBLEM = "application/problem+json"
+
+
+async def test_create_read_list_update_delete(api):
+    created = await api.create_workflow(HELLO)
+    assert created["version"] == 1
+    assert created["name"] == "hello"
+    workflow_id = created["id"]
+
+    read = await api.client.get(f"/api/v1/workflows/{workflow_id}")
+    assert read.status_code == 200
+    assert read.json()["definition"]["steps"][0]["id"] == "greet"
+
+    changed = {**HELLO, "steps": [{"id": "other", "type": "succeed"}]}
+    updated = await api.client.put(f"/api/v1/workflows/{workflow_id}", json=changed)
+    assert updated.status_code == 200
+    assert updated.json()["version"] == 2
+
+    listed = await api.client.get("/api/v1/workflows")
+    assert [w["id"] for w in listed.json()["items"]] == [workflow_id]
+    assert listed.json()["items"][0]["version"] == 2
+
+    assert (await api.client.delete(f"/api/v1/workflows/{workflow_id}")).status_code == 204
+    gone = await api.client.get(f"/api/v1/workflows/{workflow_id}")
+    assert gone.status_code == 404
+    assert gone.headers["content-type"].startswith(PROBLEM)
+
+
+async def test_an_invalid_definition_is_422_with_every_problem_and_its_path(api):
+    response = await api.client.post(
+        "/api/v1/workflows",
+        json={"name": "", "steps": [{"id": "a", "type": "task", "action": "nope", "next": "b"}]},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == 422
+    assert body["title"] == "Unprocessable Content"
+    assert {(p["path"], p["message"]) for p in body["problems"]} == {
+        ("name", "must not be empty"),
+        ("steps[0].next", "unknown step 'b'"),
+        ("steps[0].action", "unknown action 'nope'"),
+    }
+
+
+async def test_malformed_json_is_400_and_oversized_bodies_413(api):
+    bad = await api.client.post(
+        "/api/v1/workflows", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith(PROBLEM)
+    huge = await api.client.post(
+        "/api/v1/workflows",
+        content=b'{"name": "' + b"x" * 2_000_000 + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    assert huge.status_code == 413
+    assert huge.json()["detail"] == "the request body is larger than this server accepts"
+
+
+async def test_workflows_are_paged_by_id(api):
+    ids = sorted(
+        [
+            (await api.create_workflow({**HELLO, "trigger": {"type": "manual"}}))["id"]
+            for _ in range(3)
+        ]
+    )
+    first = (await api.client.get("/api/v1/workflows", params={"limit": 2})).json()
+    assert [w["id"] for w in first["items"]] == ids[:2]
+    rest = (
+        await api.client.get(
+            "/api/v1/workflows", params={"limit": 2, "after": first["next_cursor"]}
+        )
+    ).json()
+    assert [w["id"] for w in rest["items"]] == ids[2:]
+    assert rest["next_cursor"] is None
+    assert (await api.client.get("/api/v1/workflows", params={"limit": 0})).status_code == 400
+
+
+async def test_webhook_secrets_are_never_read_back(api):
+    created = await api.create_workflow(
+        {**HELLO, "trigger": {"type": "webhook", "path": "s", "secret": "hunter2"}}
+    )
+    read = (await api.client.get(f"/api/v1/workflows/{created['id']}")).json()
+    assert "hunter2" not in str(read)
+    assert "hunter2" not in str(created)
+
+
+async def test_a_webhook_path_has_one_owner(api):
+    first = await api.create_workflow(HELLO)
+    taken = await api.client.post("/api/v1/workflows", json={**HELLO, "name": "copy"})
+    assert taken.status_code == 409
+    assert f"already used by workflow {first['id']}" in taken.json()["detail"]
+    await api.client.delete(f"/api/v1/workflows/{first['id']}")
+    assert (await api.client.post("/api/v1/workflows", json=HELLO)).status_code == 201

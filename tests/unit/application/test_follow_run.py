@@ -1,0 +1,87 @@
+"""Following a run: stored history first, then live events, in order, until it ends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.unit.application.conftest import task, workflow
+from wfa.application.errors import NotFound
+from wfa.application.use_cases.follow_run import FollowRun
+from wfa.domain.events import RunSucceeded
+
+
+async def collect(iterator):
+    async with asyncio.timeout(5):
+        return [event async for event in iterator]
+
+
+async def test_a_finished_run_is_told_from_its_history_and_the_stream_ends(make_engine):
+    engine = make_engine()
+    details = await engine.run_once(workflow(task("a"), task("b")))
+    follow = FollowRun(engine.unit_of_work, engine.events)
+    assert await collect(follow.execute(details.run.id)) == details.history
+    assert await collect(follow.execute(details.run.id, after_seq=details.run.seq)) == []
+    tail = await collect(follow.execute(details.run.id, after_seq=3))
+    assert tail == details.history[3:]
+
+
+async def test_a_live_run_is_followed_to_its_end_without_gaps_or_repeats(make_engine):
+    engine = make_engine()
+    wf = await engine.add_workflow(
+        workflow({"id": "pause", "type": "wait", "seconds": 10}, task("a"), task("b"))
+    )
+    run_id = await engine.start(wf.id)
+    follow = FollowRun(engine.unit_of_work, engine.events)
+    followed = asyncio.create_task(collect(follow.execute(run_id)))
+    await asyncio.sleep(0.01)
+    details = await engine.settle(run_id)
+    events = await followed
+    assert events == details.history
+    assert isinstance(events[-1], RunSucceeded)
+
+
+async def test_events_the_feed_missed_are_filled_in_from_the_history(make_engine):
+    engine = make_engine()
+    wf = await engine.add_workflow(
+        workflow({"id": "pause", "type": "wait", "seconds": 10}, task("a"))
+    )
+    run_id = await engine.start(wf.id)
+
+    class Lossy:
+        """A feed that drops every other event, as a slow follower on a busy bus would."""
+
+        def follow(self, run_id):
+            return _lossy(engine.events.follow(run_id))
+
+    followed = asyncio.create_task(collect(FollowRun(engine.unit_of_work, Lossy()).execute(run_id)))
+    await asyncio.sleep(0.01)
+    details = await engine.settle(run_id)
+    assert await followed == details.history
+
+
+async def test_following_an_unknown_run_is_not_found(make_engine):
+    engine = make_engine()
+    with pytest.raises(NotFound):
+        await collect(FollowRun(engine.unit_of_work, engine.events).execute("missing"))
+
+
+class _lossy:
+    def __init__(self, inner):
+        self._inner = inner
+
+    async def __aenter__(self):
+        events = await self._inner.__aenter__()
+
+        async def every_other():
+            index = 0
+            async for event in events:
+                index += 1
+                if index % 2 == 0 or isinstance(event, RunSucceeded):
+                    yield event
+
+        return every_other()
+
+    async def __aexit__(self, *exc_info):
+        return await self._inner.__aexit__(*exc_info)
