@@ -2,11 +2,15 @@
 
 The stored history is the source of truth; the live feed only makes news fast. Events are
 handed out in ``seq`` order without gaps or repeats: a gap in the feed is filled from the
-history, and anything already handed out is skipped.
+history, anything already handed out is skipped, and when the feed is silent for
+``recheck_after`` seconds the history is read again, so an event the feed lost (the run's
+last one included) still arrives.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from wfa.application.errors import NotFound
@@ -14,10 +18,14 @@ from wfa.application.ports.delivery import EventFeed
 from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.domain.events import TERMINAL_EVENTS, Event
 
+RECHECK_AFTER_SECONDS = 5.0
+
 
 class FollowRun:
-    def __init__(self, uow: UnitOfWorkFactory, feed: EventFeed) -> None:
-        self._uow, self._feed = uow, feed
+    def __init__(
+        self, uow: UnitOfWorkFactory, feed: EventFeed, recheck_after: float = RECHECK_AFTER_SECONDS
+    ) -> None:
+        self._uow, self._feed, self._recheck_after = uow, feed, recheck_after
 
     async def execute(self, run_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
         """Yield the run's events after ``after_seq``; stop after the run ends.
@@ -32,18 +40,36 @@ class FollowRun:
                 last = event.seq
             if finished:
                 return
-            async for event in live:
-                if event.seq <= last:
-                    continue
-                missed = [event] if event.seq == last + 1 else (await self._stored(run_id, last))[0]
-                for item in missed:
-                    yield item
-                    last = item.seq
-                    if isinstance(item, TERMINAL_EVENTS):
-                        return
+            arrivals: asyncio.Queue[Event] = asyncio.Queue()
+            pump = asyncio.create_task(_pump(live, arrivals))
+            try:
+                while True:
+                    batch = await self._next(run_id, last, arrivals)
+                    for event in batch:
+                        yield event
+                        last = event.seq
+                        if isinstance(event, TERMINAL_EVENTS):
+                            return
+            finally:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+
+    async def _next(self, run_id: str, last: int, arrivals: asyncio.Queue[Event]) -> list[Event]:
+        """The events right after ``last``: from the feed when it has them, else the history."""
+        try:
+            async with asyncio.timeout(self._recheck_after):
+                event = await arrivals.get()
+        except TimeoutError:
+            return (await self._stored(run_id, last))[0]
+        if event.seq <= last:
+            return []
+        if event.seq == last + 1:
+            return [event]
+        return (await self._stored(run_id, last))[0]  # the feed skipped some: refill
 
     async def _stored(self, run_id: str, after_seq: int) -> tuple[list[Event], bool]:
-        """History after ``after_seq``, cut after its first ending; and whether it ended."""
+        """History after ``after_seq``, and whether the run has ended there."""
         async with self._uow() as uow:
             run = await uow.runs.get(run_id)
             if run is None:
@@ -52,3 +78,8 @@ class FollowRun:
         if history:
             return history, isinstance(history[-1], TERMINAL_EVENTS)
         return history, run.status.is_terminal
+
+
+async def _pump(live: AsyncIterator[Event], arrivals: asyncio.Queue[Event]) -> None:
+    async for event in live:
+        arrivals.put_nowait(event)

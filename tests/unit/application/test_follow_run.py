@@ -85,3 +85,35 @@ class _lossy:
 
     async def __aexit__(self, *exc_info):
         return await self._inner.__aexit__(*exc_info)
+
+
+async def test_a_lost_last_event_still_arrives_from_the_history(make_engine):
+    engine = make_engine()
+    wf = await engine.add_workflow(
+        workflow({"id": "pause", "type": "wait", "seconds": 10}, task("a"))
+    )
+    run_id = await engine.start(wf.id)
+
+    class Silent:
+        """A feed that delivers nothing at all: only rereading the history can finish."""
+
+        def follow(self, run_id):
+            return _silent()
+
+    follow = FollowRun(engine.unit_of_work, Silent(), recheck_after=0.05)
+    followed = asyncio.create_task(collect(follow.execute(run_id)))
+    await asyncio.sleep(0.01)
+    details = await engine.settle(run_id)
+    assert await followed == details.history
+
+
+class _silent:
+    async def __aenter__(self):
+        async def nothing():
+            await asyncio.Event().wait()
+            yield  # pragma: no cover
+
+        return nothing()
+
+    async def __aexit__(self, *exc_info):
+        return None
