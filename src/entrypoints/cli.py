@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 import msgspec
+from sqlalchemy.engine import make_url
 
 from wfa import __version__
 from wfa.adapters.actions.builtin import default_registry
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_db.add_commands(commands)
     cli_apikey.add_commands(commands)
     commands.add_parser("serve", help="API + worker + scheduler in one process (embedded)")
+    commands.add_parser("api", help="the HTTP API alone (needs WFA_REDIS_URL; scale to N)")
+    commands.add_parser("worker", help="run step jobs from Redis (needs WFA_REDIS_URL; scale to N)")
+    commands.add_parser("scheduler", help="fire due timers and apply retention (scale to N)")
     return parser
 
 
@@ -65,10 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_db.run_db_command(args, load_settings())
         if args.command == "apikey":
             return cli_apikey.run_apikey_command(args, load_settings())
-        if args.command == "serve":
-            from wfa.entrypoints.serve import serve  # the server's imports only when serving
-
-            return serve(load_settings())
+        if args.command in ("serve", "api", "worker", "scheduler"):
+            return _run_role(args.command)
         return asyncio.run(_run(args.file, args.input, args.virtual_time, args.json))
     except (DefinitionFileError, ConfigError) as error:
         print(f"wfa: {error}", file=sys.stderr)
@@ -78,6 +80,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wfa: interrupted", file=sys.stderr)
         return 130
+
+
+def _run_role(role: str) -> int:
+    # The roles' imports (Litestar, uvicorn, taskiq) only when a role runs.
+    from wfa.entrypoints.processes import background_process, require_redis
+    from wfa.entrypoints.serve import serve
+
+    settings = load_settings()
+    if role == "serve":
+        return serve(settings)
+    require_redis(role, settings)
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    cli_db.require_schema(settings.database_url, shown)
+    if role == "api":
+        return serve(settings, everything=False)
+    asyncio.run(
+        background_process(settings, worker=role == "worker", scheduler=role == "scheduler")
+    )
+    return EXIT_OK
 
 
 def _validate(path: str) -> int:

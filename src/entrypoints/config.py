@@ -47,6 +47,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     http_allow: tuple[str, ...] = ()
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     retention: Retention = Retention()
+    worker_concurrency: int = 16
 
 
 def load_settings(
@@ -71,6 +72,9 @@ def load_settings(
         http_allow=_http_allow(get("WFA_HTTP_ALLOW")),
         max_payload_bytes=_integer(
             "WFA_MAX_PAYLOAD_BYTES", get("WFA_MAX_PAYLOAD_BYTES"), DEFAULT_MAX_PAYLOAD_BYTES, 1024
+        ),
+        worker_concurrency=_integer(
+            "WFA_WORKER_CONCURRENCY", get("WFA_WORKER_CONCURRENCY"), 16, 1, 1000
         ),
         retention=Retention(
             max_age=None if not max_age else duration("WFA_RETENTION_MAX_AGE", max_age),

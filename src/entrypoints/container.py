@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 
 from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.clock import SystemClock, SystemEntropy
 from wfa.adapters.events.memory import InMemoryEventPublisher
+from wfa.adapters.events.redis import RedisEventBus
 from wfa.adapters.observability.metrics import FanOutPublisher, HttpMetrics, MetricsPublisher
 from wfa.adapters.persistence.sqlalchemy.database import Database
 from wfa.adapters.queue.memory import InMemoryJobQueue
+from wfa.adapters.queue.taskiq_redis import TaskiqJobQueue, make_broker
 from wfa.application.run_transitions import RunTransitions
 from wfa.application.use_cases.api_keys import (
     AuthenticateApiKey,
@@ -54,8 +57,23 @@ class Container(containers.DeclarativeContainer):
     database = providers.Singleton(Database, url=settings.provided.database_url)
     unit_of_work = providers.Callable(lambda database: database.unit_of_work, database)
 
-    queue = providers.Singleton(InMemoryJobQueue)
-    events = providers.Singleton(InMemoryEventPublisher)
+    # Without WFA_REDIS_URL everything is in-process; with it, jobs go through Redis Streams
+    # and events through Redis pub/sub, so any number of processes can share the work.
+    transport = providers.Callable(lambda s: "redis" if s.redis_url else "memory", settings)
+    redis_client = providers.Singleton(
+        lambda url: Redis.from_url(url, socket_connect_timeout=5.0), settings.provided.redis_url
+    )
+    broker = providers.Singleton(make_broker, settings.provided.redis_url)
+    queue = providers.Selector(
+        transport,
+        memory=providers.Singleton(InMemoryJobQueue),
+        redis=providers.Singleton(TaskiqJobQueue, broker),
+    )
+    events = providers.Selector(
+        transport,
+        memory=providers.Singleton(InMemoryEventPublisher),
+        redis=providers.Singleton(RedisEventBus, redis_client),
+    )
     feed = events
     # One registry per process: the engine's metrics and the HTTP metrics share it.
     metrics_registry = providers.Singleton(CollectorRegistry)
@@ -111,5 +129,12 @@ class Container(containers.DeclarativeContainer):
 
     readiness = providers.Singleton(
         Readiness,
-        providers.Dict(database=providers.Callable(lambda db: db.ping, database)),
+        providers.Callable(
+            lambda db, transport, bus: (
+                {"database": db.ping} | ({"redis": bus.ping} if transport == "redis" else {})
+            ),
+            database,
+            transport,
+            events,
+        ),
     )

@@ -1,6 +1,6 @@
-"""``wfa serve``: the API, an in-process worker and the scheduler in one process.
+"""``wfa serve`` (API, worker and scheduler in one process) and ``wfa api`` (the API alone).
 
-Migrations are applied first; the admin API key is printed once when none exists yet.
+``wfa serve`` applies migrations first; both print the admin API key once when none exists.
 SIGINT or SIGTERM stops taking work, lets steps in hand finish for a grace period, then
 exits; anything cut off resumes on the next start (its lease runs out and it is retried).
 """
@@ -22,35 +22,28 @@ from wfa.entrypoints.cli_db import ensure_sqlite_folder
 from wfa.entrypoints.config import Settings
 from wfa.entrypoints.container import Container
 from wfa.entrypoints.http.app import create_app
-from wfa.entrypoints.roles import LocalWorker, Scheduler
+from wfa.entrypoints.processes import BackgroundRoles
 
 log = logging.getLogger("wfa.serve")
 
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-WORKER_CONCURRENCY = 16
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-def serve(settings: Settings) -> int:
-    ensure_sqlite_folder(settings.database_url)
-    migrate.upgrade(settings.database_url)  # Alembic runs its own loop: before ours starts
-    asyncio.run(_serve(settings))
+def serve(settings: Settings, *, everything: bool = True) -> int:
+    """Serve the API; with ``everything``, the worker and the scheduler run beside it."""
+    if everything:
+        ensure_sqlite_folder(settings.database_url)
+        migrate.upgrade(settings.database_url)  # Alembic runs its own loop: before ours starts
+    asyncio.run(_serve(settings, everything))
     return 0
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, everything: bool) -> None:
     container = Container(settings=settings)
     new_key = await container.ensure_bootstrap_key().execute(settings.api_key)
-    worker = LocalWorker(container.queue(), container.execute_step(), WORKER_CONCURRENCY)
-    scheduler = Scheduler(container.fire_due_timers(), container.prune_runs(), settings.retention)
-
-    async def stop_roles() -> None:
-        await scheduler.stop()
-        await worker.stop(SHUTDOWN_GRACE_SECONDS)
-
-    app = create_app(
-        container, on_startup=[worker.start, scheduler.start], on_shutdown=[stop_roles]
-    )
+    roles = BackgroundRoles(container, worker=everything, scheduler=everything)
+    app = create_app(container, on_startup=[roles.start], on_shutdown=[roles.stop])
     server = _Server(
         uvicorn.Config(
             app,
@@ -62,7 +55,7 @@ async def _serve(settings: Settings) -> None:
             timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
         )
     )
-    _banner(settings, new_key)
+    _banner(settings, new_key, everything)
     try:
         await server.serve()
     finally:
@@ -87,11 +80,11 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _banner(settings: Settings, new_key: str | None) -> None:
+def _banner(settings: Settings, new_key: str | None, everything: bool) -> None:
     base = f"http://{settings.host}:{settings.port}"
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     lines = [
-        f"wfa serving on {base}  (API + worker + scheduler)",
+        f"wfa serving on {base}  ({'API + worker + scheduler' if everything else 'API'})",
         f"  docs     {base}/schema",
         f"  database {database}",
     ]
