@@ -48,6 +48,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     retention: Retention = Retention()
     worker_concurrency: int = 16
+    lease_seconds: float = 60.0
+    redeliver_after_seconds: float = 30.0
 
 
 def load_settings(
@@ -72,6 +74,10 @@ def load_settings(
         http_allow=_http_allow(get("WFA_HTTP_ALLOW")),
         max_payload_bytes=_integer(
             "WFA_MAX_PAYLOAD_BYTES", get("WFA_MAX_PAYLOAD_BYTES"), DEFAULT_MAX_PAYLOAD_BYTES, 1024
+        ),
+        lease_seconds=_seconds("WFA_LEASE_SECONDS", get("WFA_LEASE_SECONDS"), 60.0),
+        redeliver_after_seconds=_seconds(
+            "WFA_REDELIVER_AFTER_SECONDS", get("WFA_REDELIVER_AFTER_SECONDS"), 30.0
         ),
         worker_concurrency=_integer(
             "WFA_WORKER_CONCURRENCY", get("WFA_WORKER_CONCURRENCY"), 16, 1, 1000
@@ -119,6 +125,15 @@ def _integer(
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(f"{variable}: must be {bounds}, got {number}")
     return number
+
+
+def _seconds(variable: str, value: str | None, default: float) -> float:
+    if not value:
+        return default
+    seconds = duration(variable, value).total_seconds()
+    if not 0.1 <= seconds <= 86400:
+        raise ConfigError(f"{variable}: must be between 0.1 seconds and a day, got {value!r}")
+    return seconds
 
 
 def _choice(variable: str, value: str | None, choices: tuple[str, ...]) -> str | None:

@@ -51,7 +51,10 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     entropy = providers.Singleton(SystemEntropy)
-    engine_settings = providers.Singleton(EngineSettings)
+    engine_settings = providers.Singleton(
+        lambda s: EngineSettings(lease=s.lease_seconds, redeliver_after=s.redeliver_after_seconds),
+        settings,
+    )
     actions = providers.Singleton(default_registry)
 
     database = providers.Singleton(Database, url=settings.provided.database_url)
