@@ -46,6 +46,10 @@ test: lint typecheck imports
 	    --cov-fail-under=90 $(PYTEST_ARGS)
 	$(BIN)/python -m coverage report --include='src/domain/*' --fail-under=95 --skip-covered
 
+## make bench: engine throughput per store, as ratios measured side by side in one run.
+bench: $(STAMP)
+	$(BIN)/python bench/engine_throughput.py --runs 500 --concurrency 8
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
