@@ -50,6 +50,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_concurrency: int = 16
     lease_seconds: float = 60.0
     redeliver_after_seconds: float = 30.0
+    # The job stream's key (its consumer group lives in it); one per deployment on a Redis DB.
+    queue_name: str = "wfa:jobs"
+    # A job unacked this long (its worker died) is claimed by another worker.
+    queue_idle_timeout_seconds: float = 300.0
 
 
 def load_settings(
@@ -78,6 +82,10 @@ def load_settings(
         lease_seconds=_seconds("WFA_LEASE_SECONDS", get("WFA_LEASE_SECONDS"), 60.0),
         redeliver_after_seconds=_seconds(
             "WFA_REDELIVER_AFTER_SECONDS", get("WFA_REDELIVER_AFTER_SECONDS"), 30.0
+        ),
+        queue_name=get("WFA_QUEUE_NAME") or "wfa:jobs",
+        queue_idle_timeout_seconds=_seconds(
+            "WFA_QUEUE_IDLE_TIMEOUT_SECONDS", get("WFA_QUEUE_IDLE_TIMEOUT_SECONDS"), 300.0
         ),
         worker_concurrency=_integer(
             "WFA_WORKER_CONCURRENCY", get("WFA_WORKER_CONCURRENCY"), 16, 1, 1000

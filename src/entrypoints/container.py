@@ -66,7 +66,14 @@ class Container(containers.DeclarativeContainer):
     redis_client = providers.Singleton(
         lambda url: Redis.from_url(url, socket_connect_timeout=5.0), settings.provided.redis_url
     )
-    broker = providers.Singleton(make_broker, settings.provided.redis_url)
+    broker = providers.Singleton(
+        make_broker,
+        settings.provided.redis_url,
+        queue_name=settings.provided.queue_name,
+        idle_timeout_ms=providers.Callable(
+            lambda s: round(s.queue_idle_timeout_seconds * 1000), settings
+        ),
+    )
     queue = providers.Selector(
         transport,
         memory=providers.Singleton(InMemoryJobQueue),

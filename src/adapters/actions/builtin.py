@@ -1,7 +1,8 @@
-"""Built-in actions: noop, log, set and fail; enough to build and test any control flow."""
+"""Built-in actions: noop, log, set, fail and sleep; enough to build and test any control flow."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -72,8 +73,32 @@ class Fail:
         )
 
 
+MAX_SLEEP_SECONDS = 3600
+
+
+class Sleep:
+    """Sleeps ``seconds`` (0 to an hour), then returns them: a slow step, for tests and demos."""
+
+    name = "sleep"
+
+    async def __call__(self, params: dict[str, Any], context: ActionContext) -> Any:
+        seconds = params.get("seconds", 0)
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 <= seconds <= MAX_SLEEP_SECONDS
+        ):
+            raise ActionError(
+                "params.invalid",
+                f"seconds must be a number from 0 to {MAX_SLEEP_SECONDS}",
+                retryable=False,
+            )
+        await asyncio.sleep(seconds)
+        return {"slept": seconds}
+
+
 def builtin_actions() -> list[Action]:
-    return [Noop(), Log(), Set(), Fail()]
+    return [Noop(), Log(), Set(), Fail(), Sleep()]
 
 
 def default_registry() -> ActionRegistry:

@@ -40,6 +40,12 @@ def test_retention_reads_durations_and_counts():
     assert settings(WFA_RETENTION_MAX_AGE="90").retention.max_age == timedelta(seconds=90)
 
 
+def test_the_queue_can_be_named_and_its_idle_timeout_set():
+    assert (settings().queue_name, settings().queue_idle_timeout_seconds) == ("wfa:jobs", 300.0)
+    loaded = settings(WFA_QUEUE_NAME="staging:jobs", WFA_QUEUE_IDLE_TIMEOUT_SECONDS="2m")
+    assert (loaded.queue_name, loaded.queue_idle_timeout_seconds) == ("staging:jobs", 120.0)
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -57,6 +63,10 @@ def test_retention_reads_durations_and_counts():
         ({"WFA_RETENTION_MAX_RUNS": "-1"}, "WFA_RETENTION_MAX_RUNS: must be at least 0, got -1"),
         ({"WFA_MAX_PAYLOAD_BYTES": "10"}, "WFA_MAX_PAYLOAD_BYTES: must be at least 1024, got 10"),
         ({"WFA_API_KEY": "letmein"}, "WFA_API_KEY: must be at least 32 characters"),
+        (
+            {"WFA_QUEUE_IDLE_TIMEOUT_SECONDS": "0"},
+            "WFA_QUEUE_IDLE_TIMEOUT_SECONDS: must be between 0.1 seconds and a day",
+        ),
     ],
 )
 def test_a_bad_value_names_its_variable(env, message):
