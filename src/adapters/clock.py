@@ -45,8 +45,13 @@ def time_ordered_id(millis: int, random_bits: int) -> str:
 
 
 class SystemEntropy:
+    def __init__(self) -> None:
+        # A generator of its own: the process-wide one belongs to the embedding program (and
+        # to Hypothesis in tests, which takes draws on it from our threads as its own).
+        self._random = random.Random()
+
     def fraction(self) -> float:
-        return random.random()
+        return self._random.random()
 
     def new_id(self) -> str:
         return time_ordered_id(time.time_ns() // 1_000_000, secrets.randbits(74))

@@ -57,9 +57,14 @@ class Decoder:
             self.add(path, f"expected an object, got {_kind(raw)}")
             return None
         kind = raw.get("type")
-        if kind not in choices:
+        if not isinstance(kind, str) or kind not in choices:
             expected = ", ".join(choices)
-            shown = "missing" if kind is None else f"unknown {what} type {kind!r}"
+            if kind is None:
+                shown = "missing"
+            elif isinstance(kind, str):
+                shown = f"unknown {what} type {kind!r}"
+            else:  # an object or array would not even be looked up (it is unhashable)
+                shown = f"expected a string, got {_kind(kind)}"
             self.add(_join(path, "type"), f"{shown} (expected one of: {expected})")
             return None
         return self.struct(raw, choices[kind], path)

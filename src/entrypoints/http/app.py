@@ -16,7 +16,6 @@ from litestar.types import BeforeMessageSendHookHandler, LifespanHook, Message, 
 
 from wfa import __version__
 from wfa.entrypoints.container import Container
-from wfa.entrypoints.http import schemas
 from wfa.entrypoints.http.auth import SECURITY, SECURITY_COMPONENTS, ApiKeyGuard
 from wfa.entrypoints.http.health import health, ready
 from wfa.entrypoints.http.hooks import receive_webhook
@@ -104,7 +103,7 @@ def create_app(
             if isinstance(route, HTTPRoute)
         }
     )
-    finish_document(app.openapi_schema, schemas)
+    finish_document(app.openapi_schema, app.routes)
     return app
 
 

@@ -25,12 +25,14 @@ from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import RunAccepted, WaitedRun
 
 MAX_WAIT_SECONDS = 60.0
+# Not optional: Litestar reads the text "null" as None for an optional parameter, so
+# ``?wait=null`` was taken for "no wait" instead of being refused.
 Wait = Annotated[
-    float | None,
+    float,
     QueryParameter(
         ge=0,
         le=MAX_WAIT_SECONDS,
-        description="Seconds to hold for the run's end.",
+        description="Seconds to hold for the run's end (0: answer at once).",
         schema_extra={"minimum": 0},  # Litestar leaves out a bound of 0 (it tests truthiness)
     ),
 ]
@@ -62,7 +64,7 @@ async def receive_webhook(
     start_run: NamedDependency[StartRun],
     get_run: NamedDependency[GetRun],
     follow_run: NamedDependency[FollowRun],
-    wait: Wait = None,
+    wait: Wait = 0.0,
     idempotency_key: IdempotencyKey = None,
     x_wfa_signature: Signature = None,
 ) -> Response[RunAccepted | WaitedRun]:

@@ -6,32 +6,58 @@
   gets a 400. The ``null`` branch is dropped and the constraints move onto the one type left.
 * A request Struct that refuses unknown fields (``forbid_unknown_fields``) answers 400 to an
   extra property; its schema says so with ``additionalProperties: false``.
+* Litestar documents a 400 of its own shape (``status_code``, ``detail``, ``extra`` as
+  application/json) on every operation with parameters; the app answers a 400 as a problem
+  (problems.py), so that is what the document says.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from types import ModuleType
+import typing
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import msgspec
-from litestar.openapi.spec import OpenAPI, Operation, Parameter, Reference, Schema
+from litestar.openapi.spec import (
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Operation,
+    Parameter,
+    Reference,
+    Schema,
+)
 from litestar.openapi.spec.enums import OpenAPIType
+from litestar.routes import BaseRoute, HTTPRoute
 
+from wfa.entrypoints.http.problems import PROBLEM_JSON, Problem
+
+_PROBLEM = f"#/components/schemas/{Problem.__name__}"
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def finish_document(openapi: OpenAPI, *schema_modules: ModuleType) -> None:
-    """Correct ``openapi`` in place (see the module docstring)."""
+def finish_document(openapi: OpenAPI, routes: Iterable[BaseRoute]) -> None:
+    """Correct ``openapi``, the document of ``routes``, in place (see the module docstring)."""
     for operation in _operations(openapi):
         for parameter in operation.parameters or []:
             if isinstance(parameter, Parameter) and isinstance(parameter.schema, Schema):
                 parameter.schema = _without_null(parameter.schema)
-    schemas = openapi.components.schemas or {}
-    for module in schema_modules:
-        for name, value in vars(module).items():
-            if _is_closed_struct(value) and isinstance(schemas.get(name), Schema):
-                schemas[name].additional_properties = False
+        invalid = (operation.responses or {}).get("400")
+        if isinstance(invalid, OpenAPIResponse) and PROBLEM_JSON not in (invalid.content or {}):
+            invalid.content = {PROBLEM_JSON: OpenAPIMediaType(schema=Reference(_PROBLEM))}
+    closed = {
+        struct.__name__
+        for route in routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        if handler.parsed_data_field is not None
+        for struct in _structs_in(handler.parsed_data_field.annotation)
+        if struct.__struct_config__.forbid_unknown_fields
+    }
+    for schema in (openapi.components.schemas or {}).values():
+        if schema.title in closed:
+            schema.additional_properties = False
 
 
 def _operations(openapi: OpenAPI) -> Iterator[Operation]:
@@ -59,9 +85,9 @@ def _without_null(schema: Schema) -> Schema | Reference:
     return only if not outer else dataclasses.replace(schema, one_of=[only])
 
 
-def _is_closed_struct(value: object) -> bool:
-    return (
-        isinstance(value, type)
-        and issubclass(value, msgspec.Struct)
-        and value.__struct_config__.forbid_unknown_fields
-    )
+def _structs_in(annotation: Any) -> Iterator[type[msgspec.Struct]]:
+    """The Structs a body annotation names (``StartRunIn | None``: StartRunIn)."""
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        yield annotation
+    for argument in typing.get_args(annotation):
+        yield from _structs_in(argument)

@@ -6,6 +6,10 @@ from typing import Annotated, TypeAlias
 
 from litestar.params import HeaderParameter, QueryParameter
 
+# A run's history numbers its events (seq) in a 32-bit INTEGER column: no seq is larger, and
+# a larger number in a query would overflow the database driver (a 500, not a 400).
+MAX_SEQ = 2**31 - 1
+
 Limit: TypeAlias = Annotated[
     int, QueryParameter(ge=1, le=200, description="How many items at most (1-200).")
 ]

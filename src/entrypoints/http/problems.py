@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from enum import Enum
 from typing import Any
 
 import msgspec
@@ -117,7 +118,8 @@ def handle_http_error(request: Request[Any, Any, Any], error: HTTPException) -> 
 
 def _validation_item(item: Any) -> ProblemItem:
     if isinstance(item, dict):
-        where = item.get("source", "")
+        source = item.get("source", "")
+        where = source.value if isinstance(source, Enum) else str(source)  # not "ParamType.QUERY"
         key = item.get("key", "")
         return ProblemItem(f"{where}.{key}".strip("."), str(item.get("message", "")))
     return ProblemItem("", str(item))

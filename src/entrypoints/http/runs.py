@@ -6,6 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
@@ -16,7 +17,7 @@ from wfa.application.use_cases.follow_run import FollowRun
 from wfa.application.use_cases.queries import GetRun, GetRunHistory, ListRuns
 from wfa.domain.events import RunEvent
 from wfa.domain.run import RunStatus
-from wfa.entrypoints.http.params import Cursor, Limit
+from wfa.entrypoints.http.params import MAX_SEQ, Cursor, Limit
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import (
     CancelIn,
@@ -31,8 +32,18 @@ from wfa.entrypoints.http.streaming import event_stream
 
 SSE = "text/event-stream"
 WorkflowFilter = Annotated[str | None, QueryParameter(max_length=64)]
-StatusFilter = Annotated[RunStatus | None, QueryParameter()]
-AfterSeq = Annotated[int, QueryParameter(ge=0, description="Only events after this seq.")]
+# A string checked here, not ``RunStatus | None``: Litestar reads the text "null" as None for
+# an optional parameter, so ``?status=null`` listed every run instead of being refused.
+StatusFilter = Annotated[
+    str | None,
+    QueryParameter(
+        description="Only runs in this status.",
+        schema_extra={"enum": [status.value for status in RunStatus]},
+    ),
+]
+AfterSeq = Annotated[
+    int, QueryParameter(ge=0, le=MAX_SEQ, description="Only events after this seq.")
+]
 LastEventId = Annotated[
     str | None,
     HeaderParameter(name="Last-Event-ID", max_length=20, pattern=r"^\d+$"),
@@ -54,7 +65,7 @@ class RunController(Controller):
     ) -> RunPage:
         """Runs newest first, filtered by workflow and status; pass next_cursor for more."""
         page = await list_runs.execute(
-            RunFilter(workflow_id=workflow_id, status=status), limit, cursor
+            RunFilter(workflow_id=workflow_id, status=_run_status(status)), limit, cursor
         )
         return RunPage(items=[run_out(run) for run in page.runs], next_cursor=page.next_cursor)
 
@@ -98,7 +109,7 @@ class RunController(Controller):
         Each event's id is its seq; reconnect with ``Last-Event-ID`` to go on from there.
         """
         await get_run.execute(run_id)  # 404 before the stream starts
-        after = int(last_event_id) if last_event_id else 0
+        after = min(int(last_event_id), MAX_SEQ) if last_event_id else 0
         return ServerSentEvent(event_stream(follow_run.execute(run_id, after)))
 
     @post("/{run_id:str}/cancel", status_code=200, responses=responses(400, 401, 404, 409))
@@ -115,3 +126,16 @@ class RunController(Controller):
     async def retry(self, run_id: FromPath[str], retry_run: NamedDependency[RetryRun]) -> RunOut:
         """Resume a failed run from its failed step (409 unless it failed)."""
         return run_out(await retry_run.execute(run_id))
+
+
+def _run_status(value: str | None) -> RunStatus | None:
+    if value is None:
+        return None
+    try:
+        return RunStatus(value)
+    except ValueError:
+        expected = ", ".join(RunStatus)
+        message = f"unknown run status {value!r} (expected one of: {expected})"
+        raise ValidationException(
+            message, extra=[{"source": "query", "key": "status", "message": message}]
+        ) from None

@@ -83,7 +83,7 @@ class WorkflowController(Controller):
     path = "/api/v1/workflows"
     tags = ["workflows"]
 
-    @post("/", status_code=201, responses=responses(400, 401, 413, 422))
+    @post("/", status_code=201, responses=responses(400, 401, 409, 413, 422))
     async def create(
         self, data: Definition, register_workflow: NamedDependency[RegisterWorkflow]
     ) -> WorkflowOut:
@@ -107,7 +107,7 @@ class WorkflowController(Controller):
         """One workflow at its latest version."""
         return workflow_out(await get_workflow.execute(workflow_id))
 
-    @put("/{workflow_id:str}", responses=responses(400, 401, 404, 413, 422))
+    @put("/{workflow_id:str}", responses=responses(400, 401, 404, 409, 413, 422))
     async def update(
         self,
         workflow_id: FromPath[str],

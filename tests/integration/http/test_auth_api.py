@@ -70,3 +70,45 @@ async def test_a_revoked_key_is_refused_once_its_cached_verdict_expires(api, mon
     assert (await api.client.get("/api/v1/runs", headers=own)).status_code == 200
     await api.client.delete(f"/api/v1/api-keys/{new['id']}")
     assert (await api.client.get("/api/v1/runs", headers=own)).status_code == 401
+
+
+async def test_metrics_are_prometheus_text_as_documented(api):
+    response = await api.client.get("/metrics")
+    assert response.status_code == 200
+    # Was "...; charset=utf-8; charset=utf-8", and documented as application/json.
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    spec = (await api.client.get("/schema/openapi.json")).json()
+    assert set(spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}
+
+
+async def test_the_document_says_what_the_api_answers(api):
+    spec = (await api.client.get("/schema/openapi.json")).json()
+    paths = spec["paths"]
+    operations = [op for item in paths.values() for op in item.values() if "responses" in op]
+    for operation in operations:
+        for status, response in operation["responses"].items():
+            if status.startswith("4"):  # not Litestar's own {"status_code", "extra"} shape
+                assert set(response["content"]) == {"application/problem+json"}, operation
+        for parameter in operation.get("parameters", []):
+            # Optional query and header parameters are left out, never sent as null.
+            assert "null" not in str(parameter["schema"]), parameter
+    assert "examples" not in spec["components"]["schemas"]["Problem"]  # no invented ones
+    for closed in ("StartRunIn", "CancelIn", "ApiKeyIn"):  # unknown fields are 400
+        assert spec["components"]["schemas"][closed]["additionalProperties"] is False
+
+    hook = paths["/hooks/{hook_path}"]["post"]
+    assert hook["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/WaitedRun"
+    }
+    assert hook["responses"]["202"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RunAccepted"
+    }
+    [wait] = [p for p in hook["parameters"] if p["name"] == "wait"]
+    assert (wait["schema"]["minimum"], wait["schema"]["maximum"]) == (0, 60)
+    stream = paths["/api/v1/runs/{run_id}/stream"]["get"]["responses"]["200"]
+    assert set(stream["content"]) == {"text/event-stream"}
+    [after] = paths["/api/v1/runs/{run_id}/events"]["get"]["parameters"][1:]
+    assert after["schema"]["maximum"] == 2**31 - 1
+    definition = paths["/api/v1/workflows"]["post"]["requestBody"]["content"]["application/json"]
+    assert definition["schema"]["type"] == "object"
+    assert definition["schema"]["required"] == ["name", "steps"]

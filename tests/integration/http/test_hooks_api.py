@@ -78,3 +78,12 @@ async def test_a_body_that_is_not_json_is_400(api):
     )
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["detail"]
+
+
+async def test_wait_must_be_a_number_of_seconds_from_0_to_60(api):
+    await api.create_workflow(HELLO)
+    for wait in ("null", "-1", "61", "nan"):
+        response = await api.client.post(f"/hooks/hello?wait={wait}", json={})
+        assert response.status_code == 400, wait  # "null" was taken for no wait
+        assert response.json()["problems"][0]["path"] == "query.wait"
+    assert (await api.client.post("/hooks/hello?wait=0", json={})).status_code == 202

@@ -99,3 +99,43 @@ async def test_a_webhook_path_has_one_owner(api):
     assert f"already used by workflow {first['id']}" in taken.json()["detail"]
     await api.client.delete(f"/api/v1/workflows/{first['id']}")
     assert (await api.client.post("/api/v1/workflows", json=HELLO)).status_code == 201
+
+
+async def test_a_step_or_trigger_type_that_is_not_a_string_is_422_not_500(api):
+    # Found by the fuzz test: an object as a step's "type" was looked up in a dict (500).
+    response = await api.client.post(
+        "/api/v1/workflows",
+        json={"name": "odd", "trigger": {"type": ["manual"]}, "steps": [{"id": "a", "type": {}}]},
+    )
+    assert response.status_code == 422, response.text
+    assert {(p["path"], p["message"].split(" (")[0]) for p in response.json()["problems"]} == {
+        ("trigger.type", "expected a string, got an array"),
+        ("steps[0].type", "expected a string, got an object"),
+    }
+
+
+async def test_a_taken_webhook_path_is_a_documented_409(api):
+    first = await api.create_workflow(HELLO)
+    other = await api.create_workflow({**HELLO, "trigger": {"type": "manual"}, "name": "other"})
+    taken = await api.client.put(f"/api/v1/workflows/{other['id']}", json=HELLO)
+    assert taken.status_code == 409
+    assert first["id"] in taken.json()["detail"]
+    spec = (await api.client.get("/schema/openapi.json")).json()
+    assert "409" in spec["paths"]["/api/v1/workflows"]["post"]["responses"]
+    assert "409" in spec["paths"]["/api/v1/workflows/{workflow_id}"]["put"]["responses"]
+
+
+async def test_options_lists_every_method_of_the_path(api):
+    # Litestar 2 listed only the methods of the path's first handler (Allow: OPTIONS, POST).
+    listed = await api.client.options("/api/v1/workflows")
+    assert listed.status_code == 204
+    assert listed.headers["allow"] == "GET, OPTIONS, POST"
+    one = await api.client.options("/api/v1/workflows/any")
+    assert one.headers["allow"] == "DELETE, GET, OPTIONS, PUT"
+
+
+async def test_a_bad_parameter_names_where_it_is(api):
+    response = await api.client.get("/api/v1/workflows", params={"limit": 0})
+    assert response.status_code == 400
+    [problem] = response.json()["problems"]
+    assert problem["path"] == "query.limit"  # was "ParamType.QUERY.limit"
