@@ -276,3 +276,19 @@ def test_every_api_operation_needs_a_valid_key(app: Litestar) -> None:
                 if response.status_code != 401 or not problem:
                     refused.append((method, path, headers, response.status_code))
     assert refused == []
+
+
+def test_a_last_event_id_beyond_the_history_still_ends_with_the_stream(app: Litestar) -> None:
+    # Every event up to that id was skipped, the run's last one too, and the stream went on
+    # sending keep-alives after the run had ended. Here, unlike with Litestar's test client,
+    # a request that does not end is cut off at its timeout, so the test fails, not hangs.
+    with asgi.get_client(APP) as client:
+        client.headers["Authorization"] = f"Bearer {KEY}"
+        short = {"name": "short", "steps": [{"id": "pause", "type": "wait", "seconds": 0.3}]}
+        workflow_id = client.post("/api/v1/workflows", json=short).json()["id"]
+        run_id = client.post(f"/api/v1/workflows/{workflow_id}/runs", json={}).json()["run_id"]
+        stream = client.get(
+            f"/api/v1/runs/{run_id}/stream", headers={"Last-Event-ID": "999"}, timeout=5
+        )
+    assert stream.status_code == 200
+    assert "event: run.succeeded" in stream.text
