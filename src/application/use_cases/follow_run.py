@@ -33,8 +33,10 @@ class FollowRun:
         Raises NotFound (before yielding anything) for an unknown run.
         """
         async with self._feed.follow(run_id) as live:
-            stored, finished = await self._stored(run_id, after_seq)
-            last = after_seq
+            stored, finished, seq = await self._stored(run_id, after_seq)
+            # A position past the history means "seen it all": otherwise every event up to
+            # it, the run's last one too, would be skipped and the follow would never end.
+            last = min(after_seq, seq)
             for event in stored:
                 yield event
                 last = event.seq
@@ -68,16 +70,16 @@ class FollowRun:
             return [event]
         return (await self._stored(run_id, last))[0]  # the feed skipped some: refill
 
-    async def _stored(self, run_id: str, after_seq: int) -> tuple[list[Event], bool]:
-        """History after ``after_seq``, and whether the run has ended there."""
+    async def _stored(self, run_id: str, after_seq: int) -> tuple[list[Event], bool, int]:
+        """History after ``after_seq``, whether the run has ended there, and the run's seq."""
         async with self._uow() as uow:
             run = await uow.runs.get(run_id)
             if run is None:
                 raise NotFound("run", run_id)
             history = await uow.runs.history(run_id, after_seq)
         if history:
-            return history, isinstance(history[-1], TERMINAL_EVENTS)
-        return history, run.status.is_terminal
+            return history, isinstance(history[-1], TERMINAL_EVENTS), run.seq
+        return history, run.status.is_terminal, run.seq
 
 
 async def _pump(live: AsyncIterator[Event], arrivals: asyncio.Queue[Event]) -> None:

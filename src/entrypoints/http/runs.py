@@ -108,10 +108,9 @@ class RunController(Controller):
 
         Each event's id is its seq; reconnect with ``Last-Event-ID`` to go on from there.
         """
-        run = (await get_run.execute(run_id)).run  # 404 before the stream starts
-        # An id beyond the history (a client's mistake) means "seen it all": without the bound
-        # every event up to it, the run's last one too, was skipped and the stream never ended.
-        after = min(int(last_event_id), run.seq) if last_event_id else 0
+        await get_run.execute(run_id)  # 404 before the stream starts
+        # Past the history means "seen it all" (FollowRun bounds it by the run's seq).
+        after = min(int(last_event_id), MAX_SEQ) if last_event_id else 0
         return ServerSentEvent(event_stream(follow_run.execute(run_id, after)))
 
     @post("/{run_id:str}/cancel", status_code=200, responses=responses(400, 401, 404, 409))

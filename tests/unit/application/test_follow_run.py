@@ -117,3 +117,18 @@ class _silent:
 
     async def __aexit__(self, *exc_info):
         return None
+
+
+async def test_a_position_past_the_history_of_a_live_run_still_ends_with_the_run(make_engine):
+    engine = make_engine()
+    pause = {"id": "pause", "type": "wait", "seconds": 10}
+    wf = await engine.add_workflow(workflow(pause, task("a")))
+    run_id = await engine.start(wf.id)
+    follow = FollowRun(engine.unit_of_work, engine.events)
+    followed = asyncio.create_task(collect(follow.execute(run_id, after_seq=10**6)))
+    await asyncio.sleep(0.01)
+    details = await engine.settle(run_id)
+    events = await followed
+    assert events, "the run's later events arrive"
+    assert events == details.history[-len(events) :]
+    assert isinstance(events[-1], RunSucceeded)
