@@ -18,6 +18,7 @@ class Noop:
     """Does nothing; its output is null."""
 
     name = "noop"
+    params_type: Any = dict[str, Any]
 
     async def __call__(self, params: dict[str, Any], context: ActionContext) -> Any:
         return None
@@ -27,6 +28,7 @@ class Log:
     """Logs ``message`` (at ``level``: debug, info, warning) and returns it."""
 
     name = "log"
+    params_type: Any = dict[str, Any]
 
     async def __call__(self, params: dict[str, Any], context: ActionContext) -> Any:
         text = params.get("message", "")
@@ -44,6 +46,7 @@ class Set:
     """Returns its (templated) params as its output: the simplest way to shape data."""
 
     name = "set"
+    params_type: Any = dict[str, Any]
 
     async def __call__(self, params: dict[str, Any], context: ActionContext) -> Any:
         return params
@@ -57,6 +60,7 @@ class Fail:
     """
 
     name = "fail"
+    params_type: Any = dict[str, Any]
 
     async def __call__(self, params: dict[str, Any], context: ActionContext) -> Any:
         failing = params.get("attempts")
@@ -80,6 +84,7 @@ class Sleep:
     """Sleeps ``seconds`` (0 to an hour), then returns them: a slow step, for tests and demos."""
 
     name = "sleep"
+    params_type: Any = dict[str, Any]
 
     async def __call__(self, params: dict[str, Any], context: ActionContext) -> Any:
         seconds = params.get("seconds", 0)

@@ -26,23 +26,37 @@ class ActionContext(msgspec.Struct, frozen=True, kw_only=True):
 class ActionError(Exception):
     """An action's failure with a name that retry and catch rules can match."""
 
-    def __init__(self, error: str, message: str = "", *, retryable: bool = True) -> None:
+    def __init__(
+        self,
+        error: str,
+        message: str = "",
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{error}: {message}" if message else error)
         self.error = error
         self.message = message
         self.retryable = retryable
+        # Seconds the far side asked us to wait (HTTP Retry-After): the next retry waits at
+        # least this long, even when the step's policy would retry sooner.
+        self.retry_after = retry_after
 
 
 class Action(Protocol):
-    """An async callable: rendered params and the attempt's context in, JSON-able output out.
+    """An async callable: validated params and the attempt's context in, JSON-able output out.
 
-    Raise ActionError to fail with a named error; any other exception fails the attempt as
-    ``action.crashed`` (retryable).
+    ``params_type`` is the msgspec-convertible type of the params (usually a frozen
+    ``msgspec.Struct``; ``dict[str, Any]`` accepts anything). Definitions are checked
+    against it when they are registered, and the rendered params are converted to it
+    before each call. Raise ActionError to fail with a named error; any other exception
+    fails the attempt as ``action.crashed`` (retryable).
     """
 
     name: str
+    params_type: Any
 
-    async def __call__(self, params: dict[str, Any], context: ActionContext) -> Any: ...
+    async def __call__(self, params: Any, context: ActionContext) -> Any: ...
 
 
 class ActionCatalog(Protocol):

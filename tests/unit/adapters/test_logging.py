@@ -146,6 +146,7 @@ class Chatty:
     """Logs without naming its run: the engine's log context has to."""
 
     name = "chatty"
+    params_type: Any = dict[str, Any]
 
     async def __call__(self, params: dict[str, Any], context: ActionContext) -> Any:
         logging.getLogger("wfa.test.chatty").info("calling upstream")

@@ -40,6 +40,7 @@ class SlowFlaky:
     """Takes ``seconds`` of the engine's fake clock per call; the first ``failures`` fail."""
 
     name = "slow_flaky"
+    params_type: Any = dict[str, Any]
 
     def __init__(self, seconds: float, failures: int, error: str) -> None:
         self.seconds, self.failures, self.error = seconds, failures, error

@@ -40,6 +40,7 @@ class Scripted:
 
 class Sleepy:
     name = "sleepy"
+    params_type: Any = dict[str, Any]
 
     async def __call__(self, params: dict[str, Any], context: ActionContext) -> Any:
         await asyncio.sleep(float(params.get("seconds", 1.0)))
