@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
+from wfa.domain.cron import CronError, FireTimes, check_cron, load_zone
 from wfa.domain.decoding import Decoder
 from wfa.domain.definition import (
     STEP_TYPES,
@@ -26,6 +28,7 @@ from wfa.domain.errors import ExpressionError, InvalidDefinition
 from wfa.domain.expressions import check_template, compile_expression
 from wfa.domain.graph import step_targets, steps_that_never_end, unreachable_steps
 from wfa.domain.retry import RetryPolicy
+from wfa.domain.schedule import schedule_key
 
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 STEP_ID_RULE = "letters, digits, _ and -, starting with a letter or _, at most 128"
@@ -33,6 +36,7 @@ WEBHOOK_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~/-]{0,199}$")
 MAX_ATTEMPTS_LIMIT = 100
 MAX_BACKOFF_RATE = 100.0
 MAX_DURATION = 366 * 24 * 3600.0  # a year and a day: the longest wait, backoff or timeout
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def parse_definition(raw: Any, known_actions: Collection[str] | None = None) -> Definition:
@@ -96,18 +100,34 @@ def _check_triggers(decoder: Decoder, triggers: tuple[Trigger, ...], paths: list
     seen: set[str] = set()
     for trigger, where in zip(triggers, paths, strict=True):
         if isinstance(trigger, ScheduleTrigger):
-            if len(trigger.cron.split()) not in (5, 6):
-                decoder.add(
-                    f"{where}.cron", f"{trigger.cron!r} is not a cron expression (5 fields)"
-                )
-            if not trigger.timezone.strip():
-                decoder.add(f"{where}.timezone", "must not be empty")
+            for field, problem in _schedule_problems(trigger):
+                decoder.add(f"{where}.{field}", problem)
+            key = schedule_key(trigger.cron, trigger.timezone)
+            if key in seen:
+                decoder.add(where, "this schedule (cron and timezone) is listed twice")
+            seen.add(key)
         if isinstance(trigger, WebhookTrigger):
             if not WEBHOOK_PATH.match(trigger.path):
                 decoder.add(f"{where}.path", f"{trigger.path!r} is not a valid webhook path")
             if trigger.path in seen:
                 decoder.add(f"{where}.path", f"webhook path {trigger.path!r} is listed twice")
             seen.add(trigger.path)
+
+
+def _schedule_problems(trigger: ScheduleTrigger) -> Iterator[tuple[str, str]]:
+    problem = check_cron(trigger.cron)
+    if problem is not None:
+        yield "cron", problem
+    try:
+        load_zone(trigger.timezone)
+    except CronError as error:
+        yield "timezone", str(error)
+        return
+    if problem is None:
+        try:  # an expression may be well-formed and still never match a date (0 0 30 2 *)
+            FireTimes(trigger.cron, trigger.timezone).next_after(_EPOCH)
+        except CronError as error:
+            yield "cron", str(error)
 
 
 def _steps(decoder: Decoder, raw_steps: Any) -> list[Step | None] | None:

@@ -54,6 +54,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_name: str = "wfa:jobs"
     # A job unacked this long (its worker died) is claimed by another worker.
     queue_idle_timeout_seconds: float = 300.0
+    # Schedule fires missed (the scheduler was down) run late when they are at most this old.
+    schedule_catchup: timedelta = timedelta(hours=1)
 
 
 def load_settings(
@@ -90,6 +92,7 @@ def load_settings(
         worker_concurrency=_integer(
             "WFA_WORKER_CONCURRENCY", get("WFA_WORKER_CONCURRENCY"), 16, 1, 1000
         ),
+        schedule_catchup=_catchup(get("WFA_SCHEDULE_CATCHUP")),
         retention=Retention(
             max_age=None if not max_age else duration("WFA_RETENTION_MAX_AGE", max_age),
             max_runs=None if not max_runs else _integer("WFA_RETENTION_MAX_RUNS", max_runs, 0, 0),
@@ -110,6 +113,15 @@ def database_url(value: str, variable: str = "WFA_DATABASE_URL") -> str:
             "or sqlite+aiosqlite:///"
         )
     return url.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def _catchup(value: str | None) -> timedelta:
+    if value is None or value.strip() == "":
+        return timedelta(hours=1)
+    window = duration("WFA_SCHEDULE_CATCHUP", value)
+    if window < timedelta(seconds=1):
+        raise ConfigError("WFA_SCHEDULE_CATCHUP: must be at least 1s, or a fire is always late")
+    return window
 
 
 def duration(variable: str, value: str) -> timedelta:

@@ -29,6 +29,7 @@ from wfa.application.use_cases.api_keys import (
 from wfa.application.use_cases.control_run import CancelRun, RetryRun
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
+from wfa.application.use_cases.fire_schedules import FireSchedules
 from wfa.application.use_cases.follow_run import FollowRun
 from wfa.application.use_cases.prune_runs import PruneRuns
 from wfa.application.use_cases.queries import GetRun, GetRunHistory, ListRuns
@@ -122,6 +123,9 @@ class Container(containers.DeclarativeContainer):
         max_output_bytes=settings.provided.max_payload_bytes,
     )
     fire_due_timers = providers.Singleton(FireDueTimers, unit_of_work, transitions, clock, entropy)
+    fire_schedules = providers.Singleton(
+        FireSchedules, unit_of_work, start_run, clock, settings.provided.schedule_catchup
+    )
     prune_runs = providers.Singleton(PruneRuns, unit_of_work, clock)
     cancel_run = providers.Singleton(CancelRun, transitions)
     retry_run = providers.Singleton(RetryRun, transitions)

@@ -10,6 +10,7 @@ timer (real time) or moves a fake clock straight to it (virtual time).
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from wfa.adapters.actions.builtin import default_registry
@@ -27,6 +28,7 @@ from wfa.application.run_transitions import RunTransitions
 from wfa.application.use_cases.control_run import CancelRun, RetryRun
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
+from wfa.application.use_cases.fire_schedules import DEFAULT_CATCHUP, FireSchedules
 from wfa.application.use_cases.queries import GetRun, RunDetails
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
 from wfa.application.use_cases.workflows import RegisterWorkflow, UpdateWorkflow
@@ -49,6 +51,7 @@ class LocalEngine:
         unit_of_work: UnitOfWorkFactory | None = None,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         publisher: EventPublisher | None = None,
+        schedule_catchup: timedelta = DEFAULT_CATCHUP,
     ) -> None:
         """``publisher``, when given, is told of every event after ``self.events`` (metrics)."""
         self.clock = clock or SystemClock()
@@ -70,6 +73,7 @@ class LocalEngine:
         self.start_run = StartRun(uow, self.transitions, self.clock, self.entropy, limit)
         self.execute_step = ExecuteStep(self.transitions, self.actions, self.entropy, limit)
         self.fire_due_timers = FireDueTimers(uow, self.transitions, self.clock, self.entropy)
+        self.fire_schedules = FireSchedules(uow, self.start_run, self.clock, schedule_catchup)
         self.cancel = CancelRun(self.transitions)
         self.retry = RetryRun(self.transitions)
         self.get_run = GetRun(uow)

@@ -48,7 +48,10 @@ class BackgroundRoles:
         self._taskiq_worker = worker and self._redis
         if scheduler:
             self._scheduler = Scheduler(
-                container.fire_due_timers(), container.prune_runs(), settings.retention
+                container.fire_due_timers(),
+                container.prune_runs(),
+                settings.retention,
+                schedules=container.fire_schedules(),
             )
 
     async def start(self) -> None:

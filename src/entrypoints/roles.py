@@ -15,11 +15,13 @@ from datetime import timedelta
 from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
+from wfa.application.use_cases.fire_schedules import FireSchedules
 from wfa.application.use_cases.prune_runs import PruneRuns, Retention
 
 log = logging.getLogger(__name__)
 
 TIMER_BATCH = 500
+SCHEDULE_BATCH = 100
 
 
 class LocalWorker:
@@ -60,7 +62,7 @@ class LocalWorker:
 
 
 class Scheduler:
-    """Fires due timers every ``interval`` seconds, and applies retention now and then."""
+    """Fires due timers and schedules every ``interval`` seconds; applies retention hourly."""
 
     def __init__(
         self,
@@ -69,8 +71,10 @@ class Scheduler:
         retention: Retention,
         interval: float = 0.25,
         prune_every: timedelta = timedelta(hours=1),
+        schedules: FireSchedules | None = None,
     ) -> None:
         self._fire, self._prune, self._retention = fire, prune, retention
+        self._schedules = schedules
         self._interval, self._prune_every = interval, prune_every.total_seconds()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -88,6 +92,11 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         next_prune = loop.time()
         while not self._stopping.is_set():
+            if self._schedules is not None:
+                try:
+                    await self._schedules.execute(SCHEDULE_BATCH)
+                except Exception:  # timers must still fire when a schedule cannot
+                    log.exception("firing schedules failed")
             try:
                 while await self._fire.execute(TIMER_BATCH) >= TIMER_BATCH:
                     pass  # a full batch: more may be due right now

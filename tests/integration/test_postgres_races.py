@@ -27,7 +27,7 @@ from wfa.adapters.persistence.sqlalchemy.database import Database
 from wfa.adapters.persistence.sqlalchemy.tables import run_events, runs
 from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
-from wfa.application.ports.repositories import RunRepository, UnitOfWork, WorkflowRepository
+from wfa.application.ports.repositories import RunRepository, UnitOfWork
 from wfa.application.run_transitions import RunTransitions
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
@@ -192,9 +192,8 @@ class WrappedUnitOfWork:
     async def __aexit__(self, *exc_info: Any) -> None:
         await self._inner.__aexit__(*exc_info)
 
-    @property
-    def workflows(self) -> WorkflowRepository:
-        return self._inner.workflows
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)  # every repository but runs, as the inner has them
 
     @property
     def runs(self) -> Any:

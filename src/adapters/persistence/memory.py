@@ -16,6 +16,7 @@ from typing import Self
 import msgspec
 
 from wfa.adapters.persistence.memory_api_keys import MemoryApiKeys, check_new_keys
+from wfa.adapters.persistence.memory_schedules import MemorySchedules, ScheduleKey, apply_schedules
 from wfa.adapters.persistence.memory_webhooks import routes_after
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
 from wfa.application.paging import decode_cursor, encode_cursor
@@ -23,6 +24,7 @@ from wfa.application.ports.repositories import RunFilter, RunPage
 from wfa.domain.api_keys import ApiKey
 from wfa.domain.events import Event
 from wfa.domain.run import Run
+from wfa.domain.schedule import Schedule
 from wfa.domain.workflow import Workflow
 
 
@@ -37,6 +39,7 @@ class MemoryStore:
         self.keys: dict[tuple[str, str], str] = {}
         self.routes: dict[str, str] = {}  # webhook path -> workflow id
         self.api_keys: dict[str, ApiKey] = {}
+        self.schedules: dict[ScheduleKey, Schedule] = {}
         self.commits = 0  # transactions committed, for tests of the engine's write path
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -49,6 +52,7 @@ class _Pending(msgspec.Struct):
     runs: dict[str, tuple[Run, list[Event], int | None]] = {}
     deleted_runs: set[str] = set()
     api_keys: dict[str, ApiKey] = {}
+    schedules: dict[ScheduleKey, Schedule | None] = {}
 
 
 class MemoryUnitOfWork:
@@ -58,6 +62,7 @@ class MemoryUnitOfWork:
         self.workflows = MemoryWorkflows(store, self._pending)
         self.runs = MemoryRuns(store, self._pending)
         self.api_keys = MemoryApiKeys(store.api_keys, self._pending.api_keys)
+        self.schedules = MemorySchedules(store.schedules, self._pending.schedules)
 
     async def __aenter__(self) -> Self:
         return self
@@ -74,6 +79,7 @@ class MemoryUnitOfWork:
         self._pending = _Pending()
         self.workflows.pending = self.runs.pending = self._pending
         self.api_keys.staged = self._pending.api_keys
+        self.schedules.staged = self._pending.schedules
 
     async def commit(self) -> None:
         """Check every staged write, then apply them all; nothing awaits in between."""
@@ -84,6 +90,7 @@ class MemoryUnitOfWork:
         check_new_keys(store.api_keys, pending.api_keys)
         store.routes = routes
         store.api_keys.update(pending.api_keys)
+        apply_schedules(store.schedules, pending.schedules)
         for workflow in pending.workflows:
             store.workflows.setdefault(workflow.id, []).append(workflow)
             store.deleted.discard(workflow.id)

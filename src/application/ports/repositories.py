@@ -1,4 +1,4 @@
-"""Where workflows, runs and API keys are kept: repositories inside one unit of work."""
+"""Where workflows, runs, schedules and API keys are kept: repositories inside one unit of work."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import msgspec
 from wfa.domain.api_keys import ApiKey
 from wfa.domain.events import Event
 from wfa.domain.run import Run, RunStatus
+from wfa.domain.schedule import Schedule
 from wfa.domain.workflow import Workflow
 
 
@@ -121,6 +122,28 @@ class ApiKeyRepository(Protocol):
     async def count_active(self) -> int: ...
 
 
+class ScheduleRepository(Protocol):
+    """The schedule triggers of live workflows with their next fire, keyed by workflow and key."""
+
+    async def for_workflow(self, workflow_id: str) -> list[Schedule]: ...
+
+    async def replace(self, workflow_id: str, schedules: Sequence[Schedule]) -> None:
+        """The workflow's schedules become ``schedules`` (none: the workflow has no more)."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[Schedule]:
+        """Schedules with a fire due at ``now`` or a buffered fire waiting, earliest first.
+
+        Adapters that many processes share lock them for this transaction and skip those
+        another transaction holds, so one fire is weighed by one scheduler.
+        """
+        ...
+
+    async def save(self, schedule: Schedule) -> None:
+        """Store a schedule's state after its fires were weighed."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit`` rolls everything back."""
 
@@ -132,6 +155,9 @@ class UnitOfWork(Protocol):
 
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def schedules(self) -> ScheduleRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -52,7 +52,7 @@ class StartRun:
                 existing = await self._existing(uow, request)
                 if existing is not None:
                     return StartedRun(run_id=existing, created=False)
-                decision = await self._create(uow, request)
+                decision = await self.start_in(uow, request)
                 await uow.commit()
         except DuplicateRun:
             # Another caller committed the same key between our read and our write.
@@ -63,13 +63,22 @@ class StartRun:
         await self._transitions.deliver(decision)
         return StartedRun(run_id=decision.run.id, created=True)
 
+    async def deliver(self, decision: Decision) -> None:
+        """Queue the first job of a run created by ``start_in``, once its commit is done."""
+        await self._transitions.deliver(decision)
+
     async def _existing(self, uow: UnitOfWork, request: StartRunRequest) -> str | None:
         if request.idempotency_key is None:
             return None
         run = await uow.runs.by_idempotency_key(request.workflow_id, request.idempotency_key)
         return None if run is None else run.id
 
-    async def _create(self, uow: UnitOfWork, request: StartRunRequest) -> Decision:
+    async def start_in(self, uow: UnitOfWork, request: StartRunRequest) -> Decision:
+        """Create the run inside ``uow``'s transaction; the caller commits, then delivers.
+
+        Raises NotFound for a workflow that is not there (or deleted), DuplicateRun (at
+        once or at commit) for an idempotency key that is taken.
+        """
         workflow = await uow.workflows.get(request.workflow_id)
         if workflow is None:
             raise NotFound("workflow", request.workflow_id)

@@ -7,9 +7,19 @@ from typing import Any
 from wfa.application.errors import NotFound
 from wfa.application.ports.actions import ActionCatalog
 from wfa.application.ports.clock import Clock, Entropy
-from wfa.application.ports.repositories import UnitOfWorkFactory
+from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from wfa.domain.schedule import schedules_for
 from wfa.domain.validation import parse_definition
 from wfa.domain.workflow import Workflow
+
+
+async def _store(uow: UnitOfWork, workflow: Workflow) -> None:
+    """Store a version and bring its schedules along: unchanged triggers keep their state."""
+    await uow.workflows.add(workflow)
+    existing = await uow.schedules.for_workflow(workflow.id)
+    planned = schedules_for(workflow, existing, workflow.created_at)
+    if planned or existing:
+        await uow.schedules.replace(workflow.id, planned)
 
 
 class RegisterWorkflow:
@@ -29,7 +39,7 @@ class RegisterWorkflow:
             created_at=self._clock.now(),
         )
         async with self._uow() as uow:
-            await uow.workflows.add(workflow)
+            await _store(uow, workflow)
             await uow.commit()
         return workflow
 
@@ -52,7 +62,7 @@ class UpdateWorkflow:
                 definition=definition,
                 created_at=self._clock.now(),
             )
-            await uow.workflows.add(workflow)
+            await _store(uow, workflow)
             await uow.commit()
         return workflow
 
@@ -88,6 +98,7 @@ class DeleteWorkflow:
         async with self._uow() as uow:
             if not await uow.workflows.delete(workflow_id):
                 raise NotFound("workflow", workflow_id)
+            await uow.schedules.replace(workflow_id, [])
             await uow.commit()
 
 
@@ -107,6 +118,6 @@ class EnsureWorkflow:
             workflow = Workflow(
                 id=workflow_id, version=1, definition=definition, created_at=self._clock.now()
             )
-            await uow.workflows.add(workflow)
+            await _store(uow, workflow)
             await uow.commit()
         return workflow, True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,13 +13,7 @@ from wfa.adapters.actions.builtin import builtin_actions
 from wfa.adapters.actions.catalog import ActionRegistry
 from wfa.adapters.clock import FakeClock, SeededEntropy
 from wfa.application.ports.actions import ActionContext, ActionError
-from wfa.application.ports.repositories import (
-    ApiKeyRepository,
-    RunRepository,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    WorkflowRepository,
-)
+from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
 from wfa.entrypoints.local import LocalEngine
 
 
@@ -76,17 +71,8 @@ class CountingUnitOfWork:
     async def __aexit__(self, *exc_info: Any) -> None:
         await self._inner.__aexit__(*exc_info)
 
-    @property
-    def workflows(self) -> WorkflowRepository:
-        return self._inner.workflows
-
-    @property
-    def runs(self) -> RunRepository:
-        return self._inner.runs
-
-    @property
-    def api_keys(self) -> ApiKeyRepository:
-        return self._inner.api_keys
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)  # every repository, as the inner unit has them
 
     async def commit(self) -> None:
         await self._inner.commit()
@@ -104,7 +90,9 @@ def make_engine(
     """Engines on each persistence adapter in turn, with a fake clock and scripted actions."""
 
     def make(
-        max_payload_bytes: int = 1_048_576, **scripts: Callable[[int, ActionContext], Any]
+        max_payload_bytes: int = 1_048_576,
+        schedule_catchup: timedelta = timedelta(hours=1),
+        **scripts: Callable[[int, ActionContext], Any],
     ) -> CountedEngine:
         registry = ActionRegistry([*builtin_actions(), Sleepy()])
         for name, outcomes in scripts.items():
@@ -117,6 +105,7 @@ def make_engine(
             actions=registry,
             unit_of_work=lambda: CountingUnitOfWork(uow_factory(), commits),
             max_payload_bytes=max_payload_bytes,
+            schedule_catchup=schedule_catchup,
         )
         engine.commits = commits
         return engine

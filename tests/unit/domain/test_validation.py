@@ -207,11 +207,30 @@ def test_structural_problems_are_reported_at_their_path(raw: Any, expected: list
         ),
         (
             {"trigger": {"type": "schedule", "cron": "0 9 * *"}},
-            ["trigger.cron: '0 9 * *' is not a cron expression (5 fields)"],
+            [
+                "trigger.cron: '0 9 * *' is not a cron expression: "
+                "expected 5 fields (minute hour day month weekday)"
+            ],
         ),
         (
-            {"triggers": [{"type": "schedule", "cron": "0 9 * * 1", "timezone": ""}]},
-            ["triggers[0].timezone: must not be empty"],
+            {"triggers": [{"type": "schedule", "cron": "0 9 * * 1", "timezone": "Paris"}]},
+            [
+                "triggers[0].timezone: unknown time zone 'Paris' "
+                "(use an IANA name like 'Europe/Paris')"
+            ],
+        ),
+        (
+            {"trigger": {"type": "schedule", "cron": "0 0 31 4 *"}},
+            ["trigger.cron: '0 0 31 4 *' never fires: no date matches it"],
+        ),
+        (
+            {
+                "triggers": [
+                    {"type": "schedule", "cron": "0 9 * * 1"},
+                    {"type": "schedule", "cron": "0 9 * * 1", "overlap": "allow"},
+                ]
+            },
+            ["triggers[1]: this schedule (cron and timezone) is listed twice"],
         ),
         (
             {"triggers": [{"type": "manual"}, {"type": "schedule", "cron": "* * * * *", "x": 1}]},
@@ -246,7 +265,8 @@ def test_one_definition_reports_all_of_its_problems_at_once() -> None:
 
     expected = [
         "triggers[1].path: webhook path 'orders' is listed twice",
-        "triggers[2].cron: 'every day' is not a cron expression (5 fields)",
+        "triggers[2].cron: 'every day' is not a cron expression: "
+        "expected 5 fields (minute hour day month weekday)",
         "steps[3].type: unknown step type 'teleport' "
         "(expected one of: task, choice, wait, succeed, fail)",
         "colour: unknown field",

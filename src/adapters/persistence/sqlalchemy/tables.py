@@ -158,3 +158,26 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
     UniqueConstraint("key_hash"),
 )
+
+# The schedule triggers of live workflows, one row per (workflow, cron and zone), with the
+# next fire; the scheduler locks due rows, so one fire is weighed by one scheduler.
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("workflow_id", ID, ForeignKey("workflows.id"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("cron", String(120), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("overlap", String(16), nullable=False),
+    Column("next_fire_at", UtcDateTime(), nullable=False),
+    Column("last_fire_at", UtcDateTime(), nullable=True),
+    Column("last_run_id", ID, nullable=True),
+    Column("buffered_fire_at", UtcDateTime(), nullable=True),
+    Index("ix_schedules_next_fire_at", "next_fire_at"),
+    Index(
+        "ix_schedules_buffered_fire_at",
+        "buffered_fire_at",
+        postgresql_where=text("buffered_fire_at IS NOT NULL"),
+        sqlite_where=text("buffered_fire_at IS NOT NULL"),
+    ),
+)

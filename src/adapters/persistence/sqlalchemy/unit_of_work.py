@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wfa.adapters.persistence.sqlalchemy.api_keys import SqlApiKeys
 from wfa.adapters.persistence.sqlalchemy.repositories import SqlRuns
+from wfa.adapters.persistence.sqlalchemy.schedules import SqlSchedules
 from wfa.adapters.persistence.sqlalchemy.workflows import SqlWorkflows
 
 
@@ -24,6 +25,7 @@ class SqlUnitOfWork:
         self._workflows = SqlWorkflows(self._connection)
         self._runs = SqlRuns(self._connection, self._dialect)
         self._api_keys = SqlApiKeys(self._connection)
+        self._schedules = SqlSchedules(self._connection, self._dialect)
         return self
 
     async def __aexit__(
@@ -52,6 +54,10 @@ class SqlUnitOfWork:
     @property
     def api_keys(self) -> SqlApiKeys:
         return self._api_keys
+
+    @property
+    def schedules(self) -> SqlSchedules:
+        return self._schedules
 
     async def commit(self) -> None:
         assert self._connection is not None, "commit inside 'async with'"
