@@ -20,6 +20,7 @@ TABLES = (
     "run_events",
     "runs",
     "webhook_routes",
+    "schedules",
     "workflow_versions",
     "workflows",
     "api_keys",
