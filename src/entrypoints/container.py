@@ -38,6 +38,7 @@ from wfa.application.use_cases.webhooks import FindWebhookWorkflow
 from wfa.application.use_cases.workflows import (
     DeleteWorkflow,
     GetWorkflow,
+    ListSchedules,
     ListWorkflows,
     RegisterWorkflow,
     UpdateWorkflow,
@@ -106,6 +107,7 @@ class Container(containers.DeclarativeContainer):
     get_workflow = providers.Singleton(GetWorkflow, unit_of_work)
     list_workflows = providers.Singleton(ListWorkflows, unit_of_work)
     delete_workflow = providers.Singleton(DeleteWorkflow, unit_of_work)
+    list_schedules = providers.Singleton(ListSchedules, unit_of_work)
 
     start_run = providers.Singleton(
         StartRun,

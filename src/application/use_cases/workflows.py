@@ -8,7 +8,7 @@ from wfa.application.errors import NotFound
 from wfa.application.ports.actions import ActionCatalog
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
-from wfa.domain.schedule import schedules_for
+from wfa.domain.schedule import Schedule, schedules_for
 from wfa.domain.validation import parse_definition
 from wfa.domain.workflow import Workflow
 
@@ -121,3 +121,16 @@ class EnsureWorkflow:
             await _store(uow, workflow)
             await uow.commit()
         return workflow, True
+
+
+class ListSchedules:
+    """A workflow's schedule triggers with their next fire, last fire and held fire."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, workflow_id: str) -> list[Schedule]:
+        async with self._uow() as uow:
+            if await uow.workflows.get(workflow_id) is None:
+                raise NotFound("workflow", workflow_id)
+            return await uow.schedules.for_workflow(workflow_id)

@@ -33,6 +33,7 @@ _PROVIDED = (
     "get_workflow",
     "list_workflows",
     "delete_workflow",
+    "list_schedules",
     "start_run",
     "cancel_run",
     "retry_run",

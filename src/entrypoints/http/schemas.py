@@ -24,6 +24,20 @@ class WorkflowOut(msgspec.Struct, frozen=True, kw_only=True):
     definition: dict[str, Any]
 
 
+class ScheduleOut(msgspec.Struct, frozen=True, kw_only=True):
+    cron: str
+    timezone: str
+    overlap: str
+    next_fire_at: datetime
+    last_fire_at: datetime | None
+    last_run_id: str | None
+    buffered_fire_at: datetime | None  # a fire held by buffer_one until the last run ends
+
+
+class ScheduleList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[ScheduleOut]
+
+
 class WorkflowPage(msgspec.Struct, frozen=True, kw_only=True):
     items: list[WorkflowOut]
     next_cursor: str | None = None

@@ -14,6 +14,7 @@ from wfa.application.use_cases.start_run import StartRun, StartRunRequest
 from wfa.application.use_cases.workflows import (
     DeleteWorkflow,
     GetWorkflow,
+    ListSchedules,
     ListWorkflows,
     RegisterWorkflow,
     UpdateWorkflow,
@@ -24,6 +25,8 @@ from wfa.entrypoints.http.params import IdempotencyKey, Limit
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import (
     RunAccepted,
+    ScheduleList,
+    ScheduleOut,
     StartRunIn,
     WorkflowOut,
     WorkflowPage,
@@ -123,6 +126,27 @@ class WorkflowController(Controller):
     ) -> None:
         """Delete a workflow; its runs are kept."""
         await delete_workflow.execute(workflow_id)
+
+    @get("/{workflow_id:str}/schedules", responses=responses(400, 401, 404))
+    async def schedules(
+        self, workflow_id: FromPath[str], list_schedules: NamedDependency[ListSchedules]
+    ) -> ScheduleList:
+        """The workflow's schedule triggers: when each fires next, and what it fired last."""
+        found = await list_schedules.execute(workflow_id)
+        return ScheduleList(
+            items=[
+                ScheduleOut(
+                    cron=s.cron,
+                    timezone=s.timezone,
+                    overlap=s.overlap,
+                    next_fire_at=s.next_fire_at,
+                    last_fire_at=s.last_fire_at,
+                    last_run_id=s.last_run_id,
+                    buffered_fire_at=s.buffered_fire_at,
+                )
+                for s in found
+            ]
+        )
 
     @post("/{workflow_id:str}/runs", status_code=202, responses=responses(400, 401, 404, 413, 422))
     async def start(

@@ -57,7 +57,11 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     assert key is not None
     worker = LocalWorker(container.queue(), container.execute_step(), concurrency=4)
     scheduler = Scheduler(
-        container.fire_due_timers(), container.prune_runs(), settings.retention, interval=0.05
+        container.fire_due_timers(),
+        container.prune_runs(),
+        settings.retention,
+        interval=0.05,
+        schedules=container.fire_schedules(),
     )
 
     async def stop() -> None:

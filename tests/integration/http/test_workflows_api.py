@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import msgspec
+
 from tests.integration.http.conftest import HELLO
 
 PROBLEM = "application/problem+json"
@@ -139,3 +145,51 @@ async def test_a_bad_parameter_names_where_it_is(api):
     assert response.status_code == 400
     [problem] = response.json()["problems"]
     assert problem["path"] == "query.limit"  # was "ParamType.QUERY.limit"
+
+
+NIGHTLY = {
+    "name": "nightly",
+    "trigger": {"type": "schedule", "cron": "30 2 * * *", "timezone": "Europe/Berlin"},
+    "steps": [{"id": "report", "type": "task", "action": "set", "params": {"at": "{{ input }}"}}],
+}
+
+
+async def test_schedules_show_their_next_fire_and_the_scheduler_fires_them(api):
+    workflow_id = (await api.create_workflow(NIGHTLY))["id"]
+
+    listed = await api.client.get(f"/api/v1/workflows/{workflow_id}/schedules")
+    assert listed.status_code == 200
+    (schedule,) = listed.json()["items"]
+    assert schedule["cron"] == "30 2 * * *"
+    assert schedule["overlap"] == "skip"
+    assert schedule["last_run_id"] is None
+    next_fire = datetime.fromisoformat(schedule["next_fire_at"])
+    local = next_fire.astimezone(ZoneInfo("Europe/Berlin"))
+    assert (local.hour, local.minute) in {(2, 30), (3, 30)}
+    assert next_fire - datetime.now(UTC) <= timedelta(days=1, hours=1)
+
+    # Make the fire due now, as if the night had come, and let the scheduler role find it.
+    async with api.container.unit_of_work()() as uow:
+        (stored,) = await uow.schedules.for_workflow(workflow_id)
+        due = datetime.now(UTC) - timedelta(seconds=1)
+        await uow.schedules.save(msgspec.structs.replace(stored, next_fire_at=due))
+        await uow.commit()
+    query = f"/api/v1/runs?workflow_id={workflow_id}"
+    for _ in range(200):  # up to 10 s for the scheduler's next tick
+        runs = (await api.client.get(query)).json()["items"]
+        if runs:
+            break
+        await asyncio.sleep(0.05)
+    run = await api.wait_for_end(runs[0]["id"])
+    assert run["trigger"] == "schedule"
+    assert run["output"]["at"]["fire_time"] == due.isoformat().replace("+00:00", "Z")
+
+    after = (await api.client.get(f"/api/v1/workflows/{workflow_id}/schedules")).json()["items"][0]
+    assert after["last_run_id"] == run["id"]
+    assert datetime.fromisoformat(after["next_fire_at"]) > datetime.now(UTC)
+
+
+async def test_schedules_of_an_unknown_workflow_are_404(api):
+    response = await api.client.get("/api/v1/workflows/nope/schedules")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith(PROBLEM)
