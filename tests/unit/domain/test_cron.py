@@ -110,7 +110,8 @@ def test_utc_and_macros() -> None:
 )
 def test_malformed_expressions_say_why(expression: str, problem: str) -> None:
     found = check_cron(expression)
-    assert found is not None and problem in found
+    assert found is not None
+    assert problem in found
 
 
 def test_an_expression_that_never_matches_a_date_is_refused() -> None:

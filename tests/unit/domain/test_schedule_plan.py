@@ -31,7 +31,8 @@ def minutes(*offsets: int) -> tuple[datetime, ...]:
 
 def test_nothing_due_changes_nothing() -> None:
     plan = plan_fires(schedule(), T0 - timedelta(seconds=1), HOUR, last_run_active=False)
-    assert not plan.changed and plan.schedule == schedule()
+    assert not plan.changed
+    assert plan.schedule == schedule()
 
 
 def test_a_due_fire_starts_a_run_and_moves_the_schedule_on() -> None:
@@ -63,7 +64,8 @@ def test_skip_starts_one_and_skips_the_rest_while_it_runs() -> None:
 
 def test_skip_skips_everything_while_the_last_run_is_still_going() -> None:
     plan = plan_fires(schedule("skip"), T0, HOUR, last_run_active=True)
-    assert plan.start == () and [s.at for s in plan.skipped] == [T0]
+    assert plan.start == ()
+    assert [s.at for s in plan.skipped] == [T0]
 
 
 def test_buffer_one_keeps_one_fire_for_when_the_run_ends() -> None:
@@ -73,18 +75,21 @@ def test_buffer_one_keeps_one_fire_for_when_the_run_ends() -> None:
     assert [s.at for s in plan.skipped] == list(minutes(10, 20))
 
     later = plan_fires(plan.schedule, T0 + timedelta(minutes=26), HOUR, last_run_active=False)
-    assert later.start == (T0,) and later.schedule.buffered_fire_at is None
+    assert later.start == (T0,)
+    assert later.schedule.buffered_fire_at is None
 
 
 def test_buffer_one_waits_while_the_run_goes_on() -> None:
     held = schedule("buffer_one", buffered_fire_at=T0, next_fire_at=T0 + HOUR)
     plan = plan_fires(held, T0 + timedelta(minutes=5), HOUR, last_run_active=True)
-    assert not plan.changed and plan.schedule == held
+    assert not plan.changed
+    assert plan.schedule == held
 
 
 def test_allow_starts_every_fire_whatever_runs() -> None:
     plan = plan_fires(schedule("allow"), T0 + timedelta(minutes=20), HOUR, True)
-    assert plan.start == minutes(0, 10, 20) and plan.skipped == ()
+    assert plan.start == minutes(0, 10, 20)
+    assert plan.skipped == ()
 
 
 def test_a_long_backlog_is_weighed_in_bounded_plans() -> None:
