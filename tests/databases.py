@@ -24,6 +24,7 @@ TABLES = (
     "workflow_versions",
     "workflows",
     "api_keys",
+    "secrets",
 )
 
 

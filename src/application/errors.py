@@ -49,3 +49,45 @@ class DuplicateApiKey(ApplicationError):
     def __init__(self, prefix: str) -> None:
         super().__init__(f"an API key starting {prefix!r} is stored already")
         self.prefix = prefix
+
+
+class InvalidSecret(ApplicationError):
+    """A secret's name or value that cannot be stored (bad name, empty or too long)."""
+
+
+class SecretError(ApplicationError):
+    """A secret that cannot be had; ``code`` is the error name a step fails with for it."""
+
+    code = "secret.error"
+
+
+class MissingSecrets(SecretError):
+    """A step names secrets that are not set."""
+
+    code = "secret.missing"
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = sorted(names)
+        listed = ", ".join(repr(name) for name in self.names)
+        one = len(self.names) == 1
+        name = self.names[0] if one else "NAME"
+        super().__init__(
+            f"no secret{'' if one else 's'} named {listed}: set {'it' if one else 'them'} with "
+            f"'wfa secret set {name}' or PUT /api/v1/secrets/{name}"
+        )
+
+
+class SecretKeyUnavailable(SecretError):
+    """No key to encrypt or decrypt secrets with is configured (WFA_SECRET_KEY)."""
+
+    code = "secret.unavailable"
+
+
+class UnreadableSecret(SecretError):
+    """A stored secret that none of the configured keys decrypts."""
+
+    code = "secret.unreadable"
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"secret {name!r} cannot be read: {reason}")
+        self.name = name

@@ -37,3 +37,11 @@ class InvalidDefinition(DomainError):
 
 class ExpressionError(DomainError):
     """An expression that does not parse, or fails while it is evaluated."""
+
+
+class InvalidParams(DomainError):
+    """Params that do not fit their action's params type; ``problems`` has each with its path."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(map(str, self.problems)))

@@ -18,6 +18,9 @@ class ErrorInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     error: str
     message: str = ""
     retryable: bool = True
+    # Seconds the far side asked us to wait before trying again (HTTP Retry-After): a retry
+    # waits at least this long, whatever the step's policy says.
+    retry_after: float | None = None
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_defaults=True):

@@ -102,6 +102,16 @@ def expressions_in(value: Any) -> Iterator[tuple[str, str]]:
                 yield f"[{index}]{path}", source
 
 
+def is_whole_template(text: str) -> bool:
+    """A string that is one whole ``{{ }}``: it renders to the value's own type, any type."""
+    return text.count("{{") == 1 and _TEMPLATE.fullmatch(text.strip()) is not None
+
+
+def has_templates(value: Any) -> bool:
+    """Whether a JSON-like value holds a ``{{ }}`` anywhere: its value is known at run time."""
+    return next(expressions_in(value), None) is not None
+
+
 def check_template(value: Any) -> list[tuple[str, str]]:
     """Every malformed expression in a template as ``(relative path, message)``."""
     problems = []

@@ -187,7 +187,9 @@ class Progress:
         assert isinstance(step, TaskStep)
         self.record(AttemptFailed, step_id=step.id, attempt=attempt.number, error=error)
         if error.retryable and step.retry.allows_retry(error.error, attempt.try_number):
-            delay = step.retry.delay_before(attempt.try_number + 1, random_fraction)
+            delay = step.retry.delay_before(
+                attempt.try_number + 1, random_fraction, retry_after=error.retry_after
+            )
             self._schedule(step, try_number=attempt.try_number + 1, delay=delay)
             return
         catcher = step.catcher_for(error.error)

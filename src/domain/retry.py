@@ -9,6 +9,9 @@ import msgspec
 
 Jitter = Literal["none", "full"]
 
+# A Retry-After longer than this is taken as this: a far side cannot park a run for years.
+MAX_RETRY_AFTER_SECONDS = 86_400.0
+
 
 def error_matches(name: str, patterns: tuple[str, ...]) -> bool:
     """True when an error name matches one of the patterns (``*`` and ``http.*`` style)."""
@@ -41,11 +44,19 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             return self.max_interval
         return min(delay, self.max_interval)
 
-    def delay_before(self, attempt: int, random_fraction: float = 0.0) -> float:
-        """Seconds to wait before ``attempt``; ``random_fraction`` in [0, 1) drives full jitter."""
+    def delay_before(
+        self, attempt: int, random_fraction: float = 0.0, retry_after: float | None = None
+    ) -> float:
+        """Seconds to wait before ``attempt``; ``random_fraction`` in [0, 1) drives full jitter.
+
+        ``retry_after`` is how long the failed attempt's far side asked us to wait (HTTP
+        Retry-After): the delay is never shorter, even past ``max_interval``, up to a day.
+        """
         delay = self.base_delay_before(attempt)
         if self.jitter == "full":
-            return delay * min(max(random_fraction, 0.0), 1.0)
+            delay *= min(max(random_fraction, 0.0), 1.0)
+        if retry_after is not None and retry_after > delay:  # NaN compares false: ignored
+            return max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
         return delay
 
     def allows_retry(self, error: str, attempts_made: int) -> bool:

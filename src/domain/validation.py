@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,8 +27,10 @@ from wfa.domain.definition import (
 from wfa.domain.errors import ExpressionError, InvalidDefinition
 from wfa.domain.expressions import check_template, compile_expression
 from wfa.domain.graph import step_targets, steps_that_never_end, unreachable_steps
+from wfa.domain.params import params_problems
 from wfa.domain.retry import RetryPolicy
 from wfa.domain.schedule import schedule_key
+from wfa.domain.secret_references import step_secret_problems
 
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 STEP_ID_RULE = "letters, digits, _ and -, starting with a letter or _, at most 128"
@@ -39,10 +41,14 @@ MAX_DURATION = 366 * 24 * 3600.0  # a year and a day: the longest wait, backoff 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def parse_definition(raw: Any, known_actions: Collection[str] | None = None) -> Definition:
+def parse_definition(
+    raw: Any, known_actions: Collection[str] | Mapping[str, Any] | None = None
+) -> Definition:
     """Build a Definition from JSON-like data, or raise InvalidDefinition listing every problem.
 
     ``known_actions``, when given, also refuses task steps naming an action nobody provides.
+    When it maps each action's name to its params type, each task's params are checked
+    against that type too (``steps[1].params.level: expected one of …``).
     """
     decoder = Decoder()
     if not isinstance(raw, dict):
@@ -168,6 +174,8 @@ def _check_steps(
                 links_ok = False
         for where, message in _step_problems(step, known_actions):
             decoder.add(f"{path}{where}", message)
+        for where, message in step_secret_problems(step):
+            decoder.add(f"{path}{where}", message)
     return links_ok
 
 
@@ -186,6 +194,9 @@ def _step_problems(step: Step, known_actions: Collection[str] | None) -> Iterato
     if isinstance(step, TaskStep):
         if known_actions is not None and step.action not in known_actions:
             yield ".action", f"unknown action {step.action!r}"
+        elif isinstance(known_actions, Mapping):
+            for problem in params_problems(step.params, known_actions[step.action]):
+                yield f".params{problem.path}", problem.message
         yield from _template_problems(".params", step.params)
         yield from _retry_problems(step.retry)
         if step.timeout is not None and not 0 < step.timeout <= MAX_DURATION:

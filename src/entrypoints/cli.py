@@ -18,12 +18,13 @@ from sqlalchemy.engine import make_url
 
 from wfa import __version__
 from wfa.adapters.actions.builtin import default_registry
+from wfa.adapters.actions.http import HttpRequest, HttpSettings
 from wfa.adapters.clock import FakeClock, SystemClock
 from wfa.adapters.observability.logging import configure_logging
 from wfa.domain.errors import InvalidDefinition
 from wfa.domain.run import RunStatus
 from wfa.domain.validation import parse_definition
-from wfa.entrypoints import cli_apikey, cli_db
+from wfa.entrypoints import cli_apikey, cli_db, cli_secret
 from wfa.entrypoints.config import ConfigError, load_settings
 from wfa.entrypoints.definition_files import DefinitionFileError, load_definition_file, parse_input
 from wfa.entrypoints.local import LocalEngine, RunStuck
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the finished run as JSON")
     cli_db.add_commands(commands)
     cli_apikey.add_commands(commands)
+    cli_secret.add_commands(commands)
     commands.add_parser("serve", help="API + worker + scheduler in one process (embedded)")
     commands.add_parser("api", help="the HTTP API alone (needs WFA_REDIS_URL; scale to N)")
     commands.add_parser("worker", help="run step jobs from Redis (needs WFA_REDIS_URL; scale to N)")
@@ -69,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_db.run_db_command(args, load_settings())
         if args.command == "apikey":
             return cli_apikey.run_apikey_command(args, load_settings())
+        if args.command == "secret":
+            return cli_secret.run_secret_command(args, load_settings())
         if args.command in ("serve", "api", "worker", "scheduler"):
             return _run_role(args.command)
         return asyncio.run(_run(args.file, args.input, args.virtual_time, args.json))
@@ -104,7 +108,7 @@ def _run_role(role: str) -> int:
 def _validate(path: str) -> int:
     raw = load_definition_file(path)
     try:
-        definition = parse_definition(raw, known_actions=set(default_registry().names()))
+        definition = parse_definition(raw, known_actions=default_registry().params_types())
     except InvalidDefinition as error:
         _print_problems(path, error)
         return EXIT_FAILED
@@ -123,7 +127,12 @@ async def _run(path: str, input_text: str | None, virtual: bool, as_json: bool) 
     raw = load_definition_file(path)
     run_input = parse_input(input_text)
     # Virtual time starts now and jumps from timer to timer; the timeline reads the same.
-    engine = LocalEngine(clock=FakeClock(SystemClock().now())) if virtual else LocalEngine()
+    clock = FakeClock(SystemClock().now()) if virtual else None
+    settings = load_settings()  # WFA_HTTP_ALLOW and the response cap apply here too
+    http = HttpRequest(
+        HttpSettings(allow=settings.http_allow, max_response_bytes=settings.http_max_response_bytes)
+    )
+    engine = LocalEngine(clock=clock, actions=default_registry(http=http))
     try:
         workflow = await engine.add_workflow(raw)
     except InvalidDefinition as error:
@@ -134,6 +143,8 @@ async def _run(path: str, input_text: str | None, virtual: bool, as_json: bool) 
     except RunStuck as error:
         print(f"wfa: {error}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        await engine.aclose()
     if as_json:
         print(msgspec.json.encode(details).decode())
     else:

@@ -17,6 +17,8 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from wfa.adapters.actions.http import DEFAULT_MAX_RESPONSE_BYTES
+from wfa.adapters.secrets.fernet import InvalidSecretKey, parse_keys
 from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.use_cases.prune_runs import Retention
 
@@ -45,6 +47,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str | None = None
     log_format: str | None = None  # text on a terminal, else json
     http_allow: tuple[str, ...] = ()
+    # The largest response body http.request reads (decompressed); more fails http.too_large.
+    http_max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     retention: Retention = Retention()
     worker_concurrency: int = 16
@@ -75,9 +79,15 @@ def load_settings(
         host=get("WFA_HOST") or "127.0.0.1",
         port=_integer("WFA_PORT", get("WFA_PORT"), 8000, 1, 65535),
         api_key=_api_key(get("WFA_API_KEY")),
-        secret_key=get("WFA_SECRET_KEY") or None,
+        secret_key=_secret_key(get("WFA_SECRET_KEY")),
         log_format=_choice("WFA_LOG_FORMAT", get("WFA_LOG_FORMAT"), ("text", "json")),
         http_allow=_http_allow(get("WFA_HTTP_ALLOW")),
+        http_max_response_bytes=_integer(
+            "WFA_HTTP_MAX_RESPONSE_BYTES",
+            get("WFA_HTTP_MAX_RESPONSE_BYTES"),
+            DEFAULT_MAX_RESPONSE_BYTES,
+            1,
+        ),
         max_payload_bytes=_integer(
             "WFA_MAX_PAYLOAD_BYTES", get("WFA_MAX_PAYLOAD_BYTES"), DEFAULT_MAX_PAYLOAD_BYTES, 1024
         ),
@@ -175,6 +185,17 @@ def _api_key(value: str | None) -> str | None:
             "(a random token, e.g. from 'openssl rand -base64 32')"
         )
     return value or None
+
+
+def _secret_key(value: str | None) -> str | None:
+    # Checked here, so a bad key stops start-up instead of the first secret's use.
+    if not value or not value.strip():
+        return None
+    try:
+        parse_keys(value)
+    except InvalidSecretKey as error:
+        raise ConfigError(f"WFA_SECRET_KEY: {error}") from None
+    return value.strip()
 
 
 def _redis_url(value: str | None) -> str | None:

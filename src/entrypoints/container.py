@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from wfa.adapters.actions.builtin import default_registry
+from wfa.adapters.actions.http import HttpRequest, HttpSettings
 from wfa.adapters.clock import SystemClock, SystemEntropy
 from wfa.adapters.events.memory import InMemoryEventPublisher
 from wfa.adapters.events.redis import RedisEventBus
@@ -33,6 +34,13 @@ from wfa.application.use_cases.fire_schedules import FireSchedules
 from wfa.application.use_cases.follow_run import FollowRun
 from wfa.application.use_cases.prune_runs import PruneRuns
 from wfa.application.use_cases.queries import GetRun, GetRunHistory, ListRuns
+from wfa.application.use_cases.secrets import (
+    DeleteSecret,
+    ListSecrets,
+    ResolveSecrets,
+    RotateSecrets,
+    SetSecret,
+)
 from wfa.application.use_cases.start_run import StartRun
 from wfa.application.use_cases.webhooks import FindWebhookWorkflow
 from wfa.application.use_cases.workflows import (
@@ -46,6 +54,7 @@ from wfa.application.use_cases.workflows import (
 from wfa.domain.progress import EngineSettings
 from wfa.entrypoints.config import Settings
 from wfa.entrypoints.readiness import Readiness
+from wfa.entrypoints.secret_keys import make_cipher
 
 
 class Container(containers.DeclarativeContainer):
@@ -57,7 +66,14 @@ class Container(containers.DeclarativeContainer):
         lambda s: EngineSettings(lease=s.lease_seconds, redeliver_after=s.redeliver_after_seconds),
         settings,
     )
-    actions = providers.Singleton(default_registry)
+    # One http.request per process: its pooled client is shared by every step it runs.
+    http_request = providers.Singleton(
+        lambda s: HttpRequest(
+            HttpSettings(allow=s.http_allow, max_response_bytes=s.http_max_response_bytes)
+        ),
+        settings,
+    )
+    actions = providers.Singleton(default_registry, http=http_request)
 
     database = providers.Singleton(Database, url=settings.provided.database_url)
     unit_of_work = providers.Callable(lambda database: database.unit_of_work, database)
@@ -117,12 +133,16 @@ class Container(containers.DeclarativeContainer):
         entropy,
         max_input_bytes=settings.provided.max_payload_bytes,
     )
+    # Built when first asked for: on SQLite without WFA_SECRET_KEY that makes the key file.
+    secret_cipher = providers.Singleton(make_cipher, settings)
+    resolve_secrets = providers.Singleton(ResolveSecrets, unit_of_work, secret_cipher)
     execute_step = providers.Singleton(
         ExecuteStep,
         transitions,
         actions,
         entropy,
         max_output_bytes=settings.provided.max_payload_bytes,
+        secrets=resolve_secrets,
     )
     fire_due_timers = providers.Singleton(FireDueTimers, unit_of_work, transitions, clock, entropy)
     fire_schedules = providers.Singleton(
@@ -142,6 +162,11 @@ class Container(containers.DeclarativeContainer):
     list_api_keys = providers.Singleton(ListApiKeys, unit_of_work)
     authenticate_api_key = providers.Singleton(AuthenticateApiKey, unit_of_work)
     ensure_bootstrap_key = providers.Singleton(EnsureBootstrapKey, unit_of_work, clock, entropy)
+
+    set_secret = providers.Singleton(SetSecret, unit_of_work, secret_cipher, clock)
+    list_secrets = providers.Singleton(ListSecrets, unit_of_work)
+    delete_secret = providers.Singleton(DeleteSecret, unit_of_work)
+    rotate_secrets = providers.Singleton(RotateSecrets, unit_of_work, secret_cipher)
 
     readiness = providers.Singleton(
         Readiness,

@@ -20,16 +20,19 @@ from wfa.adapters.events.memory import InMemoryEventPublisher
 from wfa.adapters.observability.metrics import FanOutPublisher
 from wfa.adapters.persistence.memory import MemoryStore
 from wfa.adapters.queue.memory import InMemoryJobQueue
+from wfa.adapters.secrets.fernet import FernetCipher, generate_key
 from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.delivery import EventPublisher
 from wfa.application.ports.repositories import UnitOfWorkFactory
+from wfa.application.ports.secrets import SecretCipher
 from wfa.application.run_transitions import RunTransitions
 from wfa.application.use_cases.control_run import CancelRun, RetryRun
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import DEFAULT_CATCHUP, FireSchedules
 from wfa.application.use_cases.queries import GetRun, RunDetails
+from wfa.application.use_cases.secrets import ResolveSecrets, SetSecret
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
 from wfa.application.use_cases.workflows import RegisterWorkflow, UpdateWorkflow
 from wfa.domain.progress import EngineSettings
@@ -52,8 +55,13 @@ class LocalEngine:
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         publisher: EventPublisher | None = None,
         schedule_catchup: timedelta = DEFAULT_CATCHUP,
+        secret_cipher: SecretCipher | None = None,
     ) -> None:
-        """``publisher``, when given, is told of every event after ``self.events`` (metrics)."""
+        """``publisher``, when given, is told of every event after ``self.events`` (metrics).
+
+        Secrets (``self.set_secret``) are sealed with ``secret_cipher``, by default with a key
+        made for this engine alone.
+        """
         self.clock = clock or SystemClock()
         self.entropy = entropy or SystemEntropy()
         self.actions = actions or default_registry()
@@ -71,7 +79,12 @@ class LocalEngine:
         self.update = UpdateWorkflow(uow, self.actions, self.clock)
         limit = max_payload_bytes
         self.start_run = StartRun(uow, self.transitions, self.clock, self.entropy, limit)
-        self.execute_step = ExecuteStep(self.transitions, self.actions, self.entropy, limit)
+        self.secret_cipher = secret_cipher or FernetCipher.from_text(generate_key())
+        self.set_secret = SetSecret(uow, self.secret_cipher, self.clock)
+        secrets = ResolveSecrets(uow, self.secret_cipher)
+        self.execute_step = ExecuteStep(
+            self.transitions, self.actions, self.entropy, limit, secrets=secrets
+        )
         self.fire_due_timers = FireDueTimers(uow, self.transitions, self.clock, self.entropy)
         self.fire_schedules = FireSchedules(uow, self.start_run, self.clock, schedule_catchup)
         self.cancel = CancelRun(self.transitions)
@@ -121,3 +134,10 @@ class LocalEngine:
         """Register a definition, run it once to its end, and return the finished run."""
         workflow = await self.add_workflow(raw)
         return await self.settle(await self.start(workflow.id, input))
+
+    async def aclose(self) -> None:
+        """Release what actions hold open (http.request's pooled connections)."""
+        for name in list(self.actions.names()):
+            close = getattr(self.actions.get(name), "aclose", None)
+            if close is not None:
+                await close()

@@ -113,5 +113,6 @@ async def background_process(settings: Settings, *, worker: bool, scheduler: boo
     try:
         await run_until_signalled(BackgroundRoles(container, worker=worker, scheduler=scheduler))
     finally:
+        await container.http_request().aclose()  # the worker's pooled HTTP connections
         await container.database().dispose()
     log.info("wfa stopped")

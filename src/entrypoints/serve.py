@@ -42,6 +42,7 @@ def serve(settings: Settings, *, everything: bool = True) -> int:
 async def _serve(settings: Settings, everything: bool) -> None:
     container = Container(settings=settings)
     new_key = await container.ensure_bootstrap_key().execute(settings.api_key)
+    container.secret_cipher()  # reads (or makes) the secret key now: a bad one stops start-up
     roles = BackgroundRoles(container, worker=everything, scheduler=everything)
     app = create_app(container, on_startup=[roles.start], on_shutdown=[roles.stop])
     server = _Server(
@@ -59,6 +60,7 @@ async def _serve(settings: Settings, everything: bool) -> None:
     try:
         await server.serve()
     finally:
+        await container.http_request().aclose()  # the worker's pooled HTTP connections
         await container.database().dispose()
     log.info("wfa stopped")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -16,6 +17,8 @@ from wfa.adapters.persistence.sqlalchemy import migrate
 from wfa.adapters.persistence.sqlalchemy.database import Database
 from wfa.application.use_cases.workflows import RegisterWorkflow
 from wfa.entrypoints.cli import main
+
+SEEDS = Path(__file__).parents[2] / "src" / "entrypoints" / "seeds"
 
 
 @pytest.fixture
@@ -56,6 +59,7 @@ def test_upgrade_creates_the_schema_once_and_seed_adds_examples_once(sqlite_env,
         "hello-world",
         "nightly-cleanup",
         "order-created",
+        "repo-stars",
     ]
     assert all(line.endswith("added") for line in first)
     assert main(["db", "seed"]) == 0
@@ -97,8 +101,9 @@ def test_upgrade_and_seed_on_postgres(postgres_env, capsys):
     assert main(["db", "seed"]) == 0
     assert main(["db", "seed"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert sum(line.endswith("added") for line in lines) == 3
-    assert sum(line.endswith("already there") for line in lines) == 3
+    examples = len(list(SEEDS.glob("*.yaml")))
+    assert sum(line.endswith("added") for line in lines) == examples
+    assert sum(line.endswith("already there") for line in lines) == examples
 
 
 def test_seed_skips_an_example_whose_webhook_path_is_taken(sqlite_env, capsys):
@@ -128,4 +133,4 @@ def test_seed_skips_an_example_whose_webhook_path_is_taken(sqlite_env, capsys):
     assert len(skipped) == 1
     assert skipped[0].startswith("order-created")
     assert f"webhook path 'orders' is already used by workflow {owner}" in skipped[0]
-    assert sum(line.endswith("added") for line in lines) == 2
+    assert sum(line.endswith("added") for line in lines) == len(list(SEEDS.glob("*.yaml"))) - 1

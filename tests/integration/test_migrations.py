@@ -181,6 +181,16 @@ async def test_0003_schedules_the_triggers_of_workflows_stored_before_it(empty_u
     assert before < next_fire <= before + timedelta(days=1, hours=1)
 
 
+async def test_0004_adds_the_secrets_table_and_takes_it_away_again(empty_url):
+    await asyncio.to_thread(migrate.upgrade, empty_url, "0003")
+    before = await table_names(empty_url)
+    assert "secrets" not in before
+    await asyncio.to_thread(migrate.upgrade, empty_url, "0004")
+    assert await table_names(empty_url) == before | {"secrets"}
+    await asyncio.to_thread(migrate.downgrade, empty_url, "0003")
+    assert await table_names(empty_url) == before
+
+
 async def _store_0001_workflow(
     connection: AsyncConnection,
     workflow_id: str,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from wfa.application.ports.actions import Action
 
 
 class ActionRegistry:
+    """Actions by name; a second action under a taken name is refused (ValueError)."""
+
     def __init__(self, actions: Iterable[Action] = ()) -> None:
         self._actions: dict[str, Action] = {}
         for action in actions:
@@ -23,3 +26,6 @@ class ActionRegistry:
 
     def names(self) -> Iterable[str]:
         return self._actions.keys()
+
+    def params_types(self) -> Mapping[str, Any]:
+        return {name: action.params_type for name, action in self._actions.items()}

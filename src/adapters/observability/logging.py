@@ -1,7 +1,9 @@
 """Structured logs on the standard library: one JSON object a line, or text for a terminal.
 
 Records carry the fields of the open ``log_context`` (run_id, step_id ...) as well as those
-passed with ``extra=``, so one run's story can be found with a single filter.
+passed with ``extra=``, so one run's story can be found with a single filter. A record made
+while an attempt uses secrets has their values replaced with ``***`` when it is made, so no
+handler ever sees them (``install_secret_redaction``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any, TextIO
 import msgspec
 
 from wfa.application.log_context import current_log_context
+from wfa.application.redaction import current_redactor
+from wfa.domain.secrets import Redactor
 
 FORMATS = ("text", "json")
 # The fields a record may carry that say what it is about; anything else in extra= is not logged.
@@ -73,6 +77,42 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+def install_secret_redaction() -> None:
+    """Make every log record redact the secrets of the attempt it is made in; idempotent.
+
+    A record factory rather than a handler's filter: every handler, whoever installed it,
+    gets the redacted record, and the exception text is redacted before any formatter runs.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "redacts_secrets", False):
+        return
+
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        redactor = current_redactor()
+        if redactor is not None:
+            redact_record(record, redactor)
+        return record
+
+    make_record.redacts_secrets = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make_record)
+
+
+def redact_record(record: logging.LogRecord, redactor: Redactor) -> None:
+    """Replace the secrets in a record's message, exception and stack with ``***``."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string: keep the text as it was written
+        message = str(record.msg)
+    record.msg, record.args = redactor.text(message), None
+    if record.exc_info:
+        text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+        # exc_info would let a handler format the exception (and the secret) again
+        record.exc_text, record.exc_info = redactor.text(text), None
+    if record.stack_info:
+        record.stack_info = redactor.text(record.stack_info)
+
+
 class _WfaHandler(logging.StreamHandler[TextIO]):
     """The handler ``configure_logging`` installs; marked so a second call replaces it."""
 
@@ -93,11 +133,16 @@ def configure_logging(
     handler = _WfaHandler(stream)
     handler.setFormatter(JsonFormatter() if format == "json" else TextFormatter())
     handler.addFilter(LogContextFilter())
+    install_secret_redaction()
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _WfaHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # httpx and httpcore log every request's full URL at INFO: query strings may carry
+    # credentials, and the http.request action reports what matters in its own errors.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
     return handler
 
 

@@ -17,6 +17,7 @@ import msgspec
 
 from wfa.adapters.persistence.memory_api_keys import MemoryApiKeys, check_new_keys
 from wfa.adapters.persistence.memory_schedules import MemorySchedules, ScheduleKey, apply_schedules
+from wfa.adapters.persistence.memory_secrets import MemorySecrets, apply_secrets
 from wfa.adapters.persistence.memory_webhooks import routes_after
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
 from wfa.application.paging import decode_cursor, encode_cursor
@@ -25,6 +26,7 @@ from wfa.domain.api_keys import ApiKey
 from wfa.domain.events import Event
 from wfa.domain.run import Run
 from wfa.domain.schedule import Schedule
+from wfa.domain.secrets import StoredSecret
 from wfa.domain.workflow import Workflow
 
 
@@ -40,6 +42,7 @@ class MemoryStore:
         self.routes: dict[str, str] = {}  # webhook path -> workflow id
         self.api_keys: dict[str, ApiKey] = {}
         self.schedules: dict[ScheduleKey, Schedule] = {}
+        self.secrets: dict[str, StoredSecret] = {}
         self.commits = 0  # transactions committed, for tests of the engine's write path
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -53,6 +56,7 @@ class _Pending(msgspec.Struct):
     deleted_runs: set[str] = set()
     api_keys: dict[str, ApiKey] = {}
     schedules: dict[ScheduleKey, Schedule | None] = {}
+    secrets: dict[str, StoredSecret | None] = {}
 
 
 class MemoryUnitOfWork:
@@ -63,6 +67,7 @@ class MemoryUnitOfWork:
         self.runs = MemoryRuns(store, self._pending)
         self.api_keys = MemoryApiKeys(store.api_keys, self._pending.api_keys)
         self.schedules = MemorySchedules(store.schedules, self._pending.schedules)
+        self.secrets = MemorySecrets(store.secrets, self._pending.secrets)
 
     async def __aenter__(self) -> Self:
         return self
@@ -80,6 +85,7 @@ class MemoryUnitOfWork:
         self.workflows.pending = self.runs.pending = self._pending
         self.api_keys.staged = self._pending.api_keys
         self.schedules.staged = self._pending.schedules
+        self.secrets.staged = self._pending.secrets
 
     async def commit(self) -> None:
         """Check every staged write, then apply them all; nothing awaits in between."""
@@ -91,6 +97,7 @@ class MemoryUnitOfWork:
         store.routes = routes
         store.api_keys.update(pending.api_keys)
         apply_schedules(store.schedules, pending.schedules)
+        apply_secrets(store.secrets, pending.secrets)
         for workflow in pending.workflows:
             store.workflows.setdefault(workflow.id, []).append(workflow)
             store.deleted.discard(workflow.id)

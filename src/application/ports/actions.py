@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 import msgspec
+
+from wfa.domain.params import Expression as Expression  # for actions' params: a JMESPath field
 
 
 class ActionContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -16,6 +18,9 @@ class ActionContext(msgspec.Struct, frozen=True, kw_only=True):
     step_id: str
     attempt: int
     try_number: int
+    # The data the step's templates were rendered over: input, steps' outputs (and caught
+    # errors), run; never secrets. Read-only: for actions that query the run (transform).
+    run_context: dict[str, Any] = msgspec.field(default_factory=dict)
 
     @property
     def idempotency_key(self) -> str:
@@ -49,8 +54,10 @@ class Action(Protocol):
     ``params_type`` is the msgspec-convertible type of the params (usually a frozen
     ``msgspec.Struct``; ``dict[str, Any]`` accepts anything). Definitions are checked
     against it when they are registered, and the rendered params are converted to it
-    before each call. Raise ActionError to fail with a named error; any other exception
-    fails the attempt as ``action.crashed`` (retryable).
+    before each call (a mismatch fails the attempt as ``params.invalid``, not retryable).
+    Raise ActionError to fail with a named error; any other exception fails the attempt as
+    ``action.crashed`` (retryable). Plugins provide actions through the ``wfa.actions``
+    entry-point group; see docs/actions.md.
     """
 
     name: str
@@ -65,3 +72,7 @@ class ActionCatalog(Protocol):
     def get(self, name: str) -> Action | None: ...
 
     def names(self) -> Iterable[str]: ...
+
+    def params_types(self) -> Mapping[str, Any]:
+        """Each action's name with its params type: what definitions are checked against."""
+        ...

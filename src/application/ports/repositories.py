@@ -1,8 +1,8 @@
-"""Where workflows, runs, schedules and API keys are kept: repositories inside one unit of work."""
+"""Where workflows, runs, schedules, API keys and secrets are kept: one unit of work holds them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -13,6 +13,7 @@ from wfa.domain.api_keys import ApiKey
 from wfa.domain.events import Event
 from wfa.domain.run import Run, RunStatus
 from wfa.domain.schedule import Schedule
+from wfa.domain.secrets import StoredSecret
 from wfa.domain.workflow import Workflow
 
 
@@ -144,6 +145,29 @@ class ScheduleRepository(Protocol):
         ...
 
 
+class SecretRepository(Protocol):
+    """Secrets by name, their values encrypted: the repository never sees a value in clear."""
+
+    async def get(self, name: str) -> StoredSecret | None: ...
+
+    async def many(self, names: Collection[str]) -> list[StoredSecret]:
+        """The stored secrets among ``names`` (one query), by name; unknown names are left out."""
+        ...
+
+    async def all(self) -> list[StoredSecret]:
+        """Every secret, by name."""
+        ...
+
+    async def put(self, secret: StoredSecret) -> None:
+        """Store a secret, replacing the ciphertext and ``updated_at`` of one with its name
+        (whose ``created_at`` stays)."""
+        ...
+
+    async def delete(self, name: str) -> bool:
+        """Delete a secret; False when there was none."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit`` rolls everything back."""
 
@@ -158,6 +182,9 @@ class UnitOfWork(Protocol):
 
     @property
     def schedules(self) -> ScheduleRepository: ...
+
+    @property
+    def secrets(self) -> SecretRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

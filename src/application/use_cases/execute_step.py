@@ -14,7 +14,7 @@ import contextlib
 import logging
 from enum import StrEnum
 
-from wfa.application.errors import NotFound
+from wfa.application.errors import NotFound, SecretError
 from wfa.application.log_context import log_context
 from wfa.application.payloads import (
     DEFAULT_MAX_PAYLOAD_BYTES,
@@ -24,12 +24,15 @@ from wfa.application.payloads import (
 )
 from wfa.application.ports.actions import ActionCatalog, ActionContext, ActionError
 from wfa.application.ports.clock import Entropy
+from wfa.application.redaction import redact_outcome, redacting
 from wfa.application.run_transitions import RunTransitions
+from wfa.application.use_cases.secrets import NO_SECRETS, ResolveSecrets
 from wfa.domain.commands import BeginAttempt, CompleteAttempt, ExtendLease, FailAttempt
 from wfa.domain.definition import TaskStep
-from wfa.domain.errors import ExpressionError
+from wfa.domain.errors import ExpressionError, InvalidParams
 from wfa.domain.events import ErrorInfo
 from wfa.domain.expressions import render
+from wfa.domain.params import convert_params
 from wfa.domain.progress import Job
 from wfa.domain.run import Run
 
@@ -51,8 +54,10 @@ class ExecuteStep:
         actions: ActionCatalog,
         entropy: Entropy,
         max_output_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        secrets: ResolveSecrets = NO_SECRETS,
     ) -> None:
         self._transitions = transitions
+        self._secrets = secrets
         self._actions = actions
         self._entropy = entropy
         self._max_output_bytes = max_output_bytes
@@ -97,7 +102,10 @@ class ExecuteStep:
         """Run the attempt's action while extending its lease in the background."""
         renewal = asyncio.create_task(self._keep_lease(job))
         try:
-            return await self._perform(step, run, job)
+            # Secrets the params use are redacted from the outcome and the attempt's logs.
+            with redacting() as redactor:
+                outcome = await self._perform(step, run, job)
+            return redact_outcome(outcome, redactor)
         finally:
             renewal.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -108,10 +116,20 @@ class ExecuteStep:
         if action is None:
             message = f"no action named {step.action!r} is installed in this worker"
             return self._failed(job, ErrorInfo(error="action.unknown", message=message))
+        run_context = run.context()
         try:
-            params = render(step.params, run.context())
+            # Secrets join the context of this rendering only, never the run.
+            params = render(step.params, await self._secrets.context(step.params, run_context))
         except ExpressionError as error:
             info = ErrorInfo(error="template.error", message=str(error), retryable=False)
+            return self._failed(job, info)
+        except SecretError as error:
+            info = ErrorInfo(error=error.code, message=str(error), retryable=False)
+            return self._failed(job, info)
+        try:
+            params = convert_params(params, action.params_type)
+        except InvalidParams as error:
+            info = ErrorInfo(error="params.invalid", message=str(error), retryable=False)
             return self._failed(job, info)
         assert run.attempt is not None
         context = ActionContext(
@@ -120,6 +138,7 @@ class ExecuteStep:
             step_id=step.id,
             attempt=job.attempt,
             try_number=run.attempt.try_number,
+            run_context=run_context,
         )
         try:
             async with asyncio.timeout(step.timeout):
@@ -130,7 +149,12 @@ class ExecuteStep:
             message = f"the action ran longer than the step's timeout of {step.timeout}s"
             return self._failed(job, ErrorInfo(error="step.timeout", message=message))
         except ActionError as error:
-            info = ErrorInfo(error=error.error, message=error.message, retryable=error.retryable)
+            info = ErrorInfo(
+                error=error.error,
+                message=error.message,
+                retryable=error.retryable,
+                retry_after=error.retry_after,
+            )
             return self._failed(job, info)
         except PayloadTooLarge as error:
             info = ErrorInfo(error="output.too_large", message=str(error), retryable=False)

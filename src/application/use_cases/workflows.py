@@ -31,7 +31,7 @@ class RegisterWorkflow:
         self._uow, self._actions, self._clock, self._entropy = uow, actions, clock, entropy
 
     async def execute(self, raw: Any) -> Workflow:
-        definition = parse_definition(raw, known_actions=set(self._actions.names()))
+        definition = parse_definition(raw, known_actions=self._actions.params_types())
         workflow = Workflow(
             id=self._entropy.new_id(),
             version=1,
@@ -51,7 +51,7 @@ class UpdateWorkflow:
         self._uow, self._actions, self._clock = uow, actions, clock
 
     async def execute(self, workflow_id: str, raw: Any) -> Workflow:
-        definition = parse_definition(raw, known_actions=set(self._actions.names()))
+        definition = parse_definition(raw, known_actions=self._actions.params_types())
         async with self._uow() as uow:
             current = await uow.workflows.get(workflow_id)
             if current is None:
@@ -110,7 +110,7 @@ class EnsureWorkflow:
 
     async def execute(self, workflow_id: str, raw: Any) -> tuple[Workflow, bool]:
         """The workflow, and whether this call created it."""
-        definition = parse_definition(raw, known_actions=set(self._actions.names()))
+        definition = parse_definition(raw, known_actions=self._actions.params_types())
         async with self._uow() as uow:
             existing = await uow.workflows.get(workflow_id, version=1)
             if existing is not None:

@@ -24,6 +24,7 @@ from wfa.entrypoints.http.observe import metrics, metrics_middleware
 from wfa.entrypoints.http.openapi import finish_document
 from wfa.entrypoints.http.problems import EXCEPTION_HANDLERS
 from wfa.entrypoints.http.runs import RunController
+from wfa.entrypoints.http.secrets import SecretController
 from wfa.entrypoints.http.workflows import WorkflowController
 
 # Every use case the handlers name, provided from the container by the same name.
@@ -47,6 +48,9 @@ _PROVIDED = (
     "create_api_key",
     "list_api_keys",
     "revoke_api_key",
+    "set_secret",
+    "list_secrets",
+    "delete_secret",
 )
 
 
@@ -70,7 +74,7 @@ def create_app(
     guard = ApiKeyGuard(is_valid)
     api = Router(
         path="/",
-        route_handlers=[WorkflowController, RunController, ApiKeyController],
+        route_handlers=[WorkflowController, RunController, ApiKeyController, SecretController],
         guards=[guard],
         security=SECURITY,
     )

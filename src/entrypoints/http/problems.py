@@ -15,7 +15,9 @@ from wfa.application.errors import (
     ConcurrencyConflict,
     DuplicateApiKey,
     DuplicateRun,
+    InvalidSecret,
     NotFound,
+    SecretKeyUnavailable,
     WebhookPathTaken,
 )
 from wfa.application.paging import InvalidCursor
@@ -70,6 +72,8 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (PayloadTooLarge, 413),
     (NotJson, 422),
     (InvalidCursor, 400),
+    (InvalidSecret, 422),
+    (SecretKeyUnavailable, 503),  # the server has no WFA_SECRET_KEY to seal a secret with
 ]
 
 

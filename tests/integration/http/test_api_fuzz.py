@@ -70,6 +70,7 @@ class Known:
     runs: list[str] = field(default_factory=list)
     ended_runs: list[str] = field(default_factory=list)  # their streams end at once
     hook_paths: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
 
     def choices(self, method: str, path: str, name: str) -> list[str]:
         if name == "workflow_id" and path.startswith("/api/v1/workflows/"):
@@ -79,6 +80,8 @@ class Known:
             return self.ended_runs if path.endswith("/stream") else self.runs
         if name == "hook_path":
             return self.hook_paths
+        if name == "name" and path.startswith("/api/v1/secrets/"):
+            return self.secrets  # replaced (200) and deleted (204), not only created
         return []
 
 
@@ -191,6 +194,9 @@ def seed(client: Any) -> None:
     KNOWN.workflows += [hello, waiting, broken, create(SIGNED)]
     KNOWN.doomed_workflows += [create({**WAITING, "name": f"doomed-{n}"}) for n in range(3)]
     KNOWN.hook_paths += ["hello", "signed/orders"]
+    for name in ("TOKEN", "OTHER_TOKEN"):
+        assert client.put(f"/api/v1/secrets/{name}", json={"value": "v"}).status_code == 201
+        KNOWN.secrets.append(name)
     ended = [start(hello), start(broken)]
     KNOWN.runs += [*ended, start(waiting)]
     KNOWN.ended_runs += ended

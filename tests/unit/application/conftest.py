@@ -20,6 +20,8 @@ from wfa.entrypoints.local import LocalEngine
 class Scripted:
     """An action whose outcome per call is scripted: a value to return or an error to raise."""
 
+    params_type: Any = dict[str, Any]
+
     def __init__(self, name: str, outcomes: Callable[[int, ActionContext], Any]) -> None:
         self.name = name
         self._outcomes = outcomes

@@ -256,7 +256,7 @@ def check_history(definition: Definition, engine: EngineSettings, history: Seque
             if retry:
                 assert isinstance(previous, AttemptFailed)
                 assert previous.at == event.at, "a retry is decided when the failure is"
-                check_retry_delay(step.retry, event.try_number, delay)
+                check_retry_delay(step.retry, event.try_number, delay, previous.error.retry_after)
             else:
                 assert delay == timedelta(0), "a step's first try is due at once"
             if event.due_at > event.at:
@@ -275,12 +275,21 @@ def check_history(definition: Definition, engine: EngineSettings, history: Seque
             )
 
 
-def check_retry_delay(policy: RetryPolicy, try_number: int, delay: timedelta) -> None:
-    """Jitter only ever shortens a backoff, down to zero; without jitter it is exact."""
+def check_retry_delay(
+    policy: RetryPolicy, try_number: int, delay: timedelta, retry_after: float | None = None
+) -> None:
+    """Jitter only ever shortens a backoff, down to zero; without jitter it is exact.
+
+    A failure's ``retry_after`` (HTTP Retry-After) is a floor: the delay is never shorter.
+    """
     base = policy_base_delay(policy, try_number)
     assert base == policy.base_delay_before(try_number)
     assert policy.delay_before(try_number, 0.999) <= base
-    if policy.jitter == "none":
+    if retry_after is not None and retry_after > base:
+        assert delay == timedelta(seconds=retry_after), "the far side's Retry-After is kept"
+    elif retry_after is not None:
+        assert timedelta(seconds=retry_after) <= delay <= timedelta(seconds=base)
+    elif policy.jitter == "none":
         # Without jitter the delay is exactly the policy's, never less.
         assert delay == timedelta(seconds=base)
     else:
@@ -461,6 +470,7 @@ error_infos = st.builds(
     error=st.sampled_from(ERROR_NAMES),
     message=st.just("it broke"),
     retryable=st.booleans(),
+    retry_after=st.none() | st.sampled_from([0.5, 7.0, 400.0]),
 )
 
 
@@ -540,6 +550,9 @@ class RunStateMachine(RuleBasedStateMachine):
         assert isinstance(step, TaskStep)
         base = policy_base_delay(step.retry, following.try_number)
         expected = base if step.retry.jitter == "none" else base * f
+        retry_after = failed.error.retry_after
+        if retry_after is not None:
+            expected = max(expected, retry_after)
         assert following.due_at - following.at == timedelta(seconds=expected)
 
     def refused(self, command: RunCommand) -> None:

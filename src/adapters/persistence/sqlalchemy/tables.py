@@ -6,7 +6,8 @@ columns the hot queries need: status and times for listing, ``wake_at`` for due 
 ``(run_id, seq)``, so history is append-only by construction.
 
 Webhook routes map a path to the one workflow that owns it: the primary key on ``path`` is
-what settles two workflows claiming one path at once. API keys are kept as hashes only.
+what settles two workflows claiming one path at once. API keys are kept as hashes only,
+secrets as ciphertext only.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -180,4 +182,15 @@ schedules = Table(
         postgresql_where=text("buffered_fire_at IS NOT NULL"),
         sqlite_where=text("buffered_fire_at IS NOT NULL"),
     ),
+)
+
+# Secrets by name, each value encrypted by the secrets adapter (the database never sees one
+# in clear); the name is sealed with the value, so a ciphertext moved to another row fails.
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("ciphertext", LargeBinary(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from wfa.adapters.persistence.sqlalchemy.api_keys import SqlApiKeys
 from wfa.adapters.persistence.sqlalchemy.repositories import SqlRuns
 from wfa.adapters.persistence.sqlalchemy.schedules import SqlSchedules
+from wfa.adapters.persistence.sqlalchemy.secrets import SqlSecrets
 from wfa.adapters.persistence.sqlalchemy.workflows import SqlWorkflows
 
 
@@ -26,6 +27,7 @@ class SqlUnitOfWork:
         self._runs = SqlRuns(self._connection, self._dialect)
         self._api_keys = SqlApiKeys(self._connection)
         self._schedules = SqlSchedules(self._connection, self._dialect)
+        self._secrets = SqlSecrets(self._connection, self._dialect)
         return self
 
     async def __aexit__(
@@ -58,6 +60,10 @@ class SqlUnitOfWork:
     @property
     def schedules(self) -> SqlSchedules:
         return self._schedules
+
+    @property
+    def secrets(self) -> SqlSecrets:
+        return self._secrets
 
     async def commit(self) -> None:
         assert self._connection is not None, "commit inside 'async with'"

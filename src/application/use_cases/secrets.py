@@ -1,0 +1,126 @@
+"""Set, list, delete and rotate secrets, and resolve the ones a step's params name.
+
+Values go in here and come out only to be rendered into an action's params: nothing this
+module returns to a caller carries a value, and the ciphertext is all that is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import msgspec
+
+from wfa.application.errors import InvalidSecret, MissingSecrets, NotFound
+from wfa.application.ports.clock import Clock
+from wfa.application.ports.repositories import UnitOfWorkFactory
+from wfa.application.ports.secrets import SecretCipher
+from wfa.application.redaction import protect
+from wfa.domain.secret_references import ROOT, secret_names
+from wfa.domain.secrets import StoredSecret, secret_name_problem, secret_value_problem
+
+
+class SetSecret:
+    """Create a secret, or replace the value of one (its ``created_at`` stays)."""
+
+    def __init__(self, uow: UnitOfWorkFactory, cipher: SecretCipher, clock: Clock) -> None:
+        self._uow, self._cipher, self._clock = uow, cipher, clock
+
+    async def execute(self, name: str, value: str) -> tuple[StoredSecret, bool]:
+        """The stored secret (without its value) and whether it is new."""
+        problem = secret_name_problem(name) or secret_value_problem(value)
+        if problem is not None:
+            raise InvalidSecret(problem)
+        ciphertext = self._cipher.seal(name, value)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            existing = await uow.secrets.get(name)
+            created_at = now if existing is None else existing.created_at
+            secret = StoredSecret(
+                name=name, ciphertext=ciphertext, created_at=created_at, updated_at=now
+            )
+            await uow.secrets.put(secret)
+            await uow.commit()
+        return secret, existing is None
+
+
+class ListSecrets:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self) -> list[StoredSecret]:
+        """Every secret, by name (callers show names and times, never values)."""
+        async with self._uow() as uow:
+            return await uow.secrets.all()
+
+
+class DeleteSecret:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, name: str) -> None:
+        async with self._uow() as uow:
+            if not await uow.secrets.delete(name):
+                raise NotFound("secret", name)
+            await uow.commit()
+
+
+class RotateSecrets:
+    """Seal every secret again with the current key, in one transaction.
+
+    Run it after putting a new key first in WFA_SECRET_KEY; once it is done, the old keys
+    can go. A secret no configured key opens stops it before anything is changed.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, cipher: SecretCipher) -> None:
+        self._uow, self._cipher = uow, cipher
+
+    async def execute(self) -> int:
+        """How many secrets were sealed again."""
+        async with self._uow() as uow:
+            stored = await uow.secrets.all()
+            for secret in stored:
+                ciphertext = self._cipher.reseal(secret.name, secret.ciphertext)
+                await uow.secrets.put(msgspec.structs.replace(secret, ciphertext=ciphertext))
+            await uow.commit()
+        return len(stored)
+
+
+class ResolveSecrets:
+    """The secrets a step's params name, for the one rendering of those params.
+
+    Only the secrets the templates name are read (one query); a step that names none reads
+    nothing. Every value read joins the open redaction scope before it is used.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory | None, cipher: SecretCipher | None) -> None:
+        self._uow, self._cipher = uow, cipher
+
+    async def context(self, params: Any, context: dict[str, Any]) -> dict[str, Any]:
+        """``context`` with ``secrets`` holding the secrets ``params`` name (and no others).
+
+        Raises MissingSecrets naming every secret that is not set, SecretKeyUnavailable or
+        UnreadableSecret when one cannot be decrypted.
+        """
+        names = secret_names(params)
+        if not names:
+            return context
+        values = await self.values(names)
+        return {**context, ROOT: values}
+
+    async def values(self, names: Collection[str]) -> dict[str, str]:
+        if self._uow is None or self._cipher is None:
+            raise MissingSecrets(list(names))
+        async with self._uow() as uow:
+            stored = await uow.secrets.many(names)
+        missing = set(names) - {secret.name for secret in stored}
+        if missing:
+            raise MissingSecrets(list(missing))
+        cipher = self._cipher
+        values = {secret.name: cipher.open(secret.name, secret.ciphertext) for secret in stored}
+        protect(values.values())
+        return values
+
+
+NO_SECRETS = ResolveSecrets(None, None)
+"""For engines without a secret store: a step that names a secret fails with secret.missing."""
