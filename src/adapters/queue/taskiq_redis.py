@@ -142,6 +142,12 @@ class JobStreamBroker(RedisStreamBroker):
                     count=self.count,
                     block=self.block,
                 )
+                reader = asyncio.current_task()  # taskiq reads each message in a task of its own
+                if reader is not None and reader.cancelling():
+                    # A cancel that lands in a blocking read can be swallowed by the client
+                    # (redis-py#2028): a worker told to stop would then read forever. What
+                    # this read took stays pending and is reclaimed after the idle timeout.
+                    raise asyncio.CancelledError
                 for _stream, entries in cast("list[tuple[bytes, _Entries]] | None", read) or ():
                     for entry_id, fields in entries:
                         yield self._ackable(entry_id, fields)
