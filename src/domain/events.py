@@ -67,6 +67,9 @@ class AttemptStarted(Event, tag="step.started", frozen=True, kw_only=True):
     step_id: str
     attempt: int
     deadline: datetime
+    # When the attempt was due: the start's lateness is the queue's lag, whichever process
+    # scheduled it. None in histories written before this field existed.
+    due_at: datetime | None = None
 
 
 class AttemptLeaseExtended(Event, tag="step.lease_extended", frozen=True, kw_only=True):

@@ -112,8 +112,14 @@ def _begin(progress: Progress, command: BeginAttempt) -> None:
     deadline = progress.now + timedelta(seconds=progress.settings.lease)
     if step.timeout is not None:
         deadline = min(deadline, progress.now + timedelta(seconds=step.timeout))
+    current = progress.run.attempt
+    assert current is not None
     progress.record(
-        AttemptStarted, step_id=command.step_id, attempt=command.attempt, deadline=deadline
+        AttemptStarted,
+        step_id=command.step_id,
+        attempt=command.attempt,
+        deadline=deadline,
+        due_at=current.due_at,
     )
 
 

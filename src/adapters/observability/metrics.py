@@ -17,7 +17,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from wfa.application.ports.delivery import EventPublisher
 from wfa.domain.events import (
     AttemptFailed,
-    AttemptScheduled,
     AttemptStarted,
     AttemptSucceeded,
     Event,
@@ -84,7 +83,6 @@ class MetricsPublisher:
             buckets=QUEUE_LAG_BUCKETS,
             registry=self.registry,
         )
-        self._due = _Recent[_AttemptKey, datetime](open_attempts)
         self._started = _Recent[_AttemptKey, datetime](open_attempts)
         self._triggers = _BoundedLabel()
         self._errors = _BoundedLabel()
@@ -105,14 +103,10 @@ class MetricsPublisher:
                 self.runs_finished.labels(status="failed").inc()
             case RunCancelled():
                 self.runs_finished.labels(status="cancelled").inc()
-            case AttemptScheduled(step_id=step_id, attempt=attempt, due_at=due_at):
-                self._due.put((run_id, step_id, attempt), due_at)
-            case AttemptStarted(step_id=step_id, attempt=attempt, at=at):
-                key = (run_id, step_id, attempt)
-                self._started.put(key, at)
-                was_due = self._due.pop(key)
-                if was_due is not None:
-                    self.queue_lag.observe(_seconds(was_due, at))
+            case AttemptStarted(step_id=step_id, attempt=attempt, at=at, due_at=due_at):
+                self._started.put((run_id, step_id, attempt), at)
+                if due_at is not None:  # the event says when it was due, wherever scheduled
+                    self.queue_lag.observe(_seconds(due_at, at))
             case AttemptSucceeded(step_id=step_id, attempt=attempt, at=at):
                 self.step_attempts.labels(outcome="succeeded", error="").inc()
                 self._observe_duration((run_id, step_id, attempt), at)

@@ -127,6 +127,19 @@ async def test_queue_lag_is_the_time_from_due_to_started():
     assert value(samples, "wfa_queue_lag_seconds_bucket", le="10.0") == 1
 
 
+async def test_queue_lag_is_measured_by_a_worker_that_never_saw_the_schedule():
+    """With separate roles the API or scheduler schedules and a worker starts: it knows."""
+    metrics = MetricsPublisher()
+    started = AttemptStarted(
+        seq=3, at=at(12), step_id="fetch", attempt=1, deadline=at(72), due_at=at(2)
+    )
+    await metrics.publish("run-1", [started])
+
+    samples = scrape(metrics.registry)
+    assert value(samples, "wfa_queue_lag_seconds_count") == 1
+    assert value(samples, "wfa_queue_lag_seconds_sum") == 10
+
+
 async def test_a_cancelled_run_is_counted_as_finished_cancelled():
     metrics = MetricsPublisher()
     engine = engine_with(metrics)
