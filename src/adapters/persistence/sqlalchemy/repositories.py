@@ -15,6 +15,7 @@ from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wfa.adapters.persistence.sqlalchemy.pg_runs import create_run, move_run, read_run
 from wfa.adapters.persistence.sqlalchemy.tables import run_events, runs
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
 from wfa.application.paging import decode_cursor, encode_cursor
@@ -27,8 +28,21 @@ class SqlRuns:
     def __init__(self, connection: AsyncConnection, dialect: str) -> None:
         self._db = connection
         self._dialect = dialect
+        self._driver: Any = None  # psycopg's connection under ours, on PostgreSQL
+
+    async def _postgres(self) -> Any:
+        """The driver's connection on PostgreSQL (the step path's fast lane), else None."""
+        if self._dialect == "postgresql" and self._driver is None:
+            self._driver = (await self._db.get_raw_connection()).driver_connection
+        return self._driver
 
     async def add(self, run: Run, events: Sequence[Event]) -> None:
+        if (driver := await self._postgres()) is not None:
+            if not await create_run(driver, run, events):
+                if run.idempotency_key is not None:
+                    raise DuplicateRun(run.workflow_id, run.idempotency_key)
+                raise ConcurrencyConflict(run.id, 0)
+            return
         try:
             async with self._db.begin_nested():
                 await self._db.execute(insert(runs).values(id=run.id, **_columns(run)))
@@ -39,10 +53,16 @@ class SqlRuns:
         await self._append(run.id, events)
 
     async def get(self, run_id: str) -> Run | None:
+        if (driver := await self._postgres()) is not None:
+            return await read_run(driver, run_id)
         row = (await self._db.execute(select(runs.c.state).where(runs.c.id == run_id))).first()
         return None if row is None else msgspec.convert(row.state, Run)
 
     async def save(self, run: Run, events: Sequence[Event], expected_seq: int) -> None:
+        if (driver := await self._postgres()) is not None:
+            if not await move_run(driver, run, events, expected_seq):
+                raise ConcurrencyConflict(run.id, expected_seq)
+            return
         result = await self._db.execute(
             update(runs)
             .where(runs.c.id == run.id, runs.c.seq == expected_seq)

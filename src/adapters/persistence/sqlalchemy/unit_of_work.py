@@ -21,8 +21,13 @@ class SqlUnitOfWork:
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        # The connection begins its transaction with its first statement (autobegin).
+        # The connection begins its transaction with its first statement (autobegin). On
+        # PostgreSQL it is begun now, so that statements sent to the driver directly (the
+        # run repository's step path) are committed with it; SQLite's begin is BEGIN
+        # IMMEDIATE, which a read-only unit of work must not take.
         self._connection = await self._engine.connect()
+        if self._dialect == "postgresql":
+            await self._connection.begin()
         self._workflows = SqlWorkflows(self._connection)
         self._runs = SqlRuns(self._connection, self._dialect)
         self._api_keys = SqlApiKeys(self._connection)

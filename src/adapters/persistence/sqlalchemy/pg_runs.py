@@ -1,0 +1,129 @@
+"""The step path's two statements on PostgreSQL, sent to psycopg as prepared statements.
+
+Every step reads its run and writes it back with its new events. Through SQLAlchemy each
+statement cost more CPU in Python than the database spent on it, so on PostgreSQL these two
+go straight to the driver, on the unit of work's own connection and transaction: the read
+decodes the state text into a Run in one pass, and the write moves the run (if its ``seq``
+is still the one read) and appends its events in one round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from psycopg import AsyncConnection
+
+from wfa.domain.events import Event, event_type
+from wfa.domain.run import Run
+
+_READ = "SELECT state::text FROM runs WHERE id = %s"
+
+_MOVE = """
+WITH moved AS (
+    UPDATE runs
+    SET status = %(status)s, seq = %(seq)s, wake_at = %(wake_at)s,
+        updated_at = %(updated_at)s, finished_at = %(finished_at)s, state = %(state)s::jsonb
+    WHERE id = %(id)s AND seq = %(expected)s
+    RETURNING id
+), appended AS (
+    INSERT INTO run_events (run_id, seq, type, at, step_id, attempt, data)
+    SELECT moved.id, e.seq, e.type, e.at, e.step_id, e.attempt, e.data
+    FROM moved, jsonb_to_recordset(%(events)s::jsonb) AS e(
+        seq integer, type text, at timestamptz, step_id text, attempt integer, data jsonb
+    )
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM appended)
+"""
+
+_CREATE = """
+WITH created AS (
+    INSERT INTO runs (id, workflow_id, workflow_version, status, seq, wake_at, idempotency_key,
+                      created_at, updated_at, finished_at, state)
+    VALUES (%(id)s, %(workflow_id)s, %(workflow_version)s, %(status)s, %(seq)s, %(wake_at)s,
+            %(idempotency_key)s, %(created_at)s, %(updated_at)s, %(finished_at)s,
+            %(state)s::jsonb)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+), appended AS (
+    INSERT INTO run_events (run_id, seq, type, at, step_id, attempt, data)
+    SELECT created.id, e.seq, e.type, e.at, e.step_id, e.attempt, e.data
+    FROM created, jsonb_to_recordset(%(events)s::jsonb) AS e(
+        seq integer, type text, at timestamptz, step_id text, attempt integer, data jsonb
+    )
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM appended)
+"""
+
+_encoder = msgspec.json.Encoder()
+
+
+class _EventRow(msgspec.Struct):
+    seq: int
+    type: str
+    at: Any
+    step_id: str | None
+    attempt: int | None
+    data: Event
+
+
+async def read_run(connection: AsyncConnection[Any], run_id: str) -> Run | None:
+    cursor = await connection.execute(_READ, (run_id,), prepare=True)
+    row = await cursor.fetchone()
+    return None if row is None else msgspec.json.decode(row[0], type=Run)
+
+
+async def create_run(connection: AsyncConnection[Any], run: Run, events: Sequence[Event]) -> bool:
+    """Store a new run with its first events; False if its id or idempotency key is taken."""
+    values = _state(run) | {
+        "workflow_id": run.workflow_id,
+        "workflow_version": run.workflow_version,
+        "idempotency_key": run.idempotency_key,
+        "created_at": run.created_at,
+        "events": _events(events),
+    }
+    cursor = await connection.execute(_CREATE, values, prepare=True)
+    row = await cursor.fetchone()
+    assert row is not None
+    return bool(row[0] == 1)
+
+
+async def move_run(
+    connection: AsyncConnection[Any], run: Run, events: Sequence[Event], expected_seq: int
+) -> bool:
+    """Store the run's new state and append ``events``; False if its seq had moved on."""
+    values = _state(run) | {"expected": expected_seq, "events": _events(events)}
+    cursor = await connection.execute(_MOVE, values, prepare=True)
+    row = await cursor.fetchone()
+    assert row is not None
+    return bool(row[0] == 1)
+
+
+def _state(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "status": str(run.status),
+        "seq": run.seq,
+        "wake_at": run.wake_at,
+        "updated_at": run.updated_at,
+        "finished_at": run.updated_at if run.status.is_terminal else None,
+        "state": _encoder.encode(run).decode(),
+    }
+
+
+def _events(events: Sequence[Event]) -> str:
+    rows = [
+        _EventRow(
+            seq=event.seq,
+            type=event_type(event),
+            at=event.at,
+            step_id=getattr(event, "step_id", None),
+            attempt=getattr(event, "attempt", None),
+            data=event,
+        )
+        for event in events
+    ]
+    return _encoder.encode(rows).decode()
