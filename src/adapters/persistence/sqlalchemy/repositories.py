@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wfa.adapters.persistence.sqlalchemy.pg_runs import create_run, move_run, read_run
+from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import create_run, move_run, read_run
 from wfa.adapters.persistence.sqlalchemy.tables import run_events, runs
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
 from wfa.application.paging import decode_cursor, encode_cursor

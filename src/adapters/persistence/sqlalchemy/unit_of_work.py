@@ -28,7 +28,7 @@ class SqlUnitOfWork:
         self._connection = await self._engine.connect()
         if self._dialect == "postgresql":
             await self._connection.begin()
-        self._workflows = SqlWorkflows(self._connection)
+        self._workflows = SqlWorkflows(self._connection, self._dialect)
         self._runs = SqlRuns(self._connection, self._dialect)
         self._api_keys = SqlApiKeys(self._connection)
         self._schedules = SqlSchedules(self._connection, self._dialect)

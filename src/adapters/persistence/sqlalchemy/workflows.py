@@ -13,6 +13,7 @@ import msgspec
 from sqlalchemy import Select, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import read_latest_workflow
 from wfa.adapters.persistence.sqlalchemy.tables import webhook_routes, workflow_versions, workflows
 from wfa.adapters.persistence.sqlalchemy.webhook_routes import SqlWebhookRoutes
 from wfa.domain.definition import Definition
@@ -20,8 +21,9 @@ from wfa.domain.workflow import Workflow
 
 
 class SqlWorkflows:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, dialect: str = "sqlite") -> None:
         self._db = connection
+        self._dialect = dialect
         self._routes = SqlWebhookRoutes(connection)
 
     async def add(self, workflow: Workflow) -> None:
@@ -45,6 +47,10 @@ class SqlWorkflows:
         await self._routes.claim(workflow.id, workflow.webhook_paths)
 
     async def get(self, workflow_id: str, version: int | None = None) -> Workflow | None:
+        if version is None and self._dialect == "postgresql":
+            driver = (await self._db.get_raw_connection()).driver_connection
+            assert driver is not None
+            return await read_latest_workflow(driver, workflow_id)
         query = select(
             workflow_versions.c.version,
             workflow_versions.c.definition,

@@ -1,22 +1,25 @@
-"""The step path's two statements on PostgreSQL, sent to psycopg as prepared statements.
+"""The hot statements on PostgreSQL, sent to psycopg as prepared statements.
 
-Every step reads its run and writes it back with its new events. Through SQLAlchemy each
-statement cost more CPU in Python than the database spent on it, so on PostgreSQL these two
-go straight to the driver, on the unit of work's own connection and transaction: the read
-decodes the state text into a Run in one pass, and the write moves the run (if its ``seq``
-is still the one read) and appends its events in one round trip.
+Every start reads its workflow and creates a run; every step reads its run and writes it
+back with its new events. Through SQLAlchemy each statement cost more CPU in Python than the
+database spent on it, so on PostgreSQL these go straight to the driver, on the unit of
+work's own connection and transaction: reads decode JSON text into Structs in one pass, and
+each write (a run with its events) is one round trip.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 import msgspec
 from psycopg import AsyncConnection
 
+from wfa.domain.definition import Definition
 from wfa.domain.events import Event, event_type
 from wfa.domain.run import Run
+from wfa.domain.workflow import Workflow
 
 _READ = "SELECT state::text FROM runs WHERE id = %s"
 
@@ -58,6 +61,13 @@ WITH created AS (
 SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM appended)
 """
 
+_LATEST_WORKFLOW = """
+SELECT v.version, v.definition::text, v.created_at
+FROM workflow_versions v
+JOIN workflows w ON w.id = v.workflow_id AND w.latest_version = v.version
+WHERE v.workflow_id = %s AND w.deleted_at IS NULL
+"""
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -74,6 +84,23 @@ async def read_run(connection: AsyncConnection[Any], run_id: str) -> Run | None:
     cursor = await connection.execute(_READ, (run_id,), prepare=True)
     row = await cursor.fetchone()
     return None if row is None else msgspec.json.decode(row[0], type=Run)
+
+
+async def read_latest_workflow(
+    connection: AsyncConnection[Any], workflow_id: str
+) -> Workflow | None:
+    """The latest version of a live workflow: what every start reads."""
+    cursor = await connection.execute(_LATEST_WORKFLOW, (workflow_id,), prepare=True)
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    version, definition, created_at = row
+    return Workflow(
+        id=workflow_id,
+        version=version,
+        definition=msgspec.json.decode(definition, type=Definition),
+        created_at=created_at.astimezone(UTC),
+    )
 
 
 async def create_run(connection: AsyncConnection[Any], run: Run, events: Sequence[Event]) -> bool:
