@@ -75,7 +75,13 @@ class Container(containers.DeclarativeContainer):
     )
     actions = providers.Singleton(default_registry, http=http_request)
 
-    database = providers.Singleton(Database, url=settings.provided.database_url)
+    # A worker's steps each hold one connection at a time; a few more serve the scheduler and
+    # the API in the same process.
+    database = providers.Singleton(
+        Database,
+        url=settings.provided.database_url,
+        pool_size=providers.Callable(lambda s: max(10, s.worker_concurrency + 4), settings),
+    )
     unit_of_work = providers.Callable(lambda database: database.unit_of_work, database)
 
     # Without WFA_REDIS_URL everything is in-process; with it, jobs go through Redis Streams
