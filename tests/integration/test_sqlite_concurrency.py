@@ -1,8 +1,11 @@
-"""Concurrent writers in one process on one SQLite file wait their turn instead of failing.
+"""Concurrent writers on one SQLite file wait their turn instead of failing.
 
 Each transaction takes the write lock when it begins (BEGIN IMMEDIATE) and waits for it up to
 the busy timeout; a deferred transaction that read first would fail with "database is
-locked" when another writer got in between its read and its write.
+locked" when another writer got in between its read and its write. Within one process the
+transactions of one database handle queue for the lock before they begin, so SQLite's busy
+handler (which sleeps in steps of up to 100 ms) only settles contention between processes:
+two handles on one file stand in for two processes here.
 """
 
 from __future__ import annotations
@@ -39,15 +42,17 @@ class Contention:
     """Counts transactions in flight, to show writers really had to wait for each other."""
 
     def __init__(self) -> None:
-        self.open = 0
-        self.most = 0
+        self.open: dict[int, int] = {}
+        self.most = 0  # transactions open at once on the file
+        self.most_per_handle = 0  # ... and on one handle (one process)
 
-    def begin(self) -> None:
-        self.open += 1
-        self.most = max(self.most, self.open)
+    def begin(self, handle: int) -> None:
+        self.open[handle] = self.open.get(handle, 0) + 1
+        self.most = max(self.most, sum(self.open.values()))
+        self.most_per_handle = max(self.most_per_handle, self.open[handle])
 
-    def end(self) -> None:
-        self.open -= 1
+    def end(self, handle: int) -> None:
+        self.open[handle] -= 1
 
 
 class HoldingRuns:
@@ -64,16 +69,16 @@ class HoldingRuns:
 
 
 class HoldingUnitOfWork:
-    def __init__(self, inner: UnitOfWork, contention: Contention) -> None:
-        self._inner, self._contention = inner, contention
+    def __init__(self, inner: UnitOfWork, contention: Contention, handle: int) -> None:
+        self._inner, self._contention, self._handle = inner, contention, handle
 
     async def __aenter__(self) -> HoldingUnitOfWork:
         await self._inner.__aenter__()
-        self._contention.begin()
+        self._contention.begin(self._handle)
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
-        self._contention.end()
+        self._contention.end(self._handle)
         await self._inner.__aexit__(*exc_info)
 
     @property
@@ -116,17 +121,27 @@ async def test_concurrent_writers_on_one_file_all_land_without_database_is_locke
             await uow.runs.add(*new_run(run_id))
         await uow.commit()
     contention = Contention()
-    transitions = RunTransitions(
-        lambda: HoldingUnitOfWork(sqlite_database.unit_of_work(), contention),
-        InMemoryJobQueue(),
-        InMemoryEventPublisher(),
-        FakeClock(T0),
-    )
+    other = Database(sqlite_database.url)  # a second process's handle on the same file
+    handles = [sqlite_database, other]
 
-    async with asyncio.timeout(30):
-        await asyncio.gather(*(drive(transitions, run_id) for run_id in run_ids))
+    def transitions_on(handle: int) -> RunTransitions:
+        return RunTransitions(
+            lambda: HoldingUnitOfWork(handles[handle].unit_of_work(), contention, handle),
+            InMemoryJobQueue(),
+            InMemoryEventPublisher(),
+            FakeClock(T0),
+        )
+
+    try:
+        async with asyncio.timeout(30):
+            await asyncio.gather(
+                *(drive(transitions_on(i % 2), run_id) for i, run_id in enumerate(run_ids))
+            )
+    finally:
+        await other.dispose()
 
     assert contention.most > 1, "the writers never overlapped: nothing was tested"
+    assert contention.most_per_handle == 1, "one handle's transactions queue before they begin"
     async with sqlite_database.unit_of_work() as uow:
         for run_id in run_ids:
             run = await uow.runs.get(run_id)

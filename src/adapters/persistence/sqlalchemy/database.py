@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -37,11 +38,13 @@ class Database:
             json_deserializer=msgspec.json.decode,
             **options,
         )
+        # SQLite takes one writer at a time: this process's transactions queue for it here.
+        self._turn = asyncio.Lock() if self.dialect == "sqlite" else None
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.dialect)
+        return SqlUnitOfWork(self.engine, self.dialect, self._turn)
 
     async def ping(self) -> None:
         """Raise unless the database answers a trivial query."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Self
 
@@ -13,18 +14,37 @@ from wfa.adapters.persistence.sqlalchemy.schedules import SqlSchedules
 from wfa.adapters.persistence.sqlalchemy.secrets import SqlSecrets
 from wfa.adapters.persistence.sqlalchemy.workflows import SqlWorkflows
 
+# As long as SQLite's own busy timeout: past it a transaction would have failed anyway.
+TURN_TIMEOUT_SECONDS = 10.0
+
 
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine, dialect: str) -> None:
+    def __init__(self, engine: AsyncEngine, dialect: str, turn: asyncio.Lock | None = None) -> None:
         self._engine = engine
         self._dialect = dialect
+        self._turn = turn
+        self._holding_turn = False
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
+        if self._turn is not None:
+            # SQLite has one writer at a time and every transaction here takes the write
+            # lock (BEGIN IMMEDIATE). Queueing for it in the process keeps its transactions
+            # out of SQLite's busy handler, which sleeps in steps of up to 100 ms.
+            async with asyncio.timeout(TURN_TIMEOUT_SECONDS):
+                await self._turn.acquire()
+            self._holding_turn = True
+        try:
+            await self._open()
+        except BaseException:
+            self._release_turn()
+            raise
+        return self
+
+    async def _open(self) -> None:
         # The connection begins its transaction with its first statement (autobegin). On
         # PostgreSQL it is begun now, so that statements sent to the driver directly (the
-        # run repository's step path) are committed with it; SQLite's begin is BEGIN
-        # IMMEDIATE, which a read-only unit of work must not take.
+        # hot path) are committed with it.
         self._connection = await self._engine.connect()
         if self._dialect == "postgresql":
             await self._connection.begin()
@@ -33,7 +53,11 @@ class SqlUnitOfWork:
         self._api_keys = SqlApiKeys(self._connection)
         self._schedules = SqlSchedules(self._connection, self._dialect)
         self._secrets = SqlSecrets(self._connection, self._dialect)
-        return self
+
+    def _release_turn(self) -> None:
+        if self._holding_turn and self._turn is not None:
+            self._holding_turn = False
+            self._turn.release()
 
     async def __aexit__(
         self,
@@ -42,13 +66,16 @@ class SqlUnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         connection, self._connection = self._connection, None
-        if connection is None:
-            return
         try:
-            if connection.in_transaction():
-                await connection.rollback()
+            if connection is None:
+                return
+            try:
+                if connection.in_transaction():
+                    await connection.rollback()
+            finally:
+                await connection.close()
         finally:
-            await connection.close()
+            self._release_turn()
 
     @property
     def workflows(self) -> SqlWorkflows:
