@@ -46,9 +46,13 @@ test: lint typecheck imports
 	    --cov-fail-under=90 $(PYTEST_ARGS)
 	$(BIN)/python -m coverage report --include='src/domain/*' --fail-under=95 --skip-covered
 
-## make bench: engine throughput per store, as ratios measured side by side in one run.
+## make bench: engine throughput per store, and webhook-to-done through wfa serve beside the
+## engine alone, each as ratios measured side by side in one run (PostgreSQL joins when
+## WFA_BENCH_DATABASE_URL or WFA_TEST_DATABASE_URL is set).
 bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py --runs 500 --concurrency 8
+	WFA_BENCH_DATABASE_URL="$${WFA_BENCH_DATABASE_URL:-$$WFA_TEST_DATABASE_URL}" \
+	    $(BIN)/python bench/webhook_to_done.py --runs 500 --concurrency 8
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

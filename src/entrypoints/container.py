@@ -31,7 +31,7 @@ from wfa.application.use_cases.control_run import CancelRun, RetryRun
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import FireSchedules
-from wfa.application.use_cases.follow_run import FollowRun
+from wfa.application.use_cases.follow_run import AwaitRunEnd, FollowRun
 from wfa.application.use_cases.prune_runs import PruneRuns
 from wfa.application.use_cases.queries import GetRun, GetRunHistory, ListRuns
 from wfa.application.use_cases.secrets import (
@@ -161,6 +161,7 @@ class Container(containers.DeclarativeContainer):
     list_runs = providers.Singleton(ListRuns, unit_of_work)
     run_history = providers.Singleton(GetRunHistory, unit_of_work)
     follow_run = providers.Singleton(FollowRun, unit_of_work, feed)
+    await_run_end = providers.Singleton(AwaitRunEnd, unit_of_work, feed)
     find_webhook_workflow = providers.Singleton(FindWebhookWorkflow, unit_of_work)
 
     create_api_key = providers.Singleton(CreateApiKey, unit_of_work, clock, entropy)

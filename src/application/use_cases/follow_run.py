@@ -17,6 +17,7 @@ from wfa.application.errors import NotFound
 from wfa.application.ports.delivery import EventFeed
 from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.domain.events import TERMINAL_EVENTS, Event
+from wfa.domain.run import Run
 
 RECHECK_AFTER_SECONDS = 5.0
 
@@ -85,3 +86,45 @@ class FollowRun:
 async def _pump(live: AsyncIterator[Event], arrivals: asyncio.Queue[Event]) -> None:
     async for event in live:
         arrivals.put_nowait(event)
+
+
+class AwaitRunEnd:
+    """Wait until a run ends and return it: what a caller holding for the outcome needs.
+
+    Like FollowRun it listens first and reads second, so an end published in between is not
+    missed, and it reads the run again whenever the feed is silent for ``recheck_after``
+    seconds; unlike it, it reads only the run, never its history.
+    """
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, feed: EventFeed, recheck_after: float = RECHECK_AFTER_SECONDS
+    ) -> None:
+        self._uow, self._feed, self._recheck_after = uow, feed, recheck_after
+
+    async def execute(self, run_id: str) -> Run:
+        """The ended run. Raises NotFound for an unknown run; bound it with a timeout."""
+        async with self._feed.follow(run_id) as live:
+            run = await self._read(run_id)
+            if run.status.is_terminal:
+                return run
+            arrivals: asyncio.Queue[Event] = asyncio.Queue()
+            pump = asyncio.create_task(_pump(live, arrivals))
+            try:
+                while not run.status.is_terminal:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self._recheck_after):
+                            while not isinstance(await arrivals.get(), TERMINAL_EVENTS):
+                                pass
+                    run = await self._read(run_id)
+                return run
+            finally:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+
+    async def _read(self, run_id: str) -> Run:
+        async with self._uow() as uow:
+            run = await uow.runs.get(run_id)
+        if run is None:
+            raise NotFound("run", run_id)
+        return run

@@ -42,6 +42,7 @@ _PROVIDED = (
     "list_runs",
     "run_history",
     "follow_run",
+    "await_run_end",
     "find_webhook_workflow",
     "readiness",
     "metrics_registry",

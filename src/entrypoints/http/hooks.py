@@ -14,12 +14,10 @@ from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
-from wfa.application.use_cases.follow_run import FollowRun
-from wfa.application.use_cases.queries import GetRun
+from wfa.application.use_cases.follow_run import AwaitRunEnd
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
 from wfa.application.use_cases.webhooks import FindWebhookWorkflow
 from wfa.domain.definition import WebhookTrigger
-from wfa.domain.events import TERMINAL_EVENTS
 from wfa.entrypoints.http.params import IdempotencyKey
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import RunAccepted, WaitedRun
@@ -62,8 +60,7 @@ async def receive_webhook(
     hook_path: FromPath[str],
     find_webhook_workflow: NamedDependency[FindWebhookWorkflow],
     start_run: NamedDependency[StartRun],
-    get_run: NamedDependency[GetRun],
-    follow_run: NamedDependency[FollowRun],
+    await_run_end: NamedDependency[AwaitRunEnd],
     wait: Wait = 0.0,
     idempotency_key: IdempotencyKey = None,
     x_wfa_signature: Signature = None,
@@ -91,7 +88,7 @@ async def receive_webhook(
         )
     )
     if wait:
-        ended = await _wait_for_end(started.run_id, wait, follow_run, get_run)
+        ended = await _wait_for_end(started.run_id, wait, await_run_end)
         if ended is not None:
             return Response(ended, status_code=200)
     return Response(RunAccepted(run_id=started.run_id, created=started.created), status_code=202)
@@ -114,14 +111,11 @@ def _json_body(body: bytes) -> Any:
 
 
 async def _wait_for_end(
-    run_id: str, seconds: float, follow_run: FollowRun, get_run: GetRun
+    run_id: str, seconds: float, await_run_end: AwaitRunEnd
 ) -> WaitedRun | None:
     try:
         async with asyncio.timeout(seconds):
-            async for event in follow_run.execute(run_id):
-                if isinstance(event, TERMINAL_EVENTS):
-                    break
+            run = await await_run_end.execute(run_id)
     except TimeoutError:
         return None
-    run = (await get_run.execute(run_id)).run
     return WaitedRun(run_id=run.id, status=run.status, output=run.output, error=run.error)

@@ -8,8 +8,9 @@ import pytest
 
 from tests.unit.application.conftest import task, workflow
 from wfa.application.errors import NotFound
-from wfa.application.use_cases.follow_run import FollowRun
+from wfa.application.use_cases.follow_run import AwaitRunEnd, FollowRun
 from wfa.domain.events import RunSucceeded
+from wfa.domain.run import RunStatus
 
 
 async def collect(iterator):
@@ -132,3 +133,57 @@ async def test_a_position_past_the_history_of_a_live_run_still_ends_with_the_run
     assert events, "the run's later events arrive"
     assert events == details.history[-len(events) :]
     assert isinstance(events[-1], RunSucceeded)
+
+
+async def ended(awaiting):
+    async with asyncio.timeout(5):
+        return await awaiting
+
+
+async def test_awaiting_an_ended_run_returns_it_at_once(make_engine):
+    engine = make_engine()
+    details = await engine.run_once(workflow(task("a", "set", params={"x": 1})))
+    run = await ended(AwaitRunEnd(engine.unit_of_work, engine.events).execute(details.run.id))
+    assert run.status is RunStatus.SUCCEEDED
+    assert run.output == {"x": 1}
+
+
+async def test_awaiting_a_live_run_returns_it_when_it_ends(make_engine):
+    engine = make_engine()
+    wf = await engine.add_workflow(
+        workflow({"id": "pause", "type": "wait", "seconds": 10}, task("a", "fail"))
+    )
+    run_id = await engine.start(wf.id)
+    awaited = asyncio.create_task(
+        ended(AwaitRunEnd(engine.unit_of_work, engine.events).execute(run_id))
+    )
+    await asyncio.sleep(0.01)
+    assert not awaited.done()
+    details = await engine.settle(run_id)
+    run = await awaited
+    assert run.status is RunStatus.FAILED
+    assert run.error == details.run.error
+
+
+async def test_an_end_the_feed_lost_is_found_by_reading_the_run_again(make_engine):
+    engine = make_engine()
+    wf = await engine.add_workflow(
+        workflow({"id": "pause", "type": "wait", "seconds": 10}, task("a"))
+    )
+    run_id = await engine.start(wf.id)
+
+    class Silent:
+        def follow(self, run_id):
+            return _silent()
+
+    waiting = AwaitRunEnd(engine.unit_of_work, Silent(), recheck_after=0.05)
+    awaited = asyncio.create_task(ended(waiting.execute(run_id)))
+    await asyncio.sleep(0.01)
+    await engine.settle(run_id)
+    assert (await awaited).status is RunStatus.SUCCEEDED
+
+
+async def test_awaiting_an_unknown_run_is_not_found(make_engine):
+    engine = make_engine()
+    with pytest.raises(NotFound):
+        await ended(AwaitRunEnd(engine.unit_of_work, engine.events).execute("missing"))
