@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,9 +34,9 @@ def free_port() -> int:
         return port
 
 
-async def wait_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> None:
+async def wait_ready(client: httpx.AsyncClient, server: asyncio.subprocess.Process) -> None:
     for _ in range(200):
-        if server.poll() is not None:
+        if server.returncode is not None:
             raise SystemExit("wfa serve exited before it was ready")
         try:
             if (await client.get("/ready")).status_code == 200:
@@ -78,7 +77,9 @@ async def through_serve(url: str, folder: Path, runs: int, concurrency: int) -> 
     env.pop("WFA_REDIS_URL", None)  # one process: the embedded queue and feed
     wfa = Path(sys.executable).with_name("wfa")
     log = (folder / "serve.log").open("wb")
-    server = subprocess.Popen([str(wfa), "serve"], env=env, cwd=folder, stdout=log, stderr=log)
+    server = await asyncio.create_subprocess_exec(
+        str(wfa), "serve", env=env, cwd=folder, stdout=log, stderr=log
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base) as probe:
@@ -86,7 +87,8 @@ async def through_serve(url: str, folder: Path, runs: int, concurrency: int) -> 
         return await fire(base, runs, concurrency)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        async with asyncio.timeout(30):
+            await server.wait()
         log.close()
 
 
