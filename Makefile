@@ -29,8 +29,8 @@ run: $(RUN_STAMP)
 	$(BIN)/wfa serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 # mypy finds the package by its import name through a link, since src/ is mapped onto wfa.
 typecheck: $(STAMP)
