@@ -44,7 +44,7 @@ class WebhookPathTaken(ApplicationError):
 
 
 class DuplicateApiKey(ApplicationError):
-    """A key with the same hash is stored already (two starts bootstrapping one key)."""
+    """A key with the same hash or id is stored already (two starts bootstrapping one key)."""
 
     def __init__(self, prefix: str) -> None:
         super().__init__(f"an API key starting {prefix!r} is stored already")

@@ -29,6 +29,7 @@ from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
 from wfa.application.ports.repositories import RunRepository, UnitOfWork
 from wfa.application.run_transitions import RunTransitions
+from wfa.application.use_cases.api_keys import EnsureBootstrapKey
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
 from wfa.domain import machine
@@ -452,3 +453,48 @@ async def test_scheduler_processes_share_due_runs_and_wake_each_exactly_once(
     assert queued == [(run_id, 2, 1) for run_id in run_ids]
     async with postgres_database.unit_of_work() as uow:
         assert await uow.runs.due(RETRY_DUE, DUE_RUNS) == []
+
+
+class ReadThenMeet:
+    """Api keys seen through a rendezvous: every contender has read before any writes."""
+
+    def __init__(self, inner: Any, barrier: asyncio.Barrier) -> None:
+        self._inner, self._barrier = inner, barrier
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def all(self) -> Any:
+        keys = await self._inner.all()
+        async with asyncio.timeout(RENDEZVOUS_TIMEOUT):
+            await self._barrier.wait()
+        return keys
+
+
+class MeetingUnitOfWork(WrappedUnitOfWork):
+    def __init__(self, inner: UnitOfWork, barrier: asyncio.Barrier) -> None:
+        super().__init__(inner)
+        self._barrier = barrier
+
+    @property
+    def api_keys(self) -> Any:
+        return ReadThenMeet(self._inner.api_keys, self._barrier)
+
+
+async def test_two_first_starts_make_and_print_one_admin_key(postgres_database: Database):
+    barrier = asyncio.Barrier(2)
+    starts = [
+        EnsureBootstrapKey(
+            lambda: MeetingUnitOfWork(postgres_database.unit_of_work(), barrier),
+            FakeClock(T0),
+            SystemEntropy(),
+        )
+        for _ in range(2)
+    ]
+
+    printed = await asyncio.gather(*(start.execute(None) for start in starts))
+
+    assert barrier.n_waiting == 0  # both read an empty table before either wrote
+    assert len([key for key in printed if key is not None]) == 1
+    async with postgres_database.unit_of_work() as uow:
+        assert await uow.api_keys.count_active() == 1

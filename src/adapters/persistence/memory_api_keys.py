@@ -20,6 +20,8 @@ class MemoryApiKeys:
         return self._stored | self.staged
 
     async def add(self, key: ApiKey) -> None:
+        if key.id in self._keys():
+            raise DuplicateApiKey(key.prefix)
         check_new_keys(self._keys(), {key.id: key})
         self.staged[key.id] = key
 

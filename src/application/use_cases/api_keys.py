@@ -13,6 +13,9 @@ from wfa.domain.api_keys import KEY_PREFIX, ApiKey, hash_key, issue_key
 
 BOOTSTRAP_NAME = "bootstrap"
 ADMIN_NAME = "admin"
+# The id of the first admin key ever made: processes starting together on an empty database
+# all try to store it, and the store keeps one.
+FIRST_ADMIN_ID = "first-admin"
 
 
 class CreateApiKey:
@@ -88,7 +91,16 @@ class EnsureBootstrapKey:
         async with self._uow() as uow:
             if await uow.api_keys.count_active() > 0:
                 return None
-        _, plaintext = await CreateApiKey(self._uow, self._clock, self._entropy).execute(ADMIN_NAME)
+            first = not await uow.api_keys.all()
+        plaintext = KEY_PREFIX + self._entropy.token()
+        key_id = FIRST_ADMIN_ID if first else self._entropy.new_id()
+        key = issue_key(key_id, ADMIN_NAME, plaintext, self._clock.now())
+        try:
+            async with self._uow() as uow:
+                await uow.api_keys.add(key)
+                await uow.commit()
+        except DuplicateApiKey:
+            return None  # another process starting beside this one made and printed it
         return plaintext
 
     async def _ensure_configured(self, configured: str) -> None:

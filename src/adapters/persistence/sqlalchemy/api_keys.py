@@ -23,10 +23,8 @@ class SqlApiKeys:
         try:
             async with self._db.begin_nested():
                 await self._db.execute(insert(api_keys).values(**msgspec.structs.asdict(key)))
-        except IntegrityError as error:
-            if "key_hash" in str(error.orig):
-                raise DuplicateApiKey(key.prefix) from None
-            raise
+        except IntegrityError:  # its hash or its id: the table's only unique keys
+            raise DuplicateApiKey(key.prefix) from None
 
     async def by_hash(self, key_hash: str) -> ApiKey | None:
         return await self._one(select(api_keys).where(api_keys.c.key_hash == key_hash))
