@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 from psycopg import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection as SqlConnection
 
 from wfa.domain.definition import Definition
 from wfa.domain.events import Event, event_type
@@ -23,43 +24,45 @@ from wfa.domain.workflow import Workflow
 
 _READ = "SELECT state::text FROM runs WHERE id = %s"
 
-_MOVE = """
-WITH moved AS (
-    UPDATE runs
-    SET status = %(status)s, seq = %(seq)s, wake_at = %(wake_at)s,
-        updated_at = %(updated_at)s, finished_at = %(finished_at)s, state = %(state)s::jsonb
-    WHERE id = %(id)s AND seq = %(expected)s
-    RETURNING id
+
+def _with_events(run_cte: str, name: str) -> str:
+    """``run_cte`` (a statement RETURNING the run's id as ``name``) and the run's events
+    appended when it wrote a row; the answer is (rows written to runs, events appended)."""
+    return f"""
+WITH {name} AS ({run_cte}
 ), appended AS (
     INSERT INTO run_events (run_id, seq, type, at, step_id, attempt, data)
-    SELECT moved.id, e.seq, e.type, e.at, e.step_id, e.attempt, e.data
-    FROM moved, jsonb_to_recordset(%(events)s::jsonb) AS e(
+    SELECT {name}.id, e.seq, e.type, e.at, e.step_id, e.attempt, e.data
+    FROM {name}, jsonb_to_recordset(%(events)s::jsonb) AS e(
         seq integer, type text, at timestamptz, step_id text, attempt integer, data jsonb
     )
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM appended)
+SELECT (SELECT count(*) FROM {name}), (SELECT count(*) FROM appended)
 """
 
-_CREATE = """
-WITH created AS (
+
+_MOVE = _with_events(
+    """
+    UPDATE runs
+    SET status = %(status)s, seq = %(seq)s, wake_at = %(wake_at)s,
+        updated_at = %(updated_at)s, finished_at = %(finished_at)s, state = %(state)s::jsonb
+    WHERE id = %(id)s AND seq = %(expected)s
+    RETURNING id""",
+    "moved",
+)
+
+_CREATE = _with_events(
+    """
     INSERT INTO runs (id, workflow_id, workflow_version, status, seq, wake_at, idempotency_key,
                       created_at, updated_at, finished_at, state)
     VALUES (%(id)s, %(workflow_id)s, %(workflow_version)s, %(status)s, %(seq)s, %(wake_at)s,
             %(idempotency_key)s, %(created_at)s, %(updated_at)s, %(finished_at)s,
             %(state)s::jsonb)
     ON CONFLICT DO NOTHING
-    RETURNING id
-), appended AS (
-    INSERT INTO run_events (run_id, seq, type, at, step_id, attempt, data)
-    SELECT created.id, e.seq, e.type, e.at, e.step_id, e.attempt, e.data
-    FROM created, jsonb_to_recordset(%(events)s::jsonb) AS e(
-        seq integer, type text, at timestamptz, step_id text, attempt integer, data jsonb
-    )
-    RETURNING 1
+    RETURNING id""",
+    "created",
 )
-SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM appended)
-"""
 
 _LATEST_WORKFLOW = """
 SELECT v.version, v.definition::text, v.created_at
@@ -69,6 +72,13 @@ WHERE v.workflow_id = %s AND w.deleted_at IS NULL
 """
 
 _encoder = msgspec.json.Encoder()
+
+
+async def driver_of(connection: SqlConnection) -> AsyncConnection[Any]:
+    """psycopg's connection under a SQLAlchemy one, in the same transaction."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    return driver  # type: ignore[no-any-return]
 
 
 class _EventRow(msgspec.Struct):

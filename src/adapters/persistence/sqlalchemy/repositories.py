@@ -15,7 +15,12 @@ from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import create_run, move_run, read_run
+from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
+    create_run,
+    driver_of,
+    move_run,
+    read_run,
+)
 from wfa.adapters.persistence.sqlalchemy.tables import run_events, runs
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
 from wfa.application.paging import decode_cursor, encode_cursor
@@ -33,7 +38,7 @@ class SqlRuns:
     async def _postgres(self) -> Any:
         """The driver's connection on PostgreSQL (the step path's fast lane), else None."""
         if self._dialect == "postgresql" and self._driver is None:
-            self._driver = (await self._db.get_raw_connection()).driver_connection
+            self._driver = await driver_of(self._db)
         return self._driver
 
     async def add(self, run: Run, events: Sequence[Event]) -> None:

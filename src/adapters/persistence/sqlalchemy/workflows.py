@@ -13,7 +13,10 @@ import msgspec
 from sqlalchemy import Select, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import read_latest_workflow
+from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
+    driver_of,
+    read_latest_workflow,
+)
 from wfa.adapters.persistence.sqlalchemy.tables import webhook_routes, workflow_versions, workflows
 from wfa.adapters.persistence.sqlalchemy.webhook_routes import SqlWebhookRoutes
 from wfa.domain.definition import Definition
@@ -48,9 +51,7 @@ class SqlWorkflows:
 
     async def get(self, workflow_id: str, version: int | None = None) -> Workflow | None:
         if version is None and self._dialect == "postgresql":
-            driver = (await self._db.get_raw_connection()).driver_connection
-            assert driver is not None
-            return await read_latest_workflow(driver, workflow_id)
+            return await read_latest_workflow(await driver_of(self._db), workflow_id)
         query = select(
             workflow_versions.c.version,
             workflow_versions.c.definition,
