@@ -14,42 +14,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 from engine_throughput import FLOW, measure, sql_store
+from served import HEADERS, serving
 from sqlalchemy import text
-
-KEY = "bench-key-0123456789abcdef0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def wait_ready(client: httpx.AsyncClient, server: asyncio.subprocess.Process) -> None:
-    for _ in range(200):
-        if server.returncode is not None:
-            raise SystemExit("wfa serve exited before it was ready")
-        try:
-            if (await client.get("/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise SystemExit("wfa serve did not become ready")
 
 
 async def fire(base: str, runs: int, concurrency: int) -> float:
-    headers = {"Authorization": f"Bearer {KEY}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60) as client:
         created = await client.post("/api/v1/workflows", json=FLOW)
         created.raise_for_status()
         numbers = iter(range(runs))
@@ -66,30 +42,8 @@ async def fire(base: str, runs: int, concurrency: int) -> float:
 
 
 async def through_serve(url: str, folder: Path, runs: int, concurrency: int) -> float:
-    port = free_port()
-    env = {
-        **os.environ,
-        "WFA_DATABASE_URL": url,
-        "WFA_PORT": str(port),
-        "WFA_API_KEY": KEY,
-        "WFA_LOG_FORMAT": "json",
-    }
-    env.pop("WFA_REDIS_URL", None)  # one process: the embedded queue and feed
-    wfa = Path(sys.executable).with_name("wfa")
-    log = (folder / "serve.log").open("wb")
-    server = await asyncio.create_subprocess_exec(
-        str(wfa), "serve", env=env, cwd=folder, stdout=log, stderr=log
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base) as probe:
-            await wait_ready(probe, server)
-        return await fire(base, runs, concurrency)
-    finally:
-        server.terminate()
-        async with asyncio.timeout(30):
-            await server.wait()
-        log.close()
+    async with serving(url, folder) as served:
+        return await fire(served.base, runs, concurrency)
 
 
 async def main() -> None:

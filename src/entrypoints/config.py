@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError
 from wfa.adapters.actions.http import DEFAULT_MAX_RESPONSE_BYTES
 from wfa.adapters.secrets.fernet import InvalidSecretKey, parse_keys
 from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES
+from wfa.application.use_cases.follow_run import DEFAULT_MAX_WAITERS
 from wfa.application.use_cases.prune_runs import Retention
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./wfa.db"
@@ -60,6 +61,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_idle_timeout_seconds: float = 300.0
     # Schedule fires missed (the scheduler was down) run late when they are at most this old.
     schedule_catchup: timedelta = timedelta(hours=1)
+    # Webhook callers holding for their run's end at once, per process; past it, 202 at once.
+    max_waiters: int = DEFAULT_MAX_WAITERS
 
 
 def load_settings(
@@ -103,6 +106,9 @@ def load_settings(
             "WFA_WORKER_CONCURRENCY", get("WFA_WORKER_CONCURRENCY"), 16, 1, 1000
         ),
         schedule_catchup=_catchup(get("WFA_SCHEDULE_CATCHUP")),
+        max_waiters=_integer(
+            "WFA_MAX_WAITERS", get("WFA_MAX_WAITERS"), DEFAULT_MAX_WAITERS, 0, 1_000_000
+        ),
         retention=Retention(
             max_age=None if not max_age else duration("WFA_RETENTION_MAX_AGE", max_age),
             max_runs=None if not max_runs else _integer("WFA_RETENTION_MAX_RUNS", max_runs, 0, 0),

@@ -7,7 +7,6 @@ the worker and the scheduler all take what they need from here and nothing else.
 from __future__ import annotations
 
 from dependency_injector import containers, providers
-from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from wfa.adapters.actions.builtin import default_registry
@@ -15,7 +14,12 @@ from wfa.adapters.actions.http import HttpRequest, HttpSettings
 from wfa.adapters.clock import SystemClock, SystemEntropy
 from wfa.adapters.events.memory import InMemoryEventPublisher
 from wfa.adapters.events.redis import RedisEventBus
-from wfa.adapters.observability.metrics import FanOutPublisher, HttpMetrics, MetricsPublisher
+from wfa.adapters.observability.metrics import (
+    FanOutPublisher,
+    HttpMetrics,
+    MetricsPublisher,
+    process_registry,
+)
 from wfa.adapters.persistence.sqlalchemy.database import Database
 from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.adapters.queue.taskiq_redis import TaskiqJobQueue, make_broker
@@ -31,7 +35,7 @@ from wfa.application.use_cases.control_run import CancelRun, RetryRun
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import FireSchedules
-from wfa.application.use_cases.follow_run import AwaitRunEnd, FollowRun
+from wfa.application.use_cases.follow_run import AwaitRunEnd, FollowRun, WaiterLimit
 from wfa.application.use_cases.prune_runs import PruneRuns
 from wfa.application.use_cases.queries import GetRun, GetRunHistory, ListRuns
 from wfa.application.use_cases.secrets import (
@@ -109,8 +113,10 @@ class Container(containers.DeclarativeContainer):
         redis=providers.Singleton(RedisEventBus, redis_client),
     )
     feed = events
+    # One per process: it caps the webhook callers holding for their run's end at once.
+    waiter_limit = providers.Singleton(WaiterLimit, settings.provided.max_waiters)
     # One registry per process: the engine's metrics and the HTTP metrics share it.
-    metrics_registry = providers.Singleton(CollectorRegistry)
+    metrics_registry = providers.Singleton(process_registry, waiter_limit)
     metrics = providers.Singleton(MetricsPublisher, metrics_registry)
     http_metrics = providers.Singleton(HttpMetrics, metrics_registry)
     publisher = providers.Singleton(FanOutPublisher, events, metrics)
@@ -161,7 +167,7 @@ class Container(containers.DeclarativeContainer):
     list_runs = providers.Singleton(ListRuns, unit_of_work)
     run_history = providers.Singleton(GetRunHistory, unit_of_work)
     follow_run = providers.Singleton(FollowRun, unit_of_work, feed)
-    await_run_end = providers.Singleton(AwaitRunEnd, unit_of_work, feed)
+    await_run_end = providers.Singleton(AwaitRunEnd, unit_of_work, feed, waiters=waiter_limit)
     find_webhook_workflow = providers.Singleton(FindWebhookWorkflow, unit_of_work)
 
     create_api_key = providers.Singleton(CreateApiKey, unit_of_work, clock, entropy)

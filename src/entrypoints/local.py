@@ -56,8 +56,12 @@ class LocalEngine:
         publisher: EventPublisher | None = None,
         schedule_catchup: timedelta = DEFAULT_CATCHUP,
         secret_cipher: SecretCipher | None = None,
+        queue: InMemoryJobQueue | None = None,
+        events: InMemoryEventPublisher | None = None,
     ) -> None:
         """``publisher``, when given, is told of every event after ``self.events`` (metrics).
+
+        ``queue`` and ``events`` replace the fresh in-memory ones (tests pass recording ones).
 
         Secrets (``self.set_secret``) are sealed with ``secret_cipher``, by default with a key
         made for this engine alone.
@@ -65,11 +69,11 @@ class LocalEngine:
         self.clock = clock or SystemClock()
         self.entropy = entropy or SystemEntropy()
         self.actions = actions or default_registry()
-        self.queue = InMemoryJobQueue()
-        self.events = InMemoryEventPublisher()
+        self.queue = queue if queue is not None else InMemoryJobQueue()
+        self.events = events if events is not None else InMemoryEventPublisher()
         uow = unit_of_work or MemoryStore().unit_of_work
         self.unit_of_work = uow
-        # self.events stays the memory publisher that followers and tests read, whatever else
+        # self.events stays the memory publisher that followers read, whatever else
         # is told; FanOutPublisher keeps an extra publisher's failure from reaching the engine.
         published: EventPublisher = (
             self.events if publisher is None else FanOutPublisher(self.events, publisher)

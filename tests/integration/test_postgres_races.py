@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tests.recording import RecordingEventPublisher, RecordingJobQueue
 from wfa.adapters.clock import FakeClock, SystemEntropy
 from wfa.adapters.events.memory import InMemoryEventPublisher
 from wfa.adapters.persistence.sqlalchemy.database import Database
 from wfa.adapters.persistence.sqlalchemy.tables import run_events, runs
-from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
 from wfa.application.ports.repositories import RunRepository, UnitOfWork
 from wfa.application.run_transitions import RunTransitions
@@ -121,8 +121,8 @@ class Contender:
         self.has_read = False
         self.conflicts = 0  # writes refused because the run changed since it was read
         self.duplicates = 0  # runs refused because their idempotency key was taken
-        self.queue = InMemoryJobQueue()
-        self.events = InMemoryEventPublisher()
+        self.queue = RecordingJobQueue()
+        self.events = RecordingEventPublisher()
         self.transitions = RunTransitions(self.uow, self.queue, self.events, clock)
         self.fire_due_timers = FireDueTimers(self.uow, self.transitions, clock, SystemEntropy())
         self.start_run = StartRun(self.uow, self.transitions, clock, SystemEntropy())
@@ -352,7 +352,7 @@ async def scheduler_process(url: str) -> None:
     logging.getLogger("wfa").addHandler(warnings)
     database = Database(url, pool_size=2)
     clock = FakeClock(RETRY_DUE)
-    queue = InMemoryJobQueue()
+    queue = RecordingJobQueue()
 
     def uow() -> HoldingUnitOfWork:
         return HoldingUnitOfWork(database.unit_of_work())

@@ -1,4 +1,8 @@
-"""In-process event publishing: followers of a run get its new events as they happen."""
+"""In-process event publishing: followers of a run get its new events as they happen.
+
+It keeps nothing once an event is handed on: a run nobody follows costs no memory here,
+and each follower's backlog is bounded.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,10 @@ FOLLOWER_BACKLOG = 1000
 
 class InMemoryEventPublisher:
     def __init__(self) -> None:
+        # Only runs someone follows right now have an entry: it leaves with their last follower.
         self._followers: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
-        self.published: list[tuple[str, Event]] = []  # everything ever published, in order
 
     async def publish(self, run_id: str, events: Sequence[Event]) -> None:
-        self.published.extend((run_id, event) for event in events)
         for follower in self._followers.get(run_id, ()):
             for event in events:
                 if follower.full():

@@ -8,13 +8,16 @@ executes or changes runs counts what it did, and Prometheus sums the processes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from wfa.application.ports.delivery import EventPublisher
+from wfa.application.use_cases.follow_run import WaiterLimit
 from wfa.domain.events import (
     AttemptFailed,
     AttemptStarted,
@@ -177,6 +180,32 @@ class HttpMetrics:
         route = route_template or UNMATCHED_ROUTE
         self.requests.labels(method=method, route=route, status=str(status)).inc()
         self.duration.labels(method=method, route=route).observe(seconds)
+
+
+class WaiterMetrics(Collector):
+    """The ``?wait`` holders of this process and the callers turned away, read when scraped."""
+
+    def __init__(self, waiters: WaiterLimit) -> None:
+        self._waiters = waiters
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "wfa_webhook_waiters",
+            "Webhook callers holding for their run's end now (at most WFA_MAX_WAITERS).",
+            value=self._waiters.holding,
+        )
+        yield CounterMetricFamily(
+            "wfa_webhook_waits_refused",
+            "Webhook callers that asked to wait but were answered at once: no place was free.",
+            value=self._waiters.refused,
+        )
+
+
+def process_registry(waiters: WaiterLimit) -> CollectorRegistry:
+    """The registry of one process, with its webhook waiters on it."""
+    registry = CollectorRegistry()
+    registry.register(WaiterMetrics(waiters))
+    return registry
 
 
 def render(registry: CollectorRegistry) -> tuple[bytes, str]:

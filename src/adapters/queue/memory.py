@@ -1,4 +1,7 @@
-"""An in-process job queue: jobs wait in order until a local worker loop takes them."""
+"""An in-process job queue: jobs wait in order until a local worker loop takes them.
+
+A job is held only until a worker takes it; nothing is kept after.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +16,9 @@ class InMemoryJobQueue:
     def __init__(self) -> None:
         self._jobs: deque[Job] = deque()
         self._ready = asyncio.Event()
-        self.sent: list[Job] = []  # every job ever enqueued, for tests to inspect
 
     async def enqueue(self, jobs: Sequence[Job]) -> None:
         self._jobs.extend(jobs)
-        self.sent.extend(jobs)
         self._ready.set()
 
     def __len__(self) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 from wfa.application.errors import NotFound
 from wfa.application.ports.delivery import EventFeed
@@ -20,6 +21,7 @@ from wfa.domain.events import TERMINAL_EVENTS, Event
 from wfa.domain.run import Run
 
 RECHECK_AFTER_SECONDS = 5.0
+DEFAULT_MAX_WAITERS = 1000
 
 
 class FollowRun:
@@ -88,6 +90,33 @@ async def _pump(live: AsyncIterator[Event], arrivals: asyncio.Queue[Event]) -> N
         arrivals.put_nowait(event)
 
 
+class WaiterLimit:
+    """How many callers may hold for a run's end at once in this process (WFA_MAX_WAITERS).
+
+    Each holder keeps a connection, a follow of the run and a task open; past the limit a
+    caller is told at once that no place is free and answers without waiting. One per
+    process; the event loop runs it on one thread, so a plain count is enough.
+    """
+
+    def __init__(self, limit: int = DEFAULT_MAX_WAITERS) -> None:
+        self.limit = limit
+        self.holding = 0  # callers holding now
+        self.refused = 0  # callers turned away since the process started
+
+    @contextlib.contextmanager
+    def place(self) -> Iterator[bool]:
+        """True for the block's length when a place was free; False (and counted) when not."""
+        if self.holding >= self.limit:
+            self.refused += 1
+            yield False
+            return
+        self.holding += 1
+        try:
+            yield True
+        finally:  # on the end, a timeout, the caller leaving, or cancellation alike
+            self.holding -= 1
+
+
 class AwaitRunEnd:
     """Wait until a run ends and return it: what a caller holding for the outcome needs.
 
@@ -97,9 +126,39 @@ class AwaitRunEnd:
     """
 
     def __init__(
-        self, uow: UnitOfWorkFactory, feed: EventFeed, recheck_after: float = RECHECK_AFTER_SECONDS
+        self,
+        uow: UnitOfWorkFactory,
+        feed: EventFeed,
+        recheck_after: float = RECHECK_AFTER_SECONDS,
+        waiters: WaiterLimit | None = None,
     ) -> None:
         self._uow, self._feed, self._recheck_after = uow, feed, recheck_after
+        self._waiters = waiters if waiters is not None else WaiterLimit()
+
+    async def within(
+        self,
+        run_id: str,
+        seconds: float,
+        caller_gone: Callable[[], Awaitable[object]] | None = None,
+    ) -> Run | None:
+        """The run if it ends within ``seconds``, else None; None at once when the process
+        already holds its limit of waiters, and as soon as ``caller_gone()`` completes."""
+        with self._waiters.place() as held:
+            if not held:
+                return None
+            ending = asyncio.ensure_future(self.execute(run_id))
+            watches: set[asyncio.Future[Any]] = {ending}
+            if caller_gone is not None:
+                watches.add(asyncio.ensure_future(caller_gone()))
+            try:
+                done, _ = await asyncio.wait(
+                    watches, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+                return ending.result() if ending in done else None
+            finally:
+                for watch in watches:
+                    watch.cancel()
+                await asyncio.gather(*watches, return_exceptions=True)
 
     async def execute(self, run_id: str) -> Run:
         """The ended run. Raises NotFound for an unknown run; bound it with a timeout."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from wfa.application.use_cases.follow_run import AwaitRunEnd
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
 from wfa.application.use_cases.webhooks import FindWebhookWorkflow
 from wfa.domain.definition import WebhookTrigger
+from wfa.entrypoints.http.disconnect import client_gone
 from wfa.entrypoints.http.params import IdempotencyKey
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import RunAccepted, WaitedRun
@@ -88,8 +88,9 @@ async def receive_webhook(
         )
     )
     if wait:
-        ended = await _wait_for_end(started.run_id, wait, await_run_end)
-        if ended is not None:
+        run = await await_run_end.within(started.run_id, wait, client_gone(request))
+        if run is not None:  # None: not ended in time, the caller left, or no place was free
+            ended = WaitedRun(run_id=run.id, status=run.status, output=run.output, error=run.error)
             return Response(ended, status_code=200)
     return Response(RunAccepted(run_id=started.run_id, created=started.created), status_code=202)
 
@@ -108,14 +109,3 @@ def _json_body(body: bytes) -> Any:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as error:
         raise ValidationException(f"the webhook body is not valid JSON: {error}") from None
-
-
-async def _wait_for_end(
-    run_id: str, seconds: float, await_run_end: AwaitRunEnd
-) -> WaitedRun | None:
-    try:
-        async with asyncio.timeout(seconds):
-            run = await await_run_end.execute(run_id)
-    except TimeoutError:
-        return None
-    return WaitedRun(run_id=run.id, status=run.status, output=run.output, error=run.error)

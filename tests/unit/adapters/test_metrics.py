@@ -11,10 +11,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.recording import RecordingEventPublisher
 from wfa.adapters.actions.builtin import builtin_actions
 from wfa.adapters.actions.catalog import ActionRegistry
 from wfa.adapters.clock import FakeClock
-from wfa.adapters.events.memory import InMemoryEventPublisher
 from wfa.adapters.observability.metrics import (
     FanOutPublisher,
     HttpMetrics,
@@ -73,7 +73,9 @@ def value(samples: dict[Any, float], name: str, **labels: str) -> float | None:
 
 def engine_with(metrics: MetricsPublisher, *actions: Any) -> LocalEngine:
     registry = ActionRegistry([*builtin_actions(), *actions])
-    return LocalEngine.virtual(actions=registry, publisher=metrics)
+    return LocalEngine.virtual(
+        actions=registry, publisher=metrics, events=RecordingEventPublisher()
+    )
 
 
 def task(step_id: str, action: str = "noop", **extra: Any) -> dict[str, Any]:
@@ -222,7 +224,7 @@ class Broken:
 
 
 async def test_fan_out_tells_every_publisher_in_order_though_one_fails(caplog):
-    first, last = InMemoryEventPublisher(), InMemoryEventPublisher()
+    first, last = RecordingEventPublisher(), RecordingEventPublisher()
     fan_out = FanOutPublisher(first, Broken(), last)
     events = [created(1, "manual")]
     with caplog.at_level(logging.ERROR, logger="wfa.adapters.observability.metrics"):

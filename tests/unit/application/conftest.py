@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.recording import RecordingEventPublisher, RecordingJobQueue
 from wfa.adapters.actions.builtin import builtin_actions
 from wfa.adapters.actions.catalog import ActionRegistry
 from wfa.adapters.clock import FakeClock, SeededEntropy
@@ -108,6 +109,8 @@ def make_engine(
             unit_of_work=lambda: CountingUnitOfWork(uow_factory(), commits),
             max_payload_bytes=max_payload_bytes,
             schedule_catchup=schedule_catchup,
+            queue=RecordingJobQueue(),
+            events=RecordingEventPublisher(),
         )
         engine.commits = commits
         return engine

@@ -46,6 +46,12 @@ def test_the_queue_can_be_named_and_its_idle_timeout_set():
     assert (loaded.queue_name, loaded.queue_idle_timeout_seconds) == ("staging:jobs", 120.0)
 
 
+def test_the_waiters_cap_defaults_to_a_thousand_and_may_be_zero():
+    assert settings().max_waiters == 1000
+    assert settings(WFA_MAX_WAITERS="0").max_waiters == 0
+    assert settings(WFA_MAX_WAITERS="25").max_waiters == 25
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -62,6 +68,8 @@ def test_the_queue_can_be_named_and_its_idle_timeout_set():
         ),
         ({"WFA_RETENTION_MAX_RUNS": "-1"}, "WFA_RETENTION_MAX_RUNS: must be at least 0, got -1"),
         ({"WFA_MAX_PAYLOAD_BYTES": "10"}, "WFA_MAX_PAYLOAD_BYTES: must be at least 1024, got 10"),
+        ({"WFA_MAX_WAITERS": "-1"}, "WFA_MAX_WAITERS: must be between 0 and 1000000, got -1"),
+        ({"WFA_MAX_WAITERS": "many"}, "WFA_MAX_WAITERS: 'many' is not a whole number"),
         ({"WFA_API_KEY": "letmein"}, "WFA_API_KEY: must be at least 32 characters"),
         (
             {"WFA_QUEUE_IDLE_TIMEOUT_SECONDS": "0"},

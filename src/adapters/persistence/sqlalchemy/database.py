@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from wfa.adapters.persistence.sqlalchemy.sqlite_file import make_private
 from wfa.adapters.persistence.sqlalchemy.unit_of_work import SqlUnitOfWork
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -41,6 +42,7 @@ class Database:
         # SQLite takes one writer at a time: this process's transactions queue for it here.
         self._turn = asyncio.Lock() if self.dialect == "sqlite" else None
         if self.dialect == "sqlite":
+            make_private(url)  # before SQLite first opens (and so creates) the file
             _configure_sqlite(self.engine)
 
     def unit_of_work(self) -> SqlUnitOfWork:

@@ -11,6 +11,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from wfa.adapters.persistence.sqlalchemy.sqlite_file import make_private
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -23,6 +25,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    make_private(url)  # Alembic's engine would otherwise create a new SQLite file 0644
     command.upgrade(alembic_config(url), revision)
 
 
@@ -47,6 +50,7 @@ def current(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine
 
+    make_private(url)
     sync_url = url.replace("+aiosqlite", "").replace("+asyncpg", "")
     engine = create_engine(sync_url)
     try:
