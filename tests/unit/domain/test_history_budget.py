@@ -16,6 +16,7 @@ from wfa.domain.errors import IllegalTransition
 from wfa.domain.events import RunCancelled, RunFailed
 from wfa.domain.progress import HISTORY_LIMIT, EngineSettings
 from wfa.domain.run import AttemptStatus, RunStatus
+from wfa.domain.timeline import attempts
 from wfa.domain.validation import parse_definition
 
 FATAL = BOOM.__class__(error="fatal", message="no", retryable=False)
@@ -118,6 +119,18 @@ def test_the_decision_that_spends_the_budget_sends_no_job() -> None:
     assert decision.jobs == ()
     assert_spent(runner, 7)
     assert runner.run.failed_step == "a"
+
+
+def test_an_attempt_open_when_the_budget_ran_out_shows_as_cancelled() -> None:
+    runner = Runner(loop("choice back to the task"), max_events=5)
+    runner.send(Start())
+    runner.send(BeginAttempt(step_id="a", attempt=1))  # 4 events: the attempt is running
+    runner.send(BeginAttempt(step_id="a", attempt=1))  # a duplicate: ignored
+    runner.send(CompleteAttempt(step_id="a", attempt=1))  # no room for step.succeeded
+
+    assert_spent(runner, 5)
+    [record] = attempts(runner.history)
+    assert (record.status, record.ended_at) == (AttemptStatus.CANCELLED, runner.history[-1].at)
 
 
 def test_an_ending_takes_the_last_slot() -> None:

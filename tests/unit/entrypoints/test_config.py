@@ -46,6 +46,11 @@ def test_the_queue_can_be_named_and_its_idle_timeout_set():
     assert (loaded.queue_name, loaded.queue_idle_timeout_seconds) == ("staging:jobs", 120.0)
 
 
+def test_the_run_history_budget_defaults_to_ten_thousand_events():
+    assert settings().run_max_events == 10_000
+    assert settings(WFA_RUN_MAX_EVENTS="500").run_max_events == 500
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -63,6 +68,12 @@ def test_the_queue_can_be_named_and_its_idle_timeout_set():
         ({"WFA_RETENTION_MAX_RUNS": "-1"}, "WFA_RETENTION_MAX_RUNS: must be at least 0, got -1"),
         ({"WFA_MAX_PAYLOAD_BYTES": "10"}, "WFA_MAX_PAYLOAD_BYTES: must be at least 1024, got 10"),
         ({"WFA_API_KEY": "letmein"}, "WFA_API_KEY: must be at least 32 characters"),
+        ({"WFA_RUN_MAX_EVENTS": "lots"}, "WFA_RUN_MAX_EVENTS: 'lots' is not a whole number"),
+        ({"WFA_RUN_MAX_EVENTS": "1"}, "WFA_RUN_MAX_EVENTS: must be between 2 and 2147483647"),
+        (
+            {"WFA_RUN_MAX_EVENTS": "2147483648"},
+            "WFA_RUN_MAX_EVENTS: must be between 2 and 2147483647",
+        ),
         (
             {"WFA_QUEUE_IDLE_TIMEOUT_SECONDS": "0"},
             "WFA_QUEUE_IDLE_TIMEOUT_SECONDS: must be between 0.1 seconds and a day",
