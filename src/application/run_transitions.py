@@ -21,7 +21,7 @@ from wfa.domain import machine
 from wfa.domain.commands import BeginAttempt, RunCommand
 from wfa.domain.definition import Definition
 from wfa.domain.progress import Decision, EngineSettings, Job
-from wfa.domain.run import Run
+from wfa.domain.run import AttemptStatus, Run
 
 MAX_CONFLICT_RETRIES = 5
 
@@ -124,7 +124,8 @@ class RunTransitions:
             events=decision.events + claimed.events,
             jobs=tuple(other for other in decision.jobs if other != job),
         )
-        return merged, job
+        # The claim itself may end the run (its history budget): then nothing is held.
+        return merged, job if holds(claimed.run, job) else None
 
     async def definition_of(self, uow: UnitOfWork, run: Run) -> Definition:
         """The definition version a run follows; versions never change, so they are cached."""
@@ -144,6 +145,16 @@ class RunTransitions:
             await self._queue.enqueue(decision.jobs)
         if decision.events:
             await self._publisher.publish(decision.run.id, decision.events)
+
+
+def holds(run: Run, job: Job) -> bool:
+    """Whether the run's current attempt is the job's and running: a claim that took hold."""
+    attempt = run.attempt
+    return (
+        attempt is not None
+        and (attempt.step_id, attempt.number) == (job.step_id, job.attempt)
+        and attempt.status is AttemptStatus.RUNNING
+    )
 
 
 class _DefinitionCache:

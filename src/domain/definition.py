@@ -127,6 +127,18 @@ TRIGGER_TYPES: dict[str, type[Trigger]] = {
 }
 
 
+MIN_RUN_EVENTS = 2
+"""The smallest history budget: a run's first event (run.created) and its last (run.failed)."""
+MAX_RUN_EVENTS = 2**31 - 1
+"""The largest: a run's events are numbered (seq) in a 32-bit column."""
+
+
+class Limits(_Data, frozen=True, kw_only=True):
+    """Bounds one workflow sets on its runs; each may only lower the engine's own."""
+
+    max_events: int | None = None  # the history budget of each run of this workflow
+
+
 class Definition(_Data, frozen=True, kw_only=True, dict=True):
     """A whole workflow definition. Build it with ``validation.parse_definition``."""
 
@@ -134,6 +146,7 @@ class Definition(_Data, frozen=True, kw_only=True, dict=True):
     steps: tuple[Step, ...]
     triggers: tuple[Trigger, ...] = (ManualTrigger(),)
     description: str | None = None
+    limits: Limits = Limits()
 
     @cached_property
     def _index(self) -> dict[str, int]:
@@ -156,6 +169,11 @@ class Definition(_Data, frozen=True, kw_only=True, dict=True):
             return step.next
         position = self._index[step.id] + 1
         return self.steps[position].id if position < len(self.steps) else END
+
+    def event_budget(self, engine_limit: int) -> int:
+        """The most events a run of this workflow may hold: the lower of the two limits."""
+        own = self.limits.max_events
+        return engine_limit if own is None else min(own, engine_limit)
 
     def to_builtins(self) -> dict[str, Any]:
         """The definition as plain JSON-like data, ready to store or send."""

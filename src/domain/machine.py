@@ -4,10 +4,12 @@ A decision is pure: the same run, command and time give the same events. Events 
 state (through ``run.evolve``); jobs are what must be delivered to workers once the new state
 is stored. An illegal command raises IllegalTransition and changes nothing; a stale or
 duplicate attempt command is ignored (an empty decision), since queues deliver at least once.
+A decision that fills the run's history budget ends the run with ``run.history_limit``.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from wfa.domain.commands import (
@@ -35,7 +37,13 @@ from wfa.domain.events import (
     RunStarted,
     WaitEnded,
 )
-from wfa.domain.progress import Decision, EngineSettings, Progress
+from wfa.domain.progress import (
+    HISTORY_LIMIT,
+    Decision,
+    EngineSettings,
+    HistoryFull,
+    Progress,
+)
 from wfa.domain.run import AttemptStatus, Run, RunStatus, evolve
 
 DEFAULT_SETTINGS = EngineSettings()
@@ -65,9 +73,15 @@ def decide(
 ) -> Decision:
     """Decide one command against the run's current state."""
     progress = Progress(definition, run, now, settings)
+    with suppress(HistoryFull):  # the run failed on its budget: that ending is the decision
+        _apply(progress, command)
+    return progress.decision()
+
+
+def _apply(progress: Progress, command: RunCommand) -> None:
     match command:
         case Create():
-            raise IllegalTransition(f"run {run.id} already exists")
+            raise IllegalTransition(f"run {progress.run.id} already exists")
         case Start():
             _start(progress)
         case BeginAttempt():
@@ -84,7 +98,6 @@ def decide(
             _cancel(progress, command.reason)
         case Resume():
             _resume(progress)
-    return progress.decision()
 
 
 def _start(progress: Progress) -> None:
@@ -192,5 +205,13 @@ def _resume(progress: Progress) -> None:
     step_id = run.failed_step
     if step_id is None or isinstance(progress.definition.step(step_id), FailStep):
         raise IllegalTransition("the run ended at a fail step; there is no failed step to retry")
+    # A run that used up its history would fail again at once: it cannot go on, only restart.
+    # Resuming needs room for run.resumed, the step it enters, and an ending.
+    spent = run.error is not None and run.error.error == HISTORY_LIMIT
+    if spent or run.seq + 2 >= progress.budget:
+        raise IllegalTransition(
+            f"the run's history is at its limit of {progress.budget} events; "
+            "it cannot be retried, start a new run"
+        )
     progress.record(RunResumed, step_id=step_id)
     progress.go_to(step_id)

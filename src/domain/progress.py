@@ -2,6 +2,10 @@
 
 ``Progress`` is the only writer of events. Choice, wait, succeed and fail steps are passed
 inline, in the same decision, so a run moves from one task straight to the next.
+
+It also keeps the run's history budget: a run holds at most ``budget`` events, and the last
+slot is kept for an ending. An event that would take it instead ends the run there with
+``run.history_limit``, so a workflow that loops for ever stops with a bounded history.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from wfa.domain.events import (
     ChoiceMade,
     ErrorInfo,
     Event,
+    RunCancelled,
     RunFailed,
     RunSucceeded,
     StepCaught,
@@ -37,6 +42,15 @@ from wfa.domain.events import (
 from wfa.domain.expressions import condition_holds, render
 from wfa.domain.run import Run, evolve
 
+DEFAULT_MAX_EVENTS = 10_000
+HISTORY_LIMIT = "run.history_limit"
+"""The error of a run that used up its history budget: not retried, not caught, not resumed."""
+ENDINGS = (RunSucceeded, RunFailed, RunCancelled)
+
+
+class HistoryFull(Exception):
+    """The run reached its history budget and ended: the decision stops where it is."""
+
 
 class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Timing the engine applies to every run."""
@@ -44,6 +58,7 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
     lease: float = 60.0  # seconds a worker holds an attempt without extending it
     redeliver_after: float = 30.0  # seconds before an unstarted queued job is sent again
     max_inline_steps: int = 1000  # choice and wait steps passed in one decision at most
+    max_events: int = DEFAULT_MAX_EVENTS  # a run's history budget; a definition may lower it
 
 
 class Job(msgspec.Struct, frozen=True, array_like=True):
@@ -75,16 +90,36 @@ class Progress:
         self.run = run
         self.now = now
         self.settings = settings
+        self.budget = definition.event_budget(settings.max_events)
         self._events: list[Event] = []
         self._jobs: list[Job] = []
 
     def decision(self) -> Decision:
         return Decision(run=self.run, events=tuple(self._events), jobs=tuple(self._jobs))
 
+    def room_to_go_on(self) -> bool:
+        """Whether one more event fits and still leaves the last slot for an ending."""
+        return self.run.seq + 1 < self.budget
+
     def record(self, kind: type[Event], **fields: Any) -> None:
-        event = kind(seq=self.run.seq + 1, at=self.now, **fields)
+        """Append an event; raise HistoryFull when it ended the run on its budget instead."""
+        if not issubclass(kind, ENDINGS) and not self.room_to_go_on():
+            self._spend_budget(fields.get("step_id"))
+        self._append(kind(seq=self.run.seq + 1, at=self.now, **fields))
+
+    def _append(self, event: Event) -> None:
         self.run = evolve(self.run, event)
         self._events.append(event)
+
+    def _spend_budget(self, step_id: str | None) -> None:
+        # The run ends at the step it was at (a failed run always names one); any job this
+        # decision made is dropped, since the run that would take it is over.
+        where = step_id or self.run.current_step or self.definition.start.id
+        message = f"the run's history reached its limit of {self.budget} events"
+        error = ErrorInfo(error=HISTORY_LIMIT, message=message, retryable=False)
+        self._append(RunFailed(seq=self.run.seq + 1, at=self.now, error=error, step_id=where))
+        self._jobs.clear()
+        raise HistoryFull(message)
 
     def go_to(self, target: str) -> None:
         """Enter ``target`` and pass inline steps until a task, a pending wait or the end."""
@@ -163,7 +198,6 @@ class Progress:
             wake_at = due_at
         else:
             wake_at = self.now + timedelta(seconds=self.settings.redeliver_after)
-            self._jobs.append(Job(self.run.id, step.id, number))
         self.record(
             AttemptScheduled,
             step_id=step.id,
@@ -172,6 +206,8 @@ class Progress:
             due_at=due_at,
             wake_at=wake_at,
         )
+        if due_at <= self.now:  # recorded first: no job for an attempt the budget refused
+            self._jobs.append(Job(self.run.id, step.id, number))
 
     def queue(self, step_id: str, number: int) -> None:
         """(Re)send a due attempt's job, and look again later in case it is lost."""

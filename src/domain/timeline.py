@@ -18,6 +18,7 @@ from wfa.domain.events import (
     ErrorInfo,
     Event,
     RunCancelled,
+    RunFailed,
 )
 from wfa.domain.run import AttemptStatus
 
@@ -63,7 +64,9 @@ def attempts(history: Iterable[Event]) -> list[AttemptRecord]:
         elif isinstance(event, AttemptQueued | AttemptStarted | AttemptSucceeded | AttemptFailed):
             key = (event.step_id, event.attempt)
             records[key] = _advance(records[key], event)
-        elif isinstance(event, RunCancelled):
+        elif isinstance(event, RunCancelled | RunFailed):
+            # The run ended under an open attempt (cancelled, or out of history budget):
+            # whatever that attempt reports later is ignored.
             for key, record in records.items():
                 if record.status in _OPEN:
                     records[key] = replace(

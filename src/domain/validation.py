@@ -10,11 +10,14 @@ from typing import Any
 from wfa.domain.cron import CronError, FireTimes, check_cron, load_zone
 from wfa.domain.decoding import Decoder
 from wfa.domain.definition import (
+    MAX_RUN_EVENTS,
+    MIN_RUN_EVENTS,
     STEP_TYPES,
     TRIGGER_TYPES,
     ChoiceStep,
     Definition,
     FailStep,
+    Limits,
     ManualTrigger,
     ScheduleTrigger,
     Step,
@@ -62,17 +65,34 @@ def parse_definition(
     name = raw.get("name")
     if isinstance(name, str) and not name.strip():
         decoder.add("name", "must not be empty")
+    if shell is not None:
+        _check_limits(decoder, shell.limits)
     links_ok = steps is not None and _check_steps(decoder, raw_steps, steps, known_actions)
     if links_ok and shell is not None and triggers is not None and steps is not None:
         complete = tuple(step for step in steps if step is not None)
         if len(complete) == len(steps):
             definition = Definition(
-                name=shell.name, description=shell.description, steps=complete, triggers=triggers
+                name=shell.name,
+                description=shell.description,
+                steps=complete,
+                triggers=triggers,
+                limits=shell.limits,
             )
             _check_graph(decoder, definition)
             if not decoder.problems:
                 return definition
     raise InvalidDefinition(decoder.problems)
+
+
+def _check_limits(decoder: Decoder, limits: Limits) -> None:
+    # Only a lower budget is meaningful: above the engine's WFA_RUN_MAX_EVENTS it has no effect.
+    budget = limits.max_events
+    if budget is not None and not MIN_RUN_EVENTS <= budget <= MAX_RUN_EVENTS:
+        decoder.add(
+            "limits.max_events",
+            f"must be a whole number between {MIN_RUN_EVENTS} (room for the run's first and "
+            f"last event) and {MAX_RUN_EVENTS}",
+        )
 
 
 def _triggers(

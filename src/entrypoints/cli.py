@@ -25,7 +25,7 @@ from wfa.domain.errors import InvalidDefinition
 from wfa.domain.run import RunStatus
 from wfa.domain.validation import parse_definition
 from wfa.entrypoints import cli_apikey, cli_db, cli_secret
-from wfa.entrypoints.config import ConfigError, load_settings
+from wfa.entrypoints.config import ConfigError, engine_settings, load_settings
 from wfa.entrypoints.definition_files import DefinitionFileError, load_definition_file, parse_input
 from wfa.entrypoints.local import LocalEngine, RunStuck
 from wfa.entrypoints.timeline_view import render_run
@@ -128,11 +128,14 @@ async def _run(path: str, input_text: str | None, virtual: bool, as_json: bool) 
     run_input = parse_input(input_text)
     # Virtual time starts now and jumps from timer to timer; the timeline reads the same.
     clock = FakeClock(SystemClock().now()) if virtual else None
-    settings = load_settings()  # WFA_HTTP_ALLOW and the response cap apply here too
+    # WFA_HTTP_ALLOW, the response cap and the run's history budget apply here too.
+    settings = load_settings()
     http = HttpRequest(
         HttpSettings(allow=settings.http_allow, max_response_bytes=settings.http_max_response_bytes)
     )
-    engine = LocalEngine(clock=clock, actions=default_registry(http=http))
+    engine = LocalEngine(
+        clock=clock, actions=default_registry(http=http), settings=engine_settings(settings)
+    )
     try:
         workflow = await engine.add_workflow(raw)
     except InvalidDefinition as error:

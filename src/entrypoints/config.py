@@ -22,6 +22,8 @@ from wfa.adapters.secrets.fernet import InvalidSecretKey, parse_keys
 from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.use_cases.follow_run import DEFAULT_MAX_WAITERS
 from wfa.application.use_cases.prune_runs import Retention
+from wfa.domain.definition import MAX_RUN_EVENTS, MIN_RUN_EVENTS
+from wfa.domain.progress import DEFAULT_MAX_EVENTS, EngineSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./wfa.db"
 _DRIVERS = {
@@ -55,6 +57,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_concurrency: int = 16
     lease_seconds: float = 60.0
     redeliver_after_seconds: float = 30.0
+    # A run's history budget; a workflow's limits.max_events may lower it, never raise it.
+    run_max_events: int = DEFAULT_MAX_EVENTS
     # The job stream's key (its consumer group lives in it); one per deployment on a Redis DB.
     queue_name: str = "wfa:jobs"
     # A job unacked this long (its worker died) is claimed by another worker.
@@ -98,6 +102,13 @@ def load_settings(
         redeliver_after_seconds=_seconds(
             "WFA_REDELIVER_AFTER_SECONDS", get("WFA_REDELIVER_AFTER_SECONDS"), 30.0
         ),
+        run_max_events=_integer(
+            "WFA_RUN_MAX_EVENTS",
+            get("WFA_RUN_MAX_EVENTS"),
+            DEFAULT_MAX_EVENTS,
+            MIN_RUN_EVENTS,
+            MAX_RUN_EVENTS,
+        ),
         queue_name=get("WFA_QUEUE_NAME") or "wfa:jobs",
         queue_idle_timeout_seconds=_seconds(
             "WFA_QUEUE_IDLE_TIMEOUT_SECONDS", get("WFA_QUEUE_IDLE_TIMEOUT_SECONDS"), 300.0
@@ -113,6 +124,15 @@ def load_settings(
             max_age=None if not max_age else duration("WFA_RETENTION_MAX_AGE", max_age),
             max_runs=None if not max_runs else _integer("WFA_RETENTION_MAX_RUNS", max_runs, 0, 0),
         ),
+    )
+
+
+def engine_settings(settings: Settings) -> EngineSettings:
+    """What the run state machine applies, the same in every process role and in ``wfa run``."""
+    return EngineSettings(
+        lease=settings.lease_seconds,
+        redeliver_after=settings.redeliver_after_seconds,
+        max_events=settings.run_max_events,
     )
 
 

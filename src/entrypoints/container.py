@@ -55,8 +55,8 @@ from wfa.application.use_cases.workflows import (
     RegisterWorkflow,
     UpdateWorkflow,
 )
-from wfa.domain.progress import EngineSettings
 from wfa.entrypoints.config import Settings
+from wfa.entrypoints.config import engine_settings as engine_settings_of
 from wfa.entrypoints.readiness import Readiness
 from wfa.entrypoints.secret_keys import make_cipher
 
@@ -66,10 +66,7 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     entropy = providers.Singleton(SystemEntropy)
-    engine_settings = providers.Singleton(
-        lambda s: EngineSettings(lease=s.lease_seconds, redeliver_after=s.redeliver_after_seconds),
-        settings,
-    )
+    engine_settings = providers.Singleton(engine_settings_of, settings)
     # One http.request per process: its pooled client is shared by every step it runs.
     http_request = providers.Singleton(
         lambda s: HttpRequest(

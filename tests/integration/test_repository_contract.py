@@ -9,7 +9,8 @@ import pytest
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
 from wfa.application.ports.repositories import RunFilter
 from wfa.domain import machine
-from wfa.domain.commands import BeginAttempt, Cancel, Create, Start
+from wfa.domain.commands import BeginAttempt, Cancel, Create, ExtendLease, Start
+from wfa.domain.events import Event
 from wfa.domain.progress import Decision
 from wfa.domain.run import RunStatus
 from wfa.domain.validation import parse_definition
@@ -73,6 +74,35 @@ async def test_save_appends_history_and_refuses_a_stale_version(uow_factory):
         history = await uow.runs.history("r1")
         assert [e.seq for e in history] == list(range(1, claim.run.seq + 1))
         assert await uow.runs.history("r1", after_seq=first.run.seq) == list(claim.events)
+
+
+async def test_history_reads_a_page_by_seq(uow_factory):
+    # A run of 11 events written over four transactions, beside another run.
+    first = new_run("r1")
+    await store_run(uow_factory, first)
+    await store_run(uow_factory, new_run("r2"))
+    run, events = first.run, list(first.events)
+    commands = [[BeginAttempt(step_id="a", attempt=1)], [ExtendLease(step_id="a", attempt=1)] * 3]
+    commands.append([ExtendLease(step_id="a", attempt=1)] * 4)
+    for batch in commands:
+        moved, expected = run, run.seq
+        staged: list[Event] = []
+        for command in batch:
+            decision = machine.decide(DEFINITION, moved, command, T0)
+            moved, staged = decision.run, [*staged, *decision.events]
+        async with uow_factory() as uow:
+            await uow.runs.save(moved, staged, expected_seq=expected)
+            await uow.commit()
+        run, events = moved, [*events, *staged]
+    assert [event.seq for event in events] == list(range(1, 12))
+    async with uow_factory() as uow:
+        assert await uow.runs.history("r1", 0, limit=3) == events[:3]
+        assert await uow.runs.history("r1", 3, limit=3) == events[3:6]
+        assert await uow.runs.history("r1", 9, limit=5) == events[9:]
+        assert await uow.runs.history("r1", 11, limit=5) == []
+        assert await uow.runs.history("r1", 4) == events[4:]
+        assert await uow.runs.history("r1", limit=1) == events[:1]
+        assert await uow.runs.history("missing", 0, limit=5) == []
 
 
 async def test_an_idempotency_key_names_one_run_per_workflow(uow_factory):

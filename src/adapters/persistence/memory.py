@@ -199,10 +199,13 @@ class MemoryRuns:
         run_id = self._store.keys.get((workflow_id, key))
         return None if run_id is None else self._store.runs.get(run_id)
 
-    async def history(self, run_id: str, after_seq: int = 0) -> list[Event]:
+    async def history(
+        self, run_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[Event]:
         if run_id in self.pending.deleted_runs:
             return []
-        return [e for e in self._store.history.get(run_id, []) if e.seq > after_seq]
+        found = [e for e in self._store.history.get(run_id, []) if e.seq > after_seq]
+        return found if limit is None else found[:limit]
 
     async def page(self, where: RunFilter, limit: int, cursor: str | None = None) -> RunPage:
         runs = sorted(self._store.runs.values(), key=_order, reverse=True)

@@ -77,8 +77,11 @@ class RunRepository(Protocol):
 
     async def by_idempotency_key(self, workflow_id: str, key: str) -> Run | None: ...
 
-    async def history(self, run_id: str, after_seq: int = 0) -> list[Event]:
-        """The run's events with ``seq`` greater than ``after_seq``, in order."""
+    async def history(
+        self, run_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[Event]:
+        """The run's events with ``seq`` greater than ``after_seq``, in order; at most ``limit``
+        of them when it is given (a page: the next one starts after the last seq read)."""
         ...
 
     async def page(self, where: RunFilter, limit: int, cursor: str | None = None) -> RunPage: ...

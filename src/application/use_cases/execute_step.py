@@ -25,7 +25,7 @@ from wfa.application.payloads import (
 from wfa.application.ports.actions import ActionCatalog, ActionContext, ActionError
 from wfa.application.ports.clock import Entropy
 from wfa.application.redaction import redact_outcome, redacting
-from wfa.application.run_transitions import RunTransitions
+from wfa.application.run_transitions import RunTransitions, holds
 from wfa.application.use_cases.secrets import NO_SECRETS, ResolveSecrets
 from wfa.domain.commands import BeginAttempt, CompleteAttempt, ExtendLease, FailAttempt
 from wfa.domain.definition import TaskStep
@@ -70,8 +70,8 @@ class ExecuteStep:
         except NotFound:
             log.warning("job for a run that no longer exists", extra={"run_id": job.run_id})
             return StepOutcome.IGNORED
-        if claimed.decision.ignored:
-            return StepOutcome.IGNORED
+        if claimed.decision.ignored or not holds(claimed.run, job):
+            return StepOutcome.IGNORED  # taken already, or the claim ended the run (its budget)
         first: StepOutcome | None = None
         run, next_job = claimed.run, job
         for chained in range(MAX_CHAINED_STEPS):

@@ -22,6 +22,7 @@ from wfa.domain.run import Run
 
 RECHECK_AFTER_SECONDS = 5.0
 DEFAULT_MAX_WAITERS = 1000
+HISTORY_PAGE = 500  # events read from the store at once: a history may hold 10,000 and more
 
 
 class FollowRun:
@@ -40,9 +41,13 @@ class FollowRun:
             # A position past the history means "seen it all": otherwise every event up to
             # it, the run's last one too, would be skipped and the follow would never end.
             last = min(after_seq, seq)
-            for event in stored:
-                yield event
-                last = event.seq
+            while True:  # the stored history, a page at a time
+                for event in stored:
+                    yield event
+                    last = event.seq
+                if finished or len(stored) < HISTORY_PAGE:
+                    break
+                stored, finished, seq = await self._stored(run_id, last)
             if finished:
                 return
             arrivals: asyncio.Queue[Event] = asyncio.Queue()
@@ -79,7 +84,7 @@ class FollowRun:
             run = await uow.runs.get(run_id)
             if run is None:
                 raise NotFound("run", run_id)
-            history = await uow.runs.history(run_id, after_seq)
+            history = await uow.runs.history(run_id, after_seq, HISTORY_PAGE)
         if history:
             return history, isinstance(history[-1], TERMINAL_EVENTS), run.seq
         return history, run.status.is_terminal, run.seq

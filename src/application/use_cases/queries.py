@@ -41,12 +41,30 @@ class ListRuns:
             return await uow.runs.page(where, limit, cursor)
 
 
+class HistoryPage(msgspec.Struct, frozen=True, kw_only=True):
+    """Events in seq order; ``next_after_seq`` (the last one's seq) when more follow."""
+
+    events: list[Event]
+    next_after_seq: int | None = None
+
+
+DEFAULT_HISTORY_PAGE = 500
+
+
 class GetRunHistory:
+    """A page of a run's history: a run may hold up to its budget of events (10,000 and more)."""
+
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    async def execute(self, run_id: str, after_seq: int = 0) -> list[Event]:
+    async def execute(
+        self, run_id: str, after_seq: int = 0, limit: int = DEFAULT_HISTORY_PAGE
+    ) -> HistoryPage:
         async with self._uow() as uow:
             if await uow.runs.get(run_id) is None:
                 raise NotFound("run", run_id)
-            return await uow.runs.history(run_id, after_seq)
+            # One more than asked says whether another page follows, without a count.
+            found = await uow.runs.history(run_id, after_seq, limit + 1)
+        page = found[:limit]
+        more = len(found) > limit and bool(page)
+        return HistoryPage(events=page, next_after_seq=page[-1].seq if more else None)

@@ -13,6 +13,10 @@ MAX_SEQ = 2**31 - 1
 Limit: TypeAlias = Annotated[
     int, QueryParameter(ge=1, le=200, description="How many items at most (1-200).")
 ]
+EventLimit: TypeAlias = Annotated[
+    int,
+    QueryParameter(ge=1, le=5000, description="How many events at most (1-5000, default 500)."),
+]
 Cursor: TypeAlias = Annotated[
     str | None,
     QueryParameter(max_length=512, description="The next_cursor of the previous page."),

@@ -14,13 +14,18 @@ from litestar.response import ServerSentEvent
 from wfa.application.ports.repositories import RunFilter
 from wfa.application.use_cases.control_run import CancelRun, RetryRun
 from wfa.application.use_cases.follow_run import FollowRun
-from wfa.application.use_cases.queries import GetRun, GetRunHistory, ListRuns
-from wfa.domain.events import RunEvent
+from wfa.application.use_cases.queries import (
+    DEFAULT_HISTORY_PAGE,
+    GetRun,
+    GetRunHistory,
+    ListRuns,
+)
 from wfa.domain.run import RunStatus
-from wfa.entrypoints.http.params import MAX_SEQ, Cursor, Limit
+from wfa.entrypoints.http.params import MAX_SEQ, Cursor, EventLimit, Limit
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import (
     CancelIn,
+    EventPage,
     RunDetailOut,
     RunOut,
     RunPage,
@@ -42,7 +47,13 @@ StatusFilter = Annotated[
     ),
 ]
 AfterSeq = Annotated[
-    int, QueryParameter(ge=0, le=MAX_SEQ, description="Only events after this seq.")
+    int,
+    QueryParameter(
+        ge=0,
+        le=MAX_SEQ,
+        description="Only events after this seq: 0 from the start, else the previous page's "
+        "next_cursor.",
+    ),
 ]
 LastEventId = Annotated[
     str | None,
@@ -79,10 +90,16 @@ class RunController(Controller):
         self,
         run_id: FromPath[str],
         run_history: NamedDependency[GetRunHistory],
-        after: AfterSeq = 0,
-    ) -> list[RunEvent]:
-        """The run's history, in order."""
-        return list(await run_history.execute(run_id, after))  # type: ignore[arg-type]
+        after_seq: AfterSeq = 0,
+        limit: EventLimit = DEFAULT_HISTORY_PAGE,
+    ) -> EventPage:
+        """The run's history in seq order, a page at a time; pass next_cursor as after_seq."""
+        page = await run_history.execute(run_id, after_seq, limit)
+        after = page.next_after_seq
+        return EventPage(
+            items=list(page.events),  # type: ignore[arg-type]
+            next_cursor=None if after is None else str(after),
+        )
 
     @get(
         "/{run_id:str}/stream",

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from wfa.application.use_cases.queries import RunDetails
-from wfa.domain.events import ErrorInfo
+from wfa.domain.events import ErrorInfo, RunEvent
 from wfa.domain.run import AttemptStatus, Run, RunStatus
 from wfa.domain.timeline import AttemptRecord
 from wfa.domain.workflow import Workflow
@@ -92,6 +92,13 @@ class RunDetailOut(RunOut, frozen=True, kw_only=True):
 
 class RunPage(msgspec.Struct, frozen=True, kw_only=True):
     items: list[RunOut]
+    next_cursor: str | None = None
+
+
+class EventPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of a run's history; pass ``next_cursor`` back as ``after_seq`` for the next."""
+
+    items: list[RunEvent]
     next_cursor: str | None = None
 
 

@@ -107,8 +107,14 @@ async def test_the_document_says_what_the_api_answers(api):
     assert (wait["schema"]["minimum"], wait["schema"]["maximum"]) == (0, 60)
     stream = paths["/api/v1/runs/{run_id}/stream"]["get"]["responses"]["200"]
     assert set(stream["content"]) == {"text/event-stream"}
-    [after] = paths["/api/v1/runs/{run_id}/events"]["get"]["parameters"][1:]
-    assert after["schema"]["maximum"] == 2**31 - 1
+    events = paths["/api/v1/runs/{run_id}/events"]["get"]
+    paging = {p["name"]: p["schema"] for p in events["parameters"][1:]}
+    assert paging["after_seq"]["maximum"] == 2**31 - 1
+    assert (paging["limit"]["minimum"], paging["limit"]["maximum"]) == (1, 5000)
+    assert paging["limit"]["default"] == 500
+    assert events["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/EventPage"
+    }
     definition = paths["/api/v1/workflows"]["post"]["requestBody"]["content"]["application/json"]
     assert definition["schema"]["type"] == "object"
     assert definition["schema"]["required"] == ["name", "steps"]

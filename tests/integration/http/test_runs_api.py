@@ -141,12 +141,14 @@ async def test_history_and_stream_tell_the_same_story(api):
     workflow = await api.create_workflow(FLAKY)
     run_id = (await start(api, workflow["id"]))["run_id"]
     await api.wait_for_end(run_id)
-    history = (await api.client.get(f"/api/v1/runs/{run_id}/events")).json()
+    page = (await api.client.get(f"/api/v1/runs/{run_id}/events")).json()
+    history = page["items"]
+    assert page["next_cursor"] is None
     assert [e["seq"] for e in history] == list(range(1, len(history) + 1))
     assert history[0]["type"] == "run.created"
     assert history[-1]["type"] == "run.succeeded"
-    later = (await api.client.get(f"/api/v1/runs/{run_id}/events", params={"after": 3})).json()
-    assert later == history[3:]
+    later = await api.client.get(f"/api/v1/runs/{run_id}/events", params={"after_seq": 3})
+    assert later.json()["items"] == history[3:]
 
     streamed = await read_stream(api, run_id)
     assert [(int(e["id"]), e["event"]) for e in streamed] == [
@@ -210,7 +212,9 @@ async def test_a_seq_beyond_any_is_a_400_or_nothing_more_not_a_500(api):
     run_id = (await start(api, workflow["id"]))["run_id"]
     await api.wait_for_end(run_id)
     for after in (2**31, 17789197881564340224):  # overflowed the database's INTEGER (500)
-        response = await api.client.get(f"/api/v1/runs/{run_id}/events", params={"after": after})
+        response = await api.client.get(
+            f"/api/v1/runs/{run_id}/events", params={"after_seq": after}
+        )
         assert response.status_code == 400
     assert await read_stream(api, run_id, last_event_id="9" * 20) == []
 
@@ -223,3 +227,47 @@ async def test_the_engine_leaves_the_global_random_generator_alone(api):
     run_id = (await start(api, workflow["id"]))["run_id"]
     assert (await api.wait_for_end(run_id))["status"] == "succeeded"
     assert random.getstate() == state
+
+
+LOOPING = {
+    "name": "looping",
+    "steps": [
+        {"id": "work", "type": "task", "action": "set", "params": {"n": 1}},
+        {"id": "again", "type": "choice", "choices": [{"when": "`true`", "next": "work"}]},
+    ],
+    "limits": {"max_events": 40},
+}
+
+
+async def test_a_looping_run_ends_on_its_budget_and_its_history_reads_in_pages(api):
+    workflow = await api.create_workflow(LOOPING)
+    run_id = (await start(api, workflow["id"]))["run_id"]
+    run = await api.wait_for_end(run_id)
+    assert run["status"] == "failed"
+    assert run["error"]["error"] == "run.history_limit"
+
+    pages, after = [], "0"
+    while after is not None:
+        params = {"after_seq": after, "limit": 15}
+        page = (await api.client.get(f"/api/v1/runs/{run_id}/events", params=params)).json()
+        pages.append([event["seq"] for event in page["items"]])
+        after = page["next_cursor"]
+    assert pages == [list(range(1, 16)), list(range(16, 31)), list(range(31, 41))]
+    last = (await api.client.get(f"/api/v1/runs/{run_id}/events?after_seq=39")).json()
+    assert last["items"][0]["type"] == "run.failed"
+    assert last["items"][0]["error"]["error"] == "run.history_limit"
+
+    refused = await api.client.post(f"/api/v1/runs/{run_id}/retry")
+    assert refused.status_code == 409
+    assert "history is at its limit of 40 events" in refused.json()["detail"]
+
+
+async def test_an_events_page_out_of_range_is_a_400_problem(api):
+    workflow = await api.create_workflow(HELLO)
+    run_id = (await start(api, workflow["id"]))["run_id"]
+    for params in ({"limit": 0}, {"limit": 5001}, {"after_seq": -1}, {"limit": "many"}):
+        response = await api.client.get(f"/api/v1/runs/{run_id}/events", params=params)
+        assert response.status_code == 400, params
+        assert response.headers["content-type"].startswith("application/problem+json")
+    full = await api.client.get(f"/api/v1/runs/{run_id}/events", params={"limit": 5000})
+    assert full.status_code == 200

@@ -15,6 +15,7 @@ from wfa.adapters.actions.catalog import ActionRegistry
 from wfa.adapters.clock import FakeClock, SeededEntropy
 from wfa.application.ports.actions import ActionContext, ActionError
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from wfa.domain.progress import EngineSettings
 from wfa.entrypoints.local import LocalEngine
 
 
@@ -95,6 +96,7 @@ def make_engine(
     def make(
         max_payload_bytes: int = 1_048_576,
         schedule_catchup: timedelta = timedelta(hours=1),
+        settings: EngineSettings | None = None,
         **scripts: Callable[[int, ActionContext], Any],
     ) -> CountedEngine:
         registry = ActionRegistry([*builtin_actions(), Sleepy()])
@@ -111,6 +113,7 @@ def make_engine(
             schedule_catchup=schedule_catchup,
             queue=RecordingJobQueue(),
             events=RecordingEventPublisher(),
+            settings=settings,
         )
         engine.commits = commits
         return engine

@@ -3,14 +3,49 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from tests.unit.application.conftest import task, workflow
 from wfa.application.errors import NotFound
+from wfa.application.use_cases import follow_run
 from wfa.application.use_cases.follow_run import AwaitRunEnd, FollowRun
 from wfa.domain.events import RunSucceeded
 from wfa.domain.run import RunStatus
+
+
+class HistoryReadSpy:
+    """A unit of work that notes each history read: after which seq, and how many at most."""
+
+    def __init__(self, inner: Any, reads: list[tuple[int, int | None]]) -> None:
+        self._inner, self._reads = inner, reads
+
+    async def __aenter__(self) -> HistoryReadSpy:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._inner.__aexit__(*exc_info)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @property
+    def runs(self) -> Any:
+        runs, reads = self._inner.runs, self._reads
+
+        class Runs:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(runs, name)
+
+            async def history(
+                self, run_id: str, after_seq: int = 0, limit: int | None = None
+            ) -> Any:
+                reads.append((after_seq, limit))
+                return await runs.history(run_id, after_seq, limit)
+
+        return Runs()
 
 
 async def collect(iterator):
@@ -26,6 +61,19 @@ async def test_a_finished_run_is_told_from_its_history_and_the_stream_ends(make_
     assert await collect(follow.execute(details.run.id, after_seq=details.run.seq)) == []
     tail = await collect(follow.execute(details.run.id, after_seq=3))
     assert tail == details.history[3:]
+
+
+async def test_a_long_history_is_read_a_page_at_a_time(make_engine, monkeypatch):
+    monkeypatch.setattr(follow_run, "HISTORY_PAGE", 4)
+    engine = make_engine()
+    details = await engine.run_once(workflow(task("a"), task("b"), task("c")))  # 12 events
+    reads: list[tuple[int, int | None]] = []
+    inner = engine.unit_of_work
+    follow = FollowRun(lambda: HistoryReadSpy(inner(), reads), engine.events)
+    assert details.run.seq == 12
+    assert await collect(follow.execute(details.run.id)) == details.history
+    assert reads == [(0, 4), (4, 4), (8, 4)]  # the last page holds run.succeeded: it ends
+    assert await collect(follow.execute(details.run.id, after_seq=5)) == details.history[5:]
 
 
 async def test_a_live_run_is_followed_to_its_end_without_gaps_or_repeats(make_engine):

@@ -149,9 +149,23 @@ async def test_history_can_be_read_from_a_sequence_number_on(make_engine):
     engine = make_engine()
     details = await engine.run_once(workflow(task("a"), task("b")))
     later = await GetRunHistory(engine.unit_of_work).execute(details.run.id, after_seq=3)
-    assert [e.seq for e in later] == list(range(4, details.run.seq + 1))
+    assert [e.seq for e in later.events] == list(range(4, details.run.seq + 1))
+    assert later.next_after_seq is None
     with pytest.raises(NotFound):
         await GetRunHistory(engine.unit_of_work).execute("missing")
+
+
+async def test_history_reads_a_page_at_a_time_and_says_where_the_next_begins(make_engine):
+    engine = make_engine()
+    details = await engine.run_once(workflow(task("a"), task("b")))
+    history = GetRunHistory(engine.unit_of_work)
+    assert details.run.seq == 9
+    pages = [await history.execute(details.run.id, after, 4) for after in (0, 4, 8)]
+    assert [[e.seq for e in page.events] for page in pages] == [[1, 2, 3, 4], [5, 6, 7, 8], [9]]
+    assert [page.next_after_seq for page in pages] == [4, 8, None]
+    exact = await history.execute(details.run.id, 5, 4)
+    assert (len(exact.events), exact.next_after_seq) == (4, None)  # no empty page after it
+    assert (await history.execute(details.run.id, 9, 4)).events == []
 
 
 async def test_runs_are_listed_newest_first_a_page_at_a_time(make_engine):

@@ -1,10 +1,14 @@
-"""Property tests of the run state machine: random acyclic definitions, hostile deliveries.
+"""Property tests of the run state machine: random definitions, hostile deliveries.
 
 A ``RuleBasedStateMachine`` drives one run of a generated definition the way the engine's
 surroundings may: jobs delivered late, twice or never, workers that die, a clock that jumps,
 cancels and resumes at any moment. After every step the whole history is checked against
 oracles written here, independently of the machine: append-only and replayable, terminal
 states absorb, retries bounded and delayed as the policy says, stale deliveries change nothing.
+
+Some runs get a small history budget (from the engine, the definition or both), and then
+their definitions may loop back (a choice or a catch naming an earlier step or its own): the
+history never outgrows the budget, and a run that fills it ends with ``run.history_limit``.
 """
 
 from __future__ import annotations
@@ -75,7 +79,8 @@ TERMINAL_EVENTS = (RunSucceeded, RunFailed, RunCancelled)
 ATTEMPT_COMMANDS = (BeginAttempt, ExtendLease, CompleteAttempt, FailAttempt)
 
 # ---------------------------------------------------------------------------------------------
-# Generated definitions: acyclic (every link points to a later step), valid by construction.
+# Generated definitions: valid by construction. Links point to later steps, except that in a
+# looping definition a choice or a catch may also point back (the other links keep an exit).
 # ---------------------------------------------------------------------------------------------
 
 # random.random() can return values so small that a jittered delay rounds to 0 microseconds.
@@ -124,9 +129,16 @@ def _targets(raw: dict[str, Any]) -> list[str]:
     return found
 
 
+def back_links(draw: st.DrawFn, position: int, loops: bool) -> list[str]:
+    """Earlier steps and this one, which a looping definition's choices and catches may name."""
+    if not loops or not draw(st.booleans(), label="loop back"):
+        return []
+    return [f"s{i}" for i in range(position + 1)]
+
+
 @st.composite
-def raw_definitions(draw: st.DrawFn) -> dict[str, Any]:
-    """Steps s0..sn-1 whose links only point forward, with unreachable steps pruned."""
+def raw_definitions(draw: st.DrawFn, loops: bool = False) -> dict[str, Any]:
+    """Steps s0..sn-1 whose links point forward (or back, with ``loops``), unreachable pruned."""
     count = draw(st.integers(1, 7))
     kinds = st.sampled_from(["task", "task", "task", "choice", "choice", "wait", "succeed", "fail"])
     steps: list[dict[str, Any]] = []
@@ -145,7 +157,8 @@ def raw_definitions(draw: st.DrawFn) -> dict[str, Any]:
                 step["retry"] = draw(retry_policies())
             if draw(st.booleans()):
                 step["timeout"] = draw(st.sampled_from([0.5, 5, 30, 120]))
-            if later:
+            back = back_links(draw, position, loops)
+            if later or back:
                 step["catch"] = [
                     {
                         "errors": draw(
@@ -153,14 +166,15 @@ def raw_definitions(draw: st.DrawFn) -> dict[str, Any]:
                                 [["*"], ["fatal"], ["http.*"], ["worker.lost", "step.timeout"]]
                             )
                         ),
-                        "next": draw(st.sampled_from(later)),
+                        "next": draw(st.sampled_from(later + back)),
                     }
                     for _ in range(draw(st.integers(0, 2)))
                 ]
         elif kind == "choice":
             flag, other = draw(st.integers(0, FLAGS - 1)), draw(st.integers(0, FLAGS - 1))
+            back = back_links(draw, position, loops)
             step["choices"] = [
-                {"when": draw(conditions(flag, other)), "next": draw(st.sampled_from(later))}
+                {"when": draw(conditions(flag, other)), "next": draw(st.sampled_from(later + back))}
                 for _ in range(draw(st.integers(1, 3)))
             ]
             if draw(st.booleans()):
@@ -190,9 +204,17 @@ def raw_definitions(draw: st.DrawFn) -> dict[str, Any]:
     return {"name": "generated", "steps": kept}
 
 
+SMALL_BUDGETS = st.integers(5, 60)
+
+
 @st.composite
 def cases(draw: st.DrawFn) -> tuple[Definition, dict[str, Any], EngineSettings]:
-    raw = draw(raw_definitions())
+    engine_budget = draw(st.one_of(st.just(10_000), SMALL_BUDGETS), label="engine budget")
+    own_budget = draw(st.one_of(st.none(), SMALL_BUDGETS), label="definition budget")
+    small = engine_budget <= 60 or own_budget is not None
+    raw = draw(raw_definitions(loops=small))
+    if own_budget is not None:
+        raw["limits"] = {"max_events": own_budget}
     definition = parse_definition(raw)  # valid by construction: raising here is a test bug
     assert [step.id for step in definition.steps] == [step["id"] for step in raw["steps"]]
     run_input = {"flags": draw(st.lists(st.booleans(), min_size=FLAGS, max_size=FLAGS))}
@@ -200,6 +222,7 @@ def cases(draw: st.DrawFn) -> tuple[Definition, dict[str, Any], EngineSettings]:
         lease=draw(st.sampled_from([2.0, 10.0, 60.0])),
         redeliver_after=draw(st.sampled_from([1.0, 5.0, 30.0])),
         max_inline_steps=draw(st.sampled_from([1000, 1000, 1, 1, 2])),
+        max_events=engine_budget,
     )
     return definition, run_input, engine
 
@@ -222,6 +245,7 @@ def check_history(definition: Definition, engine: EngineSettings, history: Seque
     """Every invariant a history must keep, whatever was done to the run."""
     assert history, "a run always has a history"
     assert isinstance(history[0], RunCreated)
+    check_budget(definition, engine, history)
     tries: dict[tuple[str, int], int] = {}
     numbers: dict[str, int] = {}
     cancelled = False
@@ -267,12 +291,38 @@ def check_history(definition: Definition, engine: EngineSettings, history: Seque
 
         if isinstance(event, AttemptFailed):
             assert position + 1 < len(history), "a failure is always followed by its outcome"
+            if spent(history[position + 1]):
+                continue  # no room was left for the outcome: the budget ended the run
             check_failure_routing(
                 definition.step(event.step_id),
                 event,
                 tries[(event.step_id, event.attempt)],
                 history[position + 1],
             )
+
+
+def budget_of(definition: Definition, engine: EngineSettings) -> int:
+    """The rule: the lower of the engine's budget and the definition's own, when it has one."""
+    own = definition.limits.max_events
+    return engine.max_events if own is None else min(engine.max_events, own)
+
+
+def spent(event: Event | None) -> bool:
+    return isinstance(event, RunFailed) and event.error.error == "run.history_limit"
+
+
+def check_budget(definition: Definition, engine: EngineSettings, history: Sequence[Event]) -> None:
+    """A history never holds more than its budget; its last slot only ever holds an ending,
+    and ``run.history_limit`` is only ever that last slot's event, never retryable."""
+    budget = budget_of(definition, engine)
+    assert len(history) <= budget, f"{len(history)} events over a budget of {budget}"
+    for event in history:
+        if event.seq >= budget:
+            assert isinstance(event, TERMINAL_EVENTS), f"{event!r} took the last slot"
+        if spent(event):
+            assert isinstance(event, RunFailed)
+            assert event.seq == budget, "run.history_limit only when the history is full"
+            assert not event.error.retryable
 
 
 def check_retry_delay(
@@ -427,16 +477,30 @@ def check_run_shape(definition: Definition, run: Run) -> None:
         assert run.wait_until is not None
 
 
+def loops_back(definition: Definition) -> bool:
+    """Whether some choice or catch names its own step or an earlier one."""
+    position = {step.id: index for index, step in enumerate(definition.steps)}
+    for index, step in enumerate(definition.steps):
+        targets = [choice.next for choice in getattr(step, "choices", ())]
+        targets += [catch.next for catch in getattr(step, "catch", ())]
+        if any(position[target] <= index for target in targets):
+            return True
+    return False
+
+
 def drive_fairly(
     definition: Definition, engine: EngineSettings, run: Run, now: datetime
 ) -> tuple[Run, list[Event]]:
     """Start, claim, complete and wake on time until the run ends; a bounded number of steps.
 
-    Every link points forward, so each step is entered at most once more: a task takes at most
-    three decisions (its backoff comes due, it is claimed, it completes), anything else one.
+    Without loops each step is entered at most once more: a task takes at most three decisions
+    (its backoff comes due, it is claimed, it completes), anything else one. A loop may go on
+    until the history budget is spent, and each decision records at least one event.
     """
     history: list[Event] = []
     budget = 1 + 3 * len(definition.steps)
+    if loops_back(definition):
+        budget += budget_of(definition, engine)
     for _ in range(budget):
         if run.status.is_terminal:
             break
@@ -531,6 +595,8 @@ class RunStateMachine(RuleBasedStateMachine):
             assert isinstance(command, Resume)
         if decision.run.status is RunStatus.CANCELLED:
             assert not decision.jobs, "a cancelled run starts nothing"
+        if events and spent(events[-1]):
+            assert not decision.jobs, "a run that spent its budget starts nothing"
         fraction = getattr(command, "random_fraction", None)
         for position, event in enumerate(events):
             if isinstance(event, AttemptFailed):
@@ -555,6 +621,16 @@ class RunStateMachine(RuleBasedStateMachine):
             expected = max(expected, retry_after)
         assert following.due_at - following.at == timedelta(seconds=expected)
 
+    def fills_budget(self, decision: Decision) -> bool:
+        """Whether the history had one slot left, so the command's first event is the end."""
+        assert self.definition is not None
+        if len(self.history) - len(decision.events) + 1 < budget_of(self.definition, self.engine):
+            return False
+        assert len(decision.events) == 1
+        assert spent(decision.events[0]) or isinstance(decision.events[0], TERMINAL_EVENTS)
+        note_event("history: the budget filled up")
+        return True
+
     def refused(self, command: RunCommand) -> None:
         with pytest.raises(IllegalTransition):
             self.send(command)
@@ -566,6 +642,8 @@ class RunStateMachine(RuleBasedStateMachine):
         note_event(f"{type(command).__name__}: {'live' if live else 'stale'}")
         decision = self.send(command)
         assert decision.ignored != live, f"{command!r}: live={live}"
+        if live and self.fills_budget(decision):
+            return decision
         if live:
             first = decision.events[0]
             kind = {
@@ -618,11 +696,15 @@ class RunStateMachine(RuleBasedStateMachine):
         assert self.run is not None
         assert self.definition is not None
         failed_step = self.run.failed_step
+        error = self.run.error
         legal = (
             self.run.status is RunStatus.FAILED
             and failed_step is not None
             and self.definition.has_step(failed_step)
             and not isinstance(self.definition.step(failed_step), FailStep)
+            # Room for run.resumed, the step it enters and an ending; never after the budget.
+            and len(self.history) + 3 <= budget_of(self.definition, self.engine)
+            and not (error is not None and error.error == "run.history_limit")
         )
         note_event(f"Resume: {'legal' if legal else 'refused'}")
         if not legal:
@@ -737,7 +819,7 @@ class RunStateMachine(RuleBasedStateMachine):
         before = self.run
         decision = self.send(Wake(random_fraction=fraction))
         assert decision.ignored != due, "Wake acts exactly when the run's timer is due"
-        if not due:
+        if not due or self.fills_budget(decision):
             return
         first = decision.events[0]
         attempt = before.attempt
@@ -792,6 +874,8 @@ class RunStateMachine(RuleBasedStateMachine):
                 note_event(f"history: failed with {fact.error.error}")
             if isinstance(fact, RunResumed):
                 note_event("history: resumed")
+            if spent(fact):
+                note_event("history: ended with run.history_limit")
 
     @invariant()
     def terminal_runs_refuse_start_and_cancel(self) -> None:
@@ -849,6 +933,8 @@ def test_a_fair_clock_ends_every_run(
     tries = sum(s.retry.max_attempts for s in definition.steps if isinstance(s, TaskStep))
     waits = sum(isinstance(s, WaitStep) for s in definition.steps)
     budget = 1 + 3 * tries + waits + 2 * drops_left
+    if loops_back(definition):
+        budget += budget_of(definition, engine)  # every move records an event or more
     moves = 0
     while not run.status.is_terminal:
         moves += 1

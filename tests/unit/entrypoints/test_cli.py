@@ -116,6 +116,42 @@ def test_run_json_prints_the_whole_run(capsys):
     assert data["history"][0]["type"] == "run.created"
 
 
+LOOP = """name: loop
+steps:
+  - {id: work, type: task, action: log, params: {message: again}, catch: [{next: stop}]}
+  - {id: pause, type: wait, seconds: 0, next: work}
+  - {id: stop, type: fail}
+"""
+
+
+def test_a_looping_run_ends_on_the_history_budget_the_environment_sets(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("WFA_RUN_MAX_EVENTS", "60")
+    path = write(tmp_path, "loop.yaml", LOOP.replace("seconds: 0", "seconds: 3600"))
+    assert main(["run", path, "--virtual-time", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["run"]["status"] == "failed"
+    assert data["run"]["error"]["error"] == "run.history_limit"
+    assert len(data["history"]) == 60
+    assert data["history"][-1]["type"] == "run.failed"
+
+
+def test_a_workflow_may_lower_the_budget_and_the_timeline_says_why(tmp_path, capsys):
+    path = write(tmp_path, "loop.yaml", LOOP + "limits: {max_events: 25}\n")
+    assert main(["run", path]) == 1
+    out = capsys.readouterr().out
+    assert "run.history_limit: the run's history reached its limit of 25 events" in out
+
+
+def test_a_bad_history_budget_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WFA_RUN_MAX_EVENTS", "0")
+    assert main(["run", write(tmp_path, "loop.yaml", LOOP)]) == 2
+    assert capsys.readouterr().err == (
+        "wfa: WFA_RUN_MAX_EVENTS: must be between 2 and 2147483647, got 0\n"
+    )
+
+
 def test_run_with_bad_input_json_exits_2(capsys):
     assert main(["run", str(EXAMPLE), "--input", "{nope"]) == 2
     assert capsys.readouterr().err.startswith("wfa: --input is not valid JSON")

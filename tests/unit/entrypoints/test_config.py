@@ -52,6 +52,11 @@ def test_the_waiters_cap_defaults_to_a_thousand_and_may_be_zero():
     assert settings(WFA_MAX_WAITERS="25").max_waiters == 25
 
 
+def test_the_run_history_budget_defaults_to_ten_thousand_events():
+    assert settings().run_max_events == 10_000
+    assert settings(WFA_RUN_MAX_EVENTS="500").run_max_events == 500
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -71,6 +76,12 @@ def test_the_waiters_cap_defaults_to_a_thousand_and_may_be_zero():
         ({"WFA_MAX_WAITERS": "-1"}, "WFA_MAX_WAITERS: must be between 0 and 1000000, got -1"),
         ({"WFA_MAX_WAITERS": "many"}, "WFA_MAX_WAITERS: 'many' is not a whole number"),
         ({"WFA_API_KEY": "letmein"}, "WFA_API_KEY: must be at least 32 characters"),
+        ({"WFA_RUN_MAX_EVENTS": "lots"}, "WFA_RUN_MAX_EVENTS: 'lots' is not a whole number"),
+        ({"WFA_RUN_MAX_EVENTS": "1"}, "WFA_RUN_MAX_EVENTS: must be between 2 and 2147483647"),
+        (
+            {"WFA_RUN_MAX_EVENTS": "2147483648"},
+            "WFA_RUN_MAX_EVENTS: must be between 2 and 2147483647",
+        ),
         (
             {"WFA_QUEUE_IDLE_TIMEOUT_SECONDS": "0"},
             "WFA_QUEUE_IDLE_TIMEOUT_SECONDS: must be between 0.1 seconds and a day",

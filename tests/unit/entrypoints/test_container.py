@@ -19,3 +19,12 @@ def test_the_database_pool_holds_a_connection_for_every_step_in_flight(
     env = {"WFA_DATABASE_URL": URL, "WFA_WORKER_CONCURRENCY": concurrency}
     container = Container(settings=load_settings(env, env_file=None))
     assert container.database().engine.pool.size() == pooled  # type: ignore[attr-defined]
+
+
+def test_every_role_decides_runs_with_the_configured_history_budget() -> None:
+    env = {"WFA_DATABASE_URL": URL, "WFA_RUN_MAX_EVENTS": "321", "WFA_LEASE_SECONDS": "12"}
+    container = Container(settings=load_settings(env, env_file=None))
+    engine = container.engine_settings()
+    assert (engine.max_events, engine.lease) == (321, 12.0)
+    # The one write path every role (API, worker, scheduler) moves runs through.
+    assert container.transitions().settings is engine

@@ -88,11 +88,15 @@ class SqlRuns:
         row = (await self._db.execute(query)).first()
         return None if row is None else msgspec.convert(row.state, Run)
 
-    async def history(self, run_id: str, after_seq: int = 0) -> list[Event]:
+    async def history(
+        self, run_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[Event]:
+        # The primary key (run_id, seq) serves this as one index range scan, page or not.
         query = (
             select(run_events.c.data)
             .where(run_events.c.run_id == run_id, run_events.c.seq > after_seq)
             .order_by(run_events.c.seq)
+            .limit(limit)
         )
         rows = (await self._db.execute(query)).all()
         return [msgspec.convert(row.data, RunEvent) for row in rows]
