@@ -13,10 +13,15 @@ its counting replaced, because as shipped it
 Here a window is one counter: in Redis one atomic script (``INCR``, and the window's expiry
 on the first hit), shared by every process on that Redis; in memory a get and set under the
 middleware's lock. Windows are fixed, starting at a key's first request, as Litestar's are.
+
+When Redis cannot be reached the request is let through and a warning logged: the limit
+guards the engine against floods, and must not itself take the API down.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -36,11 +41,15 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
 
 from wfa.entrypoints.http.auth import caller_in
 from wfa.entrypoints.rate_limit_settings import RateLimit
 
+log = logging.getLogger(__name__)
+
 STORE_NAME = "rate_limit"
+MAX_KEYED_PATH = 200  # a webhook path is at most this long; longer ones are counted by hash
 # Expired windows of callers that never came back are dropped from memory this often.
 SWEEP_EVERY = 10_000
 
@@ -69,7 +78,12 @@ class WindowLimit(RateLimitMiddleware):
         app = scope["litestar_app"]
         request: Request[Any, Any, Any] = app.request_class(scope)
         key = self.cache_key_from_request(request)
-        count, resets_in = await self._hit(key, self.config.get_store_from_app(app))
+        try:
+            count, resets_in = await self._hit(key, self.config.get_store_from_app(app))
+        except RedisError as error:
+            log.warning("rate limit not checked, Redis is unreachable: %s", error)
+            await self.app(scope, receive, send)
+            return
         # Litestar's header builder wants a history; only its length and reset are read.
         window = CacheObject(history=[0] * min(count, self.max_requests), reset=0)
         window.reset = int(time.time()) + resets_in
@@ -125,7 +139,10 @@ def limit_middleware(limit: RateLimit, identify: Identify, what: str) -> DefineM
 
 
 def webhook_path(request: Request[Any, Any, Any]) -> str:
-    return "hook-path:" + request.scope["path"].strip("/")
+    path: str = request.scope["path"].strip("/")
+    if len(path) > MAX_KEYED_PATH:  # no workflow owns it; its key stays short all the same
+        path = hashlib.sha256(path.encode()).hexdigest()
+    return "hook-path:" + path
 
 
 def client_address(prefix: str) -> Identify:

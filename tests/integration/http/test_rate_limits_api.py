@@ -172,3 +172,22 @@ async def test_concurrent_requests_on_two_processes_admit_exactly_the_limit(tmp_
         statuses = [response.status_code for response in await asyncio.gather(*sends)]
     assert statuses.count(429) == 30
     assert statuses.count(404) == 10
+
+
+async def test_an_unreachable_redis_lets_requests_through_with_a_warning(tmp_path, caplog):
+    env = {"WFA_REDIS_URL": "redis://127.0.0.1:1/0", "WFA_RATE_LIMIT_API": "1/minute"}
+    async with limited_app(tmp_path, **env) as (_, container, client):
+        key = await new_key(container)
+        for _ in range(2):
+            assert (await client.get("/api/v1/runs", headers=key)).status_code == 200
+    assert "rate limit not checked, Redis is unreachable" in caplog.text
+
+
+async def test_a_long_unknown_webhook_path_is_counted_under_a_short_key(tmp_path):
+    env = {"WFA_RATE_LIMIT_HOOKS": "1/minute", "WFA_RATE_LIMIT_HOOKS_PER_ADDRESS": "off"}
+    async with limited_app(tmp_path, **env) as (app, _, client):
+        long_path = "/hooks/" + "x" * 5000
+        assert (await client.post(long_path, json={})).status_code == 404
+        assert_too_many(await client.post(long_path, json={}), "for this webhook path")
+        store = app.stores.get("rate_limit")
+        assert all(len(key) < 300 for key in store._store)  # type: ignore[attr-defined]

@@ -146,3 +146,17 @@ async def test_keys_are_listed_with_their_scope_and_a_bad_scope_is_400(api, keys
     bad = await api.client.post("/api/v1/api-keys", json={"name": "x", "scope": "root"})
     assert bad.status_code == 400
     assert bad.headers["content-type"] == "application/problem+json"
+
+
+def test_the_document_names_403_on_the_api_and_429_with_retry_after_where_limited():
+    app = create_app(Container(settings=Settings(database_url="sqlite+aiosqlite:///:memory:")))
+    paths = app.openapi_schema.to_schema()["paths"]
+    for path, item in paths.items():
+        for operation in item.values():
+            answers = operation["responses"]
+            assert ("403" in answers) == path.startswith("/api/v1/"), (path, answers.keys())
+            limited = path.startswith(("/api/v1/", "/hooks/"))
+            assert ("429" in answers) == limited, path
+            if limited:
+                assert set(answers["429"]["headers"]) == {"Retry-After"}
+                assert set(answers["429"]["content"]) == {"application/problem+json"}
