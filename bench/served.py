@@ -47,6 +47,14 @@ async def wait_ready(client: httpx.AsyncClient, server: asyncio.subprocess.Proce
     raise SystemExit("wfa serve did not become ready")
 
 
+# The engine's rate is measured, not the limits that guard it: every bench turns them off.
+RATE_LIMITS_OFF = {
+    "WFA_RATE_LIMIT_HOOKS": "off",
+    "WFA_RATE_LIMIT_HOOKS_PER_ADDRESS": "off",
+    "WFA_RATE_LIMIT_API": "off",
+}
+
+
 @asynccontextmanager
 async def serving(url: str, folder: Path) -> AsyncIterator[Served]:
     """``wfa serve`` on ``url``, ready to take requests, for as long as the block runs."""
@@ -57,6 +65,7 @@ async def serving(url: str, folder: Path) -> AsyncIterator[Served]:
         "WFA_PORT": str(port),
         "WFA_API_KEY": KEY,
         "WFA_LOG_FORMAT": "json",
+        **RATE_LIMITS_OFF,
     }
     env.pop("WFA_REDIS_URL", None)  # one process: the embedded queue and feed
     wfa = Path(sys.executable).with_name("wfa")

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import httpx
-from served import HEADERS, Served, serving
+from served import HEADERS, RATE_LIMITS_OFF, Served, serving
 
 FLOW = {
     "name": "soak",
@@ -91,6 +91,7 @@ async def main() -> int:
     print(f"  RSS after {args.warmup:6d} runs  {early / 1024:8.1f} MiB")
     print(f"  RSS after {args.runs:6d} runs  {late / 1024:8.1f} MiB")
     print(f"  ratio {ratio:.2f} (limit {args.max_ratio:.2f})  {verdict}")
+    print(f"  (rate limits off: {', '.join(f'{k}={v}' for k, v in RATE_LIMITS_OFF.items())})")
     return 0 if ratio <= args.max_ratio else 1
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 from engine_throughput import FLOW, measure, sql_store
-from served import HEADERS, serving
+from served import HEADERS, RATE_LIMITS_OFF, serving
 from sqlalchemy import text
 
 
@@ -70,6 +70,7 @@ async def main() -> None:
     print(f"  engine alone         {engine_rate:8.1f} runs/s   1.00 x")
     print(f"  webhook to done      {served_rate:8.1f} runs/s   {served_rate / engine_rate:.2f} x")
     print("  (wfa serve: HTTP + in-process worker + scheduler, ?wait answers at the end)")
+    print(f"  (rate limits off: {', '.join(f'{k}={v}' for k, v in RATE_LIMITS_OFF.items())})")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""``wfa apikey create NAME | list | revoke ID``: the keys that open the HTTP API.
+"""``wfa apikey create NAME [--scope S] | list | revoke ID``: the keys that open the HTTP API.
+
+A new key is ``operator`` unless ``--scope`` says otherwise: enough to apply workflows and
+run them, not to read secrets' names or manage keys (see docs/api-keys.md).
 
 A new key goes to stdout alone (``KEY=$(wfa apikey create ci)`` captures it); what to do
 with it goes to stderr. Only the key's hash is stored, so it cannot be shown again.
@@ -16,8 +19,13 @@ from sqlalchemy.engine import make_url
 from wfa.adapters.clock import SystemClock, SystemEntropy
 from wfa.adapters.persistence.sqlalchemy.database import Database
 from wfa.application.errors import NotFound
-from wfa.application.use_cases.api_keys import CreateApiKey, ListApiKeys, RevokeApiKey
-from wfa.domain.api_keys import ApiKey
+from wfa.application.use_cases.api_keys import (
+    DEFAULT_SCOPE,
+    CreateApiKey,
+    ListApiKeys,
+    RevokeApiKey,
+)
+from wfa.domain.api_keys import ApiKey, Scope
 from wfa.entrypoints.cli_db import guarded, require_schema
 from wfa.entrypoints.config import Settings
 
@@ -29,7 +37,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     actions = apikey.add_subparsers(dest="apikey_command", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a key and show it once")
     create.add_argument("name", type=_name, help="what the key is for, e.g. ci or grafana")
-    actions.add_parser("list", help="every key: id, name, prefix, created, revoked")
+    create.add_argument(
+        "--scope",
+        choices=[scope.value for scope in Scope],
+        default=DEFAULT_SCOPE.value,
+        help=f"what the key may do (default: {DEFAULT_SCOPE.value})",
+    )
+    actions.add_parser("list", help="every key: id, name, scope, prefix, created, revoked")
     revoke = actions.add_parser("revoke", help="revoke a key for good")
     revoke.add_argument("id", help="the key's id, as 'wfa apikey list' shows it")
 
@@ -45,7 +59,8 @@ async def _run(args: argparse.Namespace, url: str) -> int:
     try:
         uow, clock = database.unit_of_work, SystemClock()
         if args.apikey_command == "create":
-            key, plaintext = await CreateApiKey(uow, clock, SystemEntropy()).execute(args.name)
+            create = CreateApiKey(uow, clock, SystemEntropy())
+            key, plaintext = await create.execute(args.name, Scope(args.scope))
             _show_new_key(key, plaintext)
             return 0
         if args.apikey_command == "list":
@@ -63,7 +78,7 @@ async def _run(args: argparse.Namespace, url: str) -> int:
 
 
 def _show_new_key(key: ApiKey, plaintext: str) -> None:
-    print(f"created API key {key.id} ({key.name}):", file=sys.stderr)
+    print(f"created {key.scope} API key {key.id} ({key.name}):", file=sys.stderr)
     print(plaintext, flush=True)
     print(
         "This key will not be shown again: store it now (only its hash is kept).",
@@ -75,12 +90,15 @@ def _print_keys(keys: list[ApiKey]) -> None:
     if not keys:
         print("no API keys yet: create one with 'wfa apikey create NAME'")
         return
-    rows = [("ID", "NAME", "PREFIX", "CREATED", "REVOKED")]
-    rows += [(k.id, k.name, k.prefix, _time(k.created_at), _time(k.revoked_at)) for k in keys]
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    rows = [("ID", "NAME", "SCOPE", "PREFIX", "CREATED", "REVOKED")]
+    rows += [
+        (k.id, k.name, k.scope.value, k.prefix, _time(k.created_at), _time(k.revoked_at))
+        for k in keys
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(5)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        print("  ".join([*cells, row[4]]).rstrip())
+        print("  ".join([*cells, row[5]]).rstrip())
 
 
 def _time(at: datetime | None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +24,14 @@ from wfa.application.use_cases.follow_run import DEFAULT_MAX_WAITERS
 from wfa.application.use_cases.prune_runs import Retention
 from wfa.domain.definition import MAX_RUN_EVENTS, MIN_RUN_EVENTS
 from wfa.domain.progress import DEFAULT_MAX_EVENTS, EngineSettings
+from wfa.entrypoints.rate_limit_settings import (
+    DEFAULT_API,
+    DEFAULT_HOOK_ADDRESS,
+    DEFAULT_HOOK_PATH,
+    InvalidRateLimit,
+    RateLimit,
+    parse_rate_limit,
+)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./wfa.db"
 _DRIVERS = {
@@ -67,6 +75,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     schedule_catchup: timedelta = timedelta(hours=1)
     # Webhook callers holding for their run's end at once, per process; past it, 202 at once.
     max_waiters: int = DEFAULT_MAX_WAITERS
+    # Requests per webhook path, per client address on /hooks, per API key on /api/v1.
+    rate_limit_hook_path: RateLimit = DEFAULT_HOOK_PATH
+    rate_limit_hook_address: RateLimit = DEFAULT_HOOK_ADDRESS
+    rate_limit_api: RateLimit = DEFAULT_API
 
 
 def load_settings(
@@ -120,6 +132,11 @@ def load_settings(
         max_waiters=_integer(
             "WFA_MAX_WAITERS", get("WFA_MAX_WAITERS"), DEFAULT_MAX_WAITERS, 0, 1_000_000
         ),
+        rate_limit_hook_path=_rate("WFA_RATE_LIMIT_HOOKS", get, DEFAULT_HOOK_PATH),
+        rate_limit_hook_address=_rate(
+            "WFA_RATE_LIMIT_HOOKS_PER_ADDRESS", get, DEFAULT_HOOK_ADDRESS
+        ),
+        rate_limit_api=_rate("WFA_RATE_LIMIT_API", get, DEFAULT_API),
         retention=Retention(
             max_age=None if not max_age else duration("WFA_RETENTION_MAX_AGE", max_age),
             max_runs=None if not max_runs else _integer("WFA_RETENTION_MAX_RUNS", max_runs, 0, 0),
@@ -181,6 +198,16 @@ def _integer(
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(f"{variable}: must be {bounds}, got {number}")
     return number
+
+
+def _rate(variable: str, get: Callable[[str], str | None], default: RateLimit) -> RateLimit:
+    value = get(variable)
+    if value is None or not value.strip():
+        return default
+    try:
+        return parse_rate_limit(value)
+    except InvalidRateLimit as error:
+        raise ConfigError(f"{variable}: {error}") from None
 
 
 def _seconds(variable: str, value: str | None, default: float) -> float:

@@ -40,9 +40,9 @@ def authenticate(path, plaintext: str):
     return asyncio.run(check())
 
 
-def create(capsys, name: str) -> tuple[str, str]:
+def create(capsys, name: str, *options: str) -> tuple[str, str]:
     """The new key (stdout) and what was said about it (stderr)."""
-    assert main(["apikey", "create", name]) == 0
+    assert main(["apikey", "create", name, *options]) == 0
     captured = capsys.readouterr()
     return captured.out.strip(), captured.err
 
@@ -79,8 +79,9 @@ def test_list_shows_every_key_newest_first_and_which_are_revoked(migrated, capsy
 
     assert main(["apikey", "list"]) == 0
     header, *rows = capsys.readouterr().out.splitlines()
-    assert header.split() == ["ID", "NAME", "PREFIX", "CREATED", "REVOKED"]
+    assert header.split() == ["ID", "NAME", "SCOPE", "PREFIX", "CREATED", "REVOKED"]
     assert [row.split()[1] for row in rows] == ["second", "first"]
+    assert [row.split()[2] for row in rows] == ["operator", "operator"]
     assert rows[0].endswith("-"), "the active key has no revocation time"
     assert rows[1].endswith("UTC")
 
@@ -105,3 +106,27 @@ def test_a_blank_name_is_a_usage_error(migrated, capsys):
         main(["apikey", "create", "  "])
     assert exit_.value.code == 2
     assert "a key name has 1 to 200 characters" in capsys.readouterr().err
+
+
+def test_a_new_key_is_operator_unless_a_scope_is_asked_for(migrated, capsys):
+    plain, said = create(capsys, "ci")
+    assert authenticate(migrated, plain).scope == "operator"
+    assert "created operator API key" in said
+    for scope in ("admin", "operator", "viewer"):
+        plain, said = create(capsys, scope, "--scope", scope)
+        assert authenticate(migrated, plain).scope == scope
+        assert f"created {scope} API key" in said
+    assert main(["apikey", "list"]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [(row.split()[1], row.split()[2]) for row in rows[:3]] == [
+        ("viewer", "viewer"),
+        ("operator", "operator"),
+        ("admin", "admin"),
+    ]
+
+
+def test_an_unknown_scope_is_a_usage_error(migrated, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["apikey", "create", "ci", "--scope", "root"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'root'" in capsys.readouterr().err

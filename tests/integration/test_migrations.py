@@ -191,6 +191,37 @@ async def test_0004_adds_the_secrets_table_and_takes_it_away_again(empty_url):
     assert await table_names(empty_url) == before
 
 
+async def test_0005_keeps_keys_made_before_scopes_admin(empty_url):
+    await asyncio.to_thread(migrate.upgrade, empty_url, "0004")
+    database = Database(empty_url)
+    old_key = {
+        "id": "old",
+        "name": "bootstrap",
+        "prefix": "wfa_abcd",
+        "key_hash": "0" * 64,
+        "created_at": datetime.now(UTC),
+    }
+    try:
+        async with database.engine.begin() as connection:
+            columns = ", ".join(old_key)
+            values = ", ".join(f":{name}" for name in old_key)
+            await connection.execute(
+                text(f"INSERT INTO api_keys ({columns}) VALUES ({values})"), old_key
+            )
+        await asyncio.to_thread(migrate.upgrade, empty_url, "0005")
+        async with database.engine.connect() as connection:
+            scopes = (await connection.execute(text("SELECT id, scope FROM api_keys"))).all()
+        await asyncio.to_thread(migrate.downgrade, empty_url, "0004")
+        async with database.engine.connect() as connection:
+            names = await connection.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_columns("api_keys")}
+            )
+    finally:
+        await database.dispose()
+    assert [tuple(row) for row in scopes] == [("old", "admin")]
+    assert "scope" not in names
+
+
 async def _store_0001_workflow(
     connection: AsyncConnection,
     workflow_id: str,

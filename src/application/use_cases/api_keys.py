@@ -9,7 +9,7 @@ from __future__ import annotations
 from wfa.application.errors import DuplicateApiKey, NotFound
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWorkFactory
-from wfa.domain.api_keys import KEY_PREFIX, ApiKey, hash_key, issue_key
+from wfa.domain.api_keys import KEY_PREFIX, ApiKey, Scope, hash_key, issue_key
 
 BOOTSTRAP_NAME = "bootstrap"
 ADMIN_NAME = "admin"
@@ -18,16 +18,21 @@ ADMIN_NAME = "admin"
 FIRST_ADMIN_ID = "first-admin"
 
 
+# A new key can start runs and change workflows, the common need (CI applying definitions);
+# reading only or managing keys is asked for by name.
+DEFAULT_SCOPE = Scope.OPERATOR
+
+
 class CreateApiKey:
-    """A new key under a name of the caller's choosing."""
+    """A new key under a name of the caller's choosing, with the scope asked for."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, entropy: Entropy) -> None:
         self._uow, self._clock, self._entropy = uow, clock, entropy
 
-    async def execute(self, name: str) -> tuple[ApiKey, str]:
+    async def execute(self, name: str, scope: Scope = DEFAULT_SCOPE) -> tuple[ApiKey, str]:
         """The stored key and its plaintext, which nothing can show again."""
         plaintext = KEY_PREFIX + self._entropy.token()
-        key = issue_key(self._entropy.new_id(), name, plaintext, self._clock.now())
+        key = issue_key(self._entropy.new_id(), name, plaintext, self._clock.now(), scope)
         async with self._uow() as uow:
             await uow.api_keys.add(key)
             await uow.commit()

@@ -16,13 +16,27 @@ from litestar.types import BeforeMessageSendHookHandler, LifespanHook, Message, 
 
 from wfa import __version__
 from wfa.entrypoints.container import Container
-from wfa.entrypoints.http.auth import SECURITY, SECURITY_COMPONENTS, ApiKeyGuard
+from wfa.entrypoints.http.auth import (
+    SECURITY,
+    SECURITY_COMPONENTS,
+    Callers,
+    caller_middleware,
+    scope_guard,
+)
 from wfa.entrypoints.http.health import health, ready
 from wfa.entrypoints.http.hooks import receive_webhook
 from wfa.entrypoints.http.keys import ApiKeyController
 from wfa.entrypoints.http.observe import metrics, metrics_middleware
 from wfa.entrypoints.http.openapi import finish_document
 from wfa.entrypoints.http.problems import EXCEPTION_HANDLERS
+from wfa.entrypoints.http.rate_limits import (
+    STORE_NAME,
+    api_caller,
+    client_address,
+    limit_middleware,
+    rate_limit_store,
+    webhook_path,
+)
 from wfa.entrypoints.http.runs import RunController
 from wfa.entrypoints.http.secrets import SecretController
 from wfa.entrypoints.http.workflows import WorkflowController
@@ -68,23 +82,33 @@ def create_app(
 ) -> Litestar:
     settings = container.settings()
     authenticate = container.authenticate_api_key()
-
-    async def is_valid(key: str) -> bool:
-        return await authenticate.execute(key) is not None
-
-    guard = ApiKeyGuard(is_valid)
+    # One lookup per request, shared by the API's rate limit (per key id) and the scope guard.
+    callers = Callers(authenticate.execute)
+    api_limit = limit_middleware(settings.rate_limit_api, api_caller, "for this API key")
     api = Router(
         path="/",
         route_handlers=[WorkflowController, RunController, ApiKeyController, SecretController],
-        guards=[guard],
+        guards=[scope_guard(callers)],
+        middleware=[caller_middleware(callers), *([api_limit] if api_limit else [])],
         security=SECURITY,
     )
+    hook_limits = [
+        limit_middleware(
+            settings.rate_limit_hook_address, client_address("hook"), "from this address"
+        ),
+        limit_middleware(settings.rate_limit_hook_path, webhook_path, "for this webhook path"),
+    ]
+    hooks = Router(
+        path="/", route_handlers=[receive_webhook], middleware=[m for m in hook_limits if m]
+    )
+    redis = container.redis_client() if settings.redis_url else None
     allowed: dict[str, str] = {}
     app = Litestar(
-        route_handlers=[api, receive_webhook, health, ready, metrics],
+        route_handlers=[api, hooks, health, ready, metrics],
         middleware=[metrics_middleware(container.http_metrics())],
         dependencies={name: _provide(container, name) for name in _PROVIDED},
         exception_handlers=EXCEPTION_HANDLERS,
+        stores={STORE_NAME: rate_limit_store(redis)},
         request_max_body_size=settings.max_payload_bytes + 64 * 1024,
         openapi_config=OpenAPIConfig(
             title="wfa",

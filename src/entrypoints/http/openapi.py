@@ -6,6 +6,8 @@
   gets a 400. The ``null`` branch is dropped and the constraints move onto the one type left.
 * A request Struct that refuses unknown fields (``forbid_unknown_fields``) answers 400 to an
   extra property; its schema says so with ``additionalProperties: false``.
+* Every operation under /api/v1 can answer 403 (the key's scope falls short) and, like
+  webhooks, 429 (a rate limit, with ``Retry-After``): documented once here, not per handler.
 * Litestar documents a 400 of its own shape (``status_code``, ``detail``, ``extra`` as
   application/json) on every operation with parameters; the app answers a 400 as a problem
   (problems.py), so that is what the document says.
@@ -21,6 +23,7 @@ from typing import Any
 import msgspec
 from litestar.openapi.spec import (
     OpenAPI,
+    OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     Operation,
@@ -39,6 +42,13 @@ _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 def finish_document(openapi: OpenAPI, routes: Iterable[BaseRoute]) -> None:
     """Correct ``openapi``, the document of ``routes``, in place (see the module docstring)."""
+    for path, operation in _operations_by_path(openapi):
+        answers = operation.responses if operation.responses is not None else {}
+        if path.startswith("/api/v1/"):
+            answers.setdefault("403", _problem("Forbidden: this API key's scope falls short"))
+        if path.startswith(("/api/v1/", "/hooks/")):
+            answers.setdefault("429", _too_many())
+        operation.responses = answers
     for operation in _operations(openapi):
         for parameter in operation.parameters or []:
             if isinstance(parameter, Parameter) and isinstance(parameter.schema, Schema):
@@ -61,11 +71,34 @@ def finish_document(openapi: OpenAPI, routes: Iterable[BaseRoute]) -> None:
 
 
 def _operations(openapi: OpenAPI) -> Iterator[Operation]:
-    for path_item in (openapi.paths or {}).values():
+    for _, operation in _operations_by_path(openapi):
+        yield operation
+
+
+def _operations_by_path(openapi: OpenAPI) -> Iterator[tuple[str, Operation]]:
+    for path, path_item in (openapi.paths or {}).items():
         for method in _METHODS:
             operation = getattr(path_item, method, None)
             if isinstance(operation, Operation):
-                yield operation
+                yield path, operation
+
+
+def _too_many() -> OpenAPIResponse:
+    answer = _problem("Too Many Requests: a rate limit was reached")
+    answer.headers = {
+        "Retry-After": OpenAPIHeader(
+            schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
+            description="Seconds until the limit's window ends",
+        )
+    }
+    return answer
+
+
+def _problem(description: str) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=description,
+        content={PROBLEM_JSON: OpenAPIMediaType(schema=Reference(_PROBLEM))},
+    )
 
 
 def _without_null(schema: Schema) -> Schema | Reference:

@@ -20,7 +20,9 @@ from wfa.application.use_cases.queries import (
     GetRunHistory,
     ListRuns,
 )
+from wfa.domain.api_keys import Scope
 from wfa.domain.run import RunStatus
+from wfa.entrypoints.http.auth import needs
 from wfa.entrypoints.http.params import MAX_SEQ, Cursor, EventLimit, Limit
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import (
@@ -65,7 +67,7 @@ class RunController(Controller):
     path = "/api/v1/runs"
     tags = ["runs"]
 
-    @get("/", responses=responses(400, 401))
+    @get("/", opt=needs(Scope.VIEWER), responses=responses(400, 401))
     async def list_runs(
         self,
         list_runs: NamedDependency[ListRuns],
@@ -80,12 +82,12 @@ class RunController(Controller):
         )
         return RunPage(items=[run_out(run) for run in page.runs], next_cursor=page.next_cursor)
 
-    @get("/{run_id:str}", responses=responses(400, 401, 404))
+    @get("/{run_id:str}", opt=needs(Scope.VIEWER), responses=responses(400, 401, 404))
     async def read(self, run_id: FromPath[str], get_run: NamedDependency[GetRun]) -> RunDetailOut:
         """The run: status, output or error, and every step with every attempt."""
         return run_detail_out(await get_run.execute(run_id))
 
-    @get("/{run_id:str}/events", responses=responses(400, 401, 404))
+    @get("/{run_id:str}/events", opt=needs(Scope.VIEWER), responses=responses(400, 401, 404))
     async def history(
         self,
         run_id: FromPath[str],
@@ -103,6 +105,7 @@ class RunController(Controller):
 
     @get(
         "/{run_id:str}/stream",
+        opt=needs(Scope.VIEWER),
         media_type=SSE,
         responses={
             200: ResponseSpec(
@@ -130,7 +133,12 @@ class RunController(Controller):
         after = min(int(last_event_id), MAX_SEQ) if last_event_id else 0
         return ServerSentEvent(event_stream(follow_run.execute(run_id, after)))
 
-    @post("/{run_id:str}/cancel", status_code=200, responses=responses(400, 401, 404, 409))
+    @post(
+        "/{run_id:str}/cancel",
+        opt=needs(Scope.OPERATOR),
+        status_code=200,
+        responses=responses(400, 401, 404, 409),
+    )
     async def cancel(
         self,
         run_id: FromPath[str],
@@ -140,7 +148,12 @@ class RunController(Controller):
         """Cancel an unfinished run (409 when it has already ended)."""
         return run_out(await cancel_run.execute(run_id, "" if data is None else data.reason))
 
-    @post("/{run_id:str}/retry", status_code=200, responses=responses(400, 401, 404, 409))
+    @post(
+        "/{run_id:str}/retry",
+        opt=needs(Scope.OPERATOR),
+        status_code=200,
+        responses=responses(400, 401, 404, 409),
+    )
     async def retry(self, run_id: FromPath[str], retry_run: NamedDependency[RetryRun]) -> RunOut:
         """Resume a failed run from its failed step (409 unless it failed)."""
         return run_out(await retry_run.execute(run_id))

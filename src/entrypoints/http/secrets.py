@@ -12,7 +12,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 
 from wfa.application.use_cases.secrets import DeleteSecret, ListSecrets, SetSecret
+from wfa.domain.api_keys import Scope
 from wfa.domain.secrets import MAX_SECRET_LENGTH, SECRET_NAME, SECRET_NAME_RULE, StoredSecret
+from wfa.entrypoints.http.auth import needs
 from wfa.entrypoints.http.problems import responses
 
 SecretName = Annotated[
@@ -53,6 +55,7 @@ class SecretController(Controller):
 
     @put(
         "/{name:str}",
+        opt=needs(Scope.OPERATOR),
         status_code=200,
         responses={
             200: ResponseSpec(
@@ -75,12 +78,17 @@ class SecretController(Controller):
         secret, created = await set_secret.execute(name, data.value)
         return Response(_out(secret), status_code=201 if created else 200)
 
-    @get("/", responses=responses(401))
+    @get("/", opt=needs(Scope.ADMIN), responses=responses(401))
     async def list_secrets(self, list_secrets: NamedDependency[ListSecrets]) -> list[SecretOut]:
         """Every secret by name, with when it was created and last set (never a value)."""
         return [_out(secret) for secret in await list_secrets.execute()]
 
-    @delete("/{name:str}", status_code=204, responses=responses(400, 401, 404))
+    @delete(
+        "/{name:str}",
+        opt=needs(Scope.OPERATOR),
+        status_code=204,
+        responses=responses(400, 401, 404),
+    )
     async def remove(self, name: SecretName, delete_secret: NamedDependency[DeleteSecret]) -> None:
         """Delete a secret; steps that name it fail with ``secret.missing`` from then on."""
         await delete_secret.execute(name)

@@ -19,8 +19,10 @@ from wfa.application.use_cases.workflows import (
     RegisterWorkflow,
     UpdateWorkflow,
 )
+from wfa.domain.api_keys import Scope
 from wfa.domain.definition import STEP_TYPES, TRIGGER_TYPES
 from wfa.domain.validation import STEP_ID
+from wfa.entrypoints.http.auth import needs
 from wfa.entrypoints.http.params import IdempotencyKey, Limit
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import (
@@ -86,14 +88,19 @@ class WorkflowController(Controller):
     path = "/api/v1/workflows"
     tags = ["workflows"]
 
-    @post("/", status_code=201, responses=responses(400, 401, 409, 413, 422))
+    @post(
+        "/",
+        opt=needs(Scope.OPERATOR),
+        status_code=201,
+        responses=responses(400, 401, 409, 413, 422),
+    )
     async def create(
         self, data: Definition, register_workflow: NamedDependency[RegisterWorkflow]
     ) -> WorkflowOut:
         """Create a workflow from a definition (version 1)."""
         return workflow_out(await register_workflow.execute(data))
 
-    @get("/", responses=responses(400, 401))
+    @get("/", opt=needs(Scope.VIEWER), responses=responses(400, 401))
     async def list_workflows(
         self, list_workflows: NamedDependency[ListWorkflows], limit: Limit = 50, after: After = None
     ) -> WorkflowPage:
@@ -103,14 +110,18 @@ class WorkflowController(Controller):
         more = len(found) > limit
         return WorkflowPage(items=page, next_cursor=page[-1].id if more and page else None)
 
-    @get("/{workflow_id:str}", responses=responses(400, 401, 404))
+    @get("/{workflow_id:str}", opt=needs(Scope.VIEWER), responses=responses(400, 401, 404))
     async def read(
         self, workflow_id: FromPath[str], get_workflow: NamedDependency[GetWorkflow]
     ) -> WorkflowOut:
         """One workflow at its latest version."""
         return workflow_out(await get_workflow.execute(workflow_id))
 
-    @put("/{workflow_id:str}", responses=responses(400, 401, 404, 409, 413, 422))
+    @put(
+        "/{workflow_id:str}",
+        opt=needs(Scope.OPERATOR),
+        responses=responses(400, 401, 404, 409, 413, 422),
+    )
     async def update(
         self,
         workflow_id: FromPath[str],
@@ -120,14 +131,21 @@ class WorkflowController(Controller):
         """Store a new version; runs already started keep the version they started on."""
         return workflow_out(await update_workflow.execute(workflow_id, data))
 
-    @delete("/{workflow_id:str}", status_code=204, responses=responses(400, 401, 404))
+    @delete(
+        "/{workflow_id:str}",
+        opt=needs(Scope.OPERATOR),
+        status_code=204,
+        responses=responses(400, 401, 404),
+    )
     async def remove(
         self, workflow_id: FromPath[str], delete_workflow: NamedDependency[DeleteWorkflow]
     ) -> None:
         """Delete a workflow; its runs are kept."""
         await delete_workflow.execute(workflow_id)
 
-    @get("/{workflow_id:str}/schedules", responses=responses(400, 401, 404))
+    @get(
+        "/{workflow_id:str}/schedules", opt=needs(Scope.VIEWER), responses=responses(400, 401, 404)
+    )
     async def schedules(
         self, workflow_id: FromPath[str], list_schedules: NamedDependency[ListSchedules]
     ) -> ScheduleList:
@@ -148,7 +166,12 @@ class WorkflowController(Controller):
             ]
         )
 
-    @post("/{workflow_id:str}/runs", status_code=202, responses=responses(400, 401, 404, 413, 422))
+    @post(
+        "/{workflow_id:str}/runs",
+        opt=needs(Scope.OPERATOR),
+        status_code=202,
+        responses=responses(400, 401, 404, 413, 422),
+    )
     async def start(
         self,
         workflow_id: FromPath[str],

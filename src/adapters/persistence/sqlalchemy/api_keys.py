@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wfa.adapters.persistence.sqlalchemy.tables import api_keys
 from wfa.application.errors import DuplicateApiKey
-from wfa.domain.api_keys import ApiKey
+from wfa.domain.api_keys import ApiKey, Scope
 
 
 class SqlApiKeys:
@@ -34,7 +34,7 @@ class SqlApiKeys:
 
     async def all(self) -> list[ApiKey]:
         query = select(api_keys).order_by(api_keys.c.created_at.desc(), api_keys.c.id.desc())
-        return [ApiKey(**row._mapping) for row in await self._db.execute(query)]
+        return [_key(row._mapping) for row in await self._db.execute(query)]
 
     async def revoke(self, key_id: str, at: datetime) -> bool:
         result = await self._db.execute(
@@ -51,4 +51,8 @@ class SqlApiKeys:
 
     async def _one(self, query: Any) -> ApiKey | None:
         row = (await self._db.execute(query)).first()
-        return None if row is None else ApiKey(**row._mapping)
+        return None if row is None else _key(row._mapping)
+
+
+def _key(row: Any) -> ApiKey:
+    return ApiKey(**{**row, "scope": Scope(row["scope"])})

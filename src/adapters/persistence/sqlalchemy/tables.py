@@ -158,6 +158,8 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
+    # Keys stored before scopes existed keep the power they had (migration 0005).
+    Column("scope", String(16), nullable=False, server_default="admin"),
     UniqueConstraint("key_hash"),
 )
 
