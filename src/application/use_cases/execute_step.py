@@ -31,7 +31,6 @@ from wfa.domain.commands import BeginAttempt, CompleteAttempt, ExtendLease, Fail
 from wfa.domain.definition import TaskStep
 from wfa.domain.errors import ExpressionError, InvalidParams
 from wfa.domain.events import ErrorInfo
-from wfa.domain.expressions import render
 from wfa.domain.params import convert_params
 from wfa.domain.progress import Job
 from wfa.domain.run import Run
@@ -118,8 +117,8 @@ class ExecuteStep:
             return self._failed(job, ErrorInfo(error="action.unknown", message=message))
         run_context = run.context()
         try:
-            # Secrets join the context of this rendering only, never the run.
-            params = render(step.params, await self._secrets.context(step.params, run_context))
+            # Secrets are substituted in this rendering only, never put in any context.
+            params = await self._secrets.render(step.params, run_context)
         except ExpressionError as error:
             info = ErrorInfo(error="template.error", message=str(error), retryable=False)
             return self._failed(job, info)
