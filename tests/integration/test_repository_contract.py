@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
+from wfa.application.paging import InvalidCursor
 from wfa.application.ports.repositories import RunFilter
 from wfa.domain import machine
 from wfa.domain.commands import BeginAttempt, Cancel, Create, Start
@@ -117,6 +120,29 @@ async def test_runs_page_newest_first_with_filters_and_cursor(uow_factory):
         running = await uow.runs.page(RunFilter(status=RunStatus.RUNNING), limit=10)
         assert len(running.runs) == 6
         assert (await uow.runs.page(RunFilter(status=RunStatus.FAILED), limit=10)).runs == []
+
+
+def _cursor(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "zzz",
+        "é",
+        _cursor(["x", "y"]),  # a pair, but not a time
+        _cursor([1, 2]),
+        _cursor(["2030-01-01T00:00:00+00:00"]),
+        _cursor({"a": 1}),
+        _cursor(["2030-01-01T00:00:00+00:00", "r\u0000"]),  # PostgreSQL refuses NUL in text
+        "A" * 10_000,
+    ],
+)
+async def test_a_cursor_that_no_page_gave_is_refused_by_every_store(uow_factory, cursor):
+    async with uow_factory() as uow:
+        with pytest.raises(InvalidCursor):
+            await uow.runs.page(RunFilter(), limit=3, cursor=cursor)
 
 
 async def test_workflow_versions_are_kept_and_the_latest_is_served(uow_factory):
