@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from wfa.application.errors import ConcurrencyConflict, DuplicateRun
+from wfa.application.errors import ConcurrencyConflict, DuplicateRun, StoreRefused
 from wfa.application.paging import InvalidCursor
 from wfa.application.ports.repositories import RunFilter
 from wfa.domain import machine
@@ -143,6 +143,22 @@ async def test_a_cursor_that_no_page_gave_is_refused_by_every_store(uow_factory,
     async with uow_factory() as uow:
         with pytest.raises(InvalidCursor):
             await uow.runs.page(RunFilter(), limit=3, cursor=cursor)
+
+
+async def test_a_value_postgresql_cannot_keep_is_the_named_store_refused(uow_factory, request):
+    """What the engine lets through is never such a value; if one slips by, the store says
+    so with StoreRefused (the engine then fails the attempt), not a driver error."""
+    if request.node.callspec.params["uow_factory"] != "postgres":
+        pytest.skip("only PostgreSQL refuses NUL in JSONB text")
+    decision = new_run("r1")
+    await store_run(uow_factory, decision)
+    cancelled = machine.decide(DEFINITION, decision.run, Cancel(reason="a\x00b"), T0)
+    async with uow_factory() as uow:
+        with pytest.raises(StoreRefused, match="the store refused the data"):
+            await uow.runs.save(cancelled.run, cancelled.events, decision.run.seq)
+    async with uow_factory() as uow:
+        stored = await uow.runs.get("r1")
+    assert stored == decision.run, "nothing of the refused write was kept"
 
 
 async def test_workflow_versions_are_kept_and_the_latest_is_served(uow_factory):

@@ -17,6 +17,7 @@ from litestar.types import BeforeMessageSendHookHandler, LifespanHook, Message, 
 from wfa import __version__
 from wfa.entrypoints.container import Container
 from wfa.entrypoints.http.auth import SECURITY, SECURITY_COMPONENTS, ApiKeyGuard
+from wfa.entrypoints.http.bounded_input import bounded_request_class, refuse_nul_in_target
 from wfa.entrypoints.http.health import health, ready
 from wfa.entrypoints.http.hooks import receive_webhook
 from wfa.entrypoints.http.keys import ApiKeyController
@@ -82,7 +83,8 @@ def create_app(
     allowed: dict[str, str] = {}
     app = Litestar(
         route_handlers=[api, receive_webhook, health, ready, metrics],
-        middleware=[metrics_middleware(container.http_metrics())],
+        middleware=[metrics_middleware(container.http_metrics()), refuse_nul_in_target],
+        request_class=bounded_request_class(settings.max_json_depth),
         dependencies={name: _provide(container, name) for name in _PROVIDED},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_payload_bytes + 64 * 1024,
