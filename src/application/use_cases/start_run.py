@@ -11,6 +11,7 @@ from wfa.application.payloads import (
     DEFAULT_MAX_JSON_DEPTH,
     DEFAULT_MAX_PAYLOAD_BYTES,
     as_bounded_json,
+    check_storable,
 )
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
@@ -53,6 +54,7 @@ class StartRun:
         """Raise PayloadTooLarge, PayloadTooDeep, UnstorableText or NotJson for an input
         the engine will not keep."""
         as_bounded_json(request.input, "the run's input", self._max_input_bytes, self._max_depth)
+        check_storable(request.idempotency_key, "the idempotency key")
         try:
             async with self._uow() as uow:
                 existing = await self._existing(uow, request)

@@ -163,3 +163,10 @@ def test_raw_json_past_the_depth_is_refused_without_decoding(raw):
 )
 def test_raw_json_within_the_depth_passes(raw):
     check_json_text(raw, "the body")
+
+
+async def test_an_idempotency_key_with_nul_is_refused(make_engine):
+    engine = make_engine()
+    wf = await engine.add_workflow(workflow(task("a")))
+    with pytest.raises(UnstorableText, match="the idempotency key holds a NUL"):
+        await engine.start(wf.id, {}, idempotency_key="k\x00")
