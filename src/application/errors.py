@@ -91,3 +91,12 @@ class UnreadableSecret(SecretError):
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"secret {name!r} cannot be read: {reason}")
         self.name = name
+
+
+class StoreRefused(ApplicationError):
+    """The store refused the data written (not the connection or a race): writing the same
+    again fails the same way, so it is not retried (PostgreSQL: a DataError)."""
+
+    def __init__(self, reason: str) -> None:
+        first = reason.strip().splitlines()[0] if reason.strip() else "no reason given"
+        super().__init__(f"the store refused the data: {first}")

@@ -1,17 +1,27 @@
-"""Opaque cursors for paged lists: where the previous page ended, as (sort key, id)."""
+"""Opaque cursors for paged lists: where the previous page ended, as (time, id).
+
+A cursor comes back from clients, so anything may arrive in its place: it is taken apart
+here, once, and anything but a pair of an ISO 8601 time and an id is ``InvalidCursor``
+(400), never an error of the store that reads it.
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
+from datetime import datetime
 
 import msgspec
 
 from wfa.application.errors import ApplicationError
 
+MAX_CURSOR_LENGTH = 512
+
 
 class InvalidCursor(ApplicationError):
     def __init__(self, cursor: str) -> None:
-        super().__init__(f"invalid cursor {cursor!r}: pass back a next_cursor from a page")
+        shown = cursor if len(cursor) <= 80 else f"{cursor[:80]}…"
+        super().__init__(f"invalid cursor {shown!r}: pass back a next_cursor from a page")
 
 
 def encode_cursor(position: tuple[str, str]) -> str:
@@ -19,10 +29,16 @@ def encode_cursor(position: tuple[str, str]) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[str, str]:
+    """The (ISO time, id) a cursor holds; InvalidCursor for anything else."""
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidCursor(cursor)
     try:
-        first, second = msgspec.json.decode(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError, msgspec.DecodeError):
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii"))
+        first, second = msgspec.json.decode(raw, type=tuple[str, str])
+        datetime.fromisoformat(first)
+    except (ValueError, TypeError, binascii.Error, msgspec.DecodeError):
         raise InvalidCursor(cursor) from None
-    if not isinstance(first, str) or not isinstance(second, str):
+    # A database refuses NUL in text (PostgreSQL: an error, not an answer).
+    if "\x00" in first or "\x00" in second:
         raise InvalidCursor(cursor)
     return (first, second)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -126,24 +126,33 @@ def check_template(value: Any) -> list[tuple[str, str]]:
     return problems
 
 
-def render(value: Any, context: dict[str, Any]) -> Any:
-    """Render every template inside a JSON-like value over the context."""
+def render(value: Any, context: dict[str, Any], fixed: Mapping[str, Any] | None = None) -> Any:
+    """Render every template inside a JSON-like value over the context.
+
+    ``fixed`` gives the value of whole expressions by their text (a task's secrets): they are
+    not evaluated, and the context never holds them.
+    """
     if isinstance(value, str):
-        return _render_string(value, context)
+        return _render_string(value, context, fixed or {})
     if isinstance(value, dict):
-        return {key: render(item, context) for key, item in value.items()}
+        return {key: render(item, context, fixed) for key, item in value.items()}
     if isinstance(value, list):
-        return [render(item, context) for item in value]
+        return [render(item, context, fixed) for item in value]
     return value
 
 
-def _render_string(text: str, context: dict[str, Any]) -> Any:
+def _render_string(text: str, context: dict[str, Any], fixed: Mapping[str, Any]) -> Any:
     if "{{" not in text:
         return text
+
+    def value_of(source: str) -> Any:
+        key = source.strip()
+        return fixed[key] if key in fixed else evaluate(source, context)
+
     whole = _TEMPLATE.fullmatch(text.strip())
     if whole is not None and text.count("{{") == 1:
-        return evaluate(whole.group(1), context)
-    return _TEMPLATE.sub(lambda match: as_text(evaluate(match.group(1), context)), text)
+        return value_of(whole.group(1))
+    return _TEMPLATE.sub(lambda match: as_text(value_of(match.group(1))), text)
 
 
 def as_text(value: Any) -> str:

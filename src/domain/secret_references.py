@@ -1,30 +1,41 @@
 """Which secrets a definition's templates name, and where naming one is refused.
 
 ``{{ secrets.NAME }}`` reads the secret ``NAME``, and only a task's params may do so: the
-engine adds the secrets a step's params name to the context of that one rendering, never to
-the run, so a succeed output, a fail cause, a wait's ``until`` or a choice condition could
-only ever read null there, and would put a value in the run's record if they could.
+engine resolves the secrets a step's params name for that one rendering, never for the run,
+so a succeed output, a fail cause, a wait's ``until`` or a choice condition could only ever
+read null there, and would put a value in the run's record if they could.
+
+A secret is read only as a whole, bare expression: ``{{ secrets.NAME }}``, alone or with
+text around it ("Bearer {{ secrets.T }}"). Any other expression that reads the root
+``secrets`` — an argument of a function, a comparison, a projection, a pipe, ``||``, an
+index — is refused, since ``reverse(secrets.T)`` would put a transformed value that
+redaction cannot recognise in the run's record, and ``secrets.T == 'x'`` is a guessing
+oracle. Refusal is a courtesy, not the defence: a bare reference is substituted by its
+value and every other expression is evaluated over a context without secrets
+(``render_params``), so no expression can reach a value by any path.
 
 References are found in the parsed expression, not its text: ``secrets`` counts where the
 expression reads the root of the context (``input.secrets.x`` or ``items[?secrets]`` read
-something else), and it must be followed by ``.NAME`` (``secrets`` alone or ``secrets.*``
-would read every secret).
+something else).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
 from wfa.domain.definition import ChoiceStep, FailStep, Step, SucceedStep, TaskStep, WaitStep
 from wfa.domain.errors import ExpressionError
-from wfa.domain.expressions import compile_expression, expressions_in
+from wfa.domain.expressions import compile_expression, expressions_in, render
 from wfa.domain.secrets import secret_name_problem
 
 ROOT = "secrets"
 _ONLY_IN_PARAMS = "secrets can only be used in a task's params"
-_NEEDS_NAME = "secrets must be read one at a time, as secrets.NAME"
+_BARE_ONLY = (
+    "a secret can only be used whole, as {{ secrets.NAME }}: never inside a function, "
+    "comparison, projection, filter, pipe, index, or/and/not"
+)
 # Nodes whose first child reads what the node reads while the others read something else:
 # the elements of a projection, the result of a pipe, the items a filter tests.
 _FIRST_CHILD_ONLY = {"projection", "value_projection", "filter_projection", "pipe"}
@@ -32,10 +43,23 @@ _FIRST_CHILD_ONLY = {"projection", "value_projection", "filter_projection", "pip
 
 def secret_names(template: Any) -> frozenset[str]:
     """The names of the secrets a template (a task's params) reads."""
-    names: set[str] = set()
+    return frozenset(secret_references(template).values())
+
+
+def secret_references(template: Any) -> dict[str, str]:
+    """Each bare ``secrets.NAME`` expression of a template (its text) and the name it reads."""
+    found: dict[str, str] = {}
     for _, source in expressions_in(template):
-        names |= _analysed(source)[0]
-    return frozenset(names)
+        name = _analysed(source)[0]
+        if name is not None:
+            found[source.strip()] = name
+    return found
+
+
+def render_params(template: Any, context: dict[str, Any], secrets: Mapping[str, str]) -> Any:
+    """Render a task's params: bare references by value, the rest over ``context`` alone."""
+    fixed = {source: secrets[name] for source, name in secret_references(template).items()}
+    return render(template, context, fixed)
 
 
 def step_secret_problems(step: Step) -> Iterator[tuple[str, str]]:
@@ -44,11 +68,8 @@ def step_secret_problems(step: Step) -> Iterator[tuple[str, str]]:
         yield from _template_problems(".params", step.params, allowed=True)
     elif isinstance(step, ChoiceStep):
         for index, choice in enumerate(step.choices):
-            names, problems = _analysed(choice.when)
-            where = f".choices[{index}].when"
-            yield from ((where, problem) for problem in problems)
-            if names:
-                yield where, _ONLY_IN_PARAMS
+            if _reads_secrets(choice.when):
+                yield f".choices[{index}].when", _ONLY_IN_PARAMS
     elif isinstance(step, WaitStep):
         yield from _template_problems(".until", step.until, allowed=False)
     elif isinstance(step, SucceedStep):
@@ -59,73 +80,61 @@ def step_secret_problems(step: Step) -> Iterator[tuple[str, str]]:
 
 def _template_problems(path: str, template: Any, *, allowed: bool) -> Iterator[tuple[str, str]]:
     for inner, source in expressions_in(template):
-        names, problems = _analysed(source)
-        yield from ((f"{path}{inner}", problem) for problem in problems)
-        if names and not allowed:
-            yield f"{path}{inner}", _ONLY_IN_PARAMS
+        if not allowed:
+            if _reads_secrets(source):
+                yield f"{path}{inner}", _ONLY_IN_PARAMS
+            continue
+        yield from ((f"{path}{inner}", problem) for problem in _analysed(source)[1])
+
+
+def _reads_secrets(source: str) -> bool:
+    name, problems = _analysed(source)
+    return name is not None or bool(problems)
 
 
 @lru_cache(maxsize=4096)
-def _analysed(source: str) -> tuple[frozenset[str], tuple[str, ...]]:
-    """The secret names an expression reads, and what is wrong with how it reads them."""
+def _analysed(source: str) -> tuple[str | None, tuple[str, ...]]:
+    """The secret a bare reference reads, and what is wrong with how an expression reads any."""
     try:
         parsed = compile_expression(source).parsed
     except ExpressionError:
-        return frozenset(), ()  # reported by the template check, with its reason
-    names: set[str] = set()
-    problems: list[str] = []
-    _walk(parsed, True, names, problems)
-    return frozenset(names), tuple(dict.fromkeys(problems))
+        return None, ()  # reported by the template check, with its reason
+    name = _bare_name(parsed)
+    if name is not None:
+        problem = secret_name_problem(name)
+        return (name, ()) if problem is None else (None, (problem,))
+    return None, (_BARE_ONLY,) if _reads_root_secrets(parsed, True) else ()
 
 
-def _walk(node: Any, at_root: bool, names: set[str], problems: list[str]) -> None:
-    """Visit a parsed expression; ``at_root``: the node reads the root of the context."""
+def _bare_name(node: Any) -> str | None:
+    """``NAME`` when the whole expression is ``secrets.NAME``, else None."""
+    if node.get("type") != "subexpression":
+        return None
+    children = node.get("children", [])
+    if len(children) != 2 or any(child.get("type") != "field" for child in children):
+        return None
+    first, second = children
+    return str(second.get("value")) if first.get("value") == ROOT else None
+
+
+def _reads_root_secrets(node: Any, at_root: bool) -> bool:
+    """Whether a parsed expression reads ``secrets`` of the root; ``at_root``: node reads it."""
     if not isinstance(node, dict):
-        return
+        return False
     kind = node.get("type")
     children: list[Any] = list(node.get("children", []))
-    if kind == "subexpression":
-        _walk_chain(children, at_root, names, problems)
-    elif kind == "field":
-        if at_root and node.get("value") == ROOT:
-            problems.append(_NEEDS_NAME)
-    elif kind == "current" or not children:
-        return
+    if kind == "field":
+        return at_root and node.get("value") == ROOT
+    if kind == "subexpression":  # a.b.c: the first link reads what the chain reads
+        while at_root and children and children[0].get("type") == "current":
+            children = children[1:]  # @.secrets.X reads what secrets.X reads
+        firsts, rests = children[:1], children[1:]
     elif kind in _FIRST_CHILD_ONLY or kind == "index_expression":
-        _walk(children[0], at_root, names, problems)
-        for child in children[1:]:
-            _walk(child, False, names, problems)
+        firsts, rests = children[:1], children[1:]
     elif kind == "expref":  # applied to each element later, never to the root
-        for child in children:
-            _walk(child, False, names, problems)
+        firsts, rests = [], children
     else:  # functions, comparisons, and/or/not, multi-selects, flatten: read what they read
-        for child in children:
-            _walk(child, at_root, names, problems)
-
-
-def _walk_chain(children: list[Any], at_root: bool, names: set[str], problems: list[str]) -> None:
-    """``a.b.c``: the first link reads what the chain reads; each next one, the link before."""
-    while at_root and children and children[0].get("type") == "current":
-        children = children[1:]  # @.secrets.X reads what secrets.X reads
-    if not children:
-        return
-    first, rest = children[0], children[1:]
-    if at_root and first.get("type") == "field" and first.get("value") == ROOT:
-        name_node = rest[0] if rest else None
-        if name_node is not None and name_node.get("type") == "index_expression":
-            name_node = name_node["children"][0]  # secrets.X[0]
-        if name_node is None or name_node.get("type") != "field":
-            problems.append(_NEEDS_NAME)
-        else:
-            name = str(name_node.get("value"))
-            problem = secret_name_problem(name)
-            if problem is None:
-                names.add(name)
-            else:
-                problems.append(problem)
-        for child in rest:
-            _walk(child, False, names, problems)
-        return
-    _walk(first, at_root, names, problems)
-    for child in rest:
-        _walk(child, False, names, problems)
+        firsts, rests = children, []
+    return any(_reads_root_secrets(child, at_root) for child in firsts) or any(
+        _reads_root_secrets(child, False) for child in rests
+    )

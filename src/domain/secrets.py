@@ -8,14 +8,14 @@ echoes does not reach history, the API or the logs.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import msgspec
+
+from wfa.domain.secret_forms import secret_forms
 
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 SECRET_NAME_RULE = "letters, digits and _, starting with a letter or _, at most 128"
@@ -53,7 +53,7 @@ def secret_value_problem(value: str) -> str | None:
 
 
 class Redactor:
-    """Replaces the given secret values, and their JSON- and URL-escaped forms, with ``***``.
+    """Replaces the given secret values, and every encoded form of them, with ``***``.
 
     Longer values go first, so a secret that contains another is replaced whole.
     """
@@ -66,7 +66,7 @@ class Redactor:
     def add(self, values: Iterable[str]) -> None:
         for value in values:
             if value:
-                self._forms |= {value, json.dumps(value)[1:-1], quote(value, safe="")}
+                self._forms |= secret_forms(value)
         ordered = sorted(self._forms, key=lambda form: (-len(form), form))
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 

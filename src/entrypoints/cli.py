@@ -21,6 +21,7 @@ from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.actions.http import HttpRequest, HttpSettings
 from wfa.adapters.clock import FakeClock, SystemClock
 from wfa.adapters.observability.logging import configure_logging
+from wfa.application.payloads import NotJson, PayloadTooDeep, PayloadTooLarge, UnstorableText
 from wfa.domain.errors import InvalidDefinition
 from wfa.domain.run import RunStatus
 from wfa.domain.validation import parse_definition
@@ -141,8 +142,14 @@ async def _run(path: str, input_text: str | None, virtual: bool, as_json: bool) 
     except InvalidDefinition as error:
         _print_problems(path, error)
         return EXIT_FAILED
+    except (UnstorableText, PayloadTooDeep) as error:
+        print(f"wfa: {path}: {error}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         details = await engine.settle(await engine.start(workflow.id, run_input))
+    except (UnstorableText, PayloadTooDeep, PayloadTooLarge, NotJson) as error:
+        print(f"wfa: --input: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except RunStuck as error:
         print(f"wfa: {error}", file=sys.stderr)
         return EXIT_FAILED

@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError
 
 from wfa.adapters.actions.http import DEFAULT_MAX_RESPONSE_BYTES
 from wfa.adapters.secrets.fernet import InvalidSecretKey, parse_keys
-from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES
+from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.use_cases.follow_run import DEFAULT_MAX_WAITERS
 from wfa.application.use_cases.prune_runs import Retention
 from wfa.domain.definition import MAX_RUN_EVENTS, MIN_RUN_EVENTS
@@ -61,6 +61,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The largest response body http.request reads (decompressed); more fails http.too_large.
     http_max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    # Arrays and objects nested deeper in a body, an input, a definition or an output: refused.
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     retention: Retention = Retention()
     worker_concurrency: int = 16
     lease_seconds: float = 60.0
@@ -109,6 +111,9 @@ def load_settings(
         ),
         max_payload_bytes=_integer(
             "WFA_MAX_PAYLOAD_BYTES", get("WFA_MAX_PAYLOAD_BYTES"), DEFAULT_MAX_PAYLOAD_BYTES, 1024
+        ),
+        max_json_depth=_integer(
+            "WFA_MAX_JSON_DEPTH", get("WFA_MAX_JSON_DEPTH"), DEFAULT_MAX_JSON_DEPTH, 2, 200
         ),
         lease_seconds=_seconds("WFA_LEASE_SECONDS", get("WFA_LEASE_SECONDS"), 60.0),
         redeliver_after_seconds=_seconds(

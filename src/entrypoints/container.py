@@ -127,8 +127,17 @@ class Container(containers.DeclarativeContainer):
         settings=engine_settings,
     )
 
-    register_workflow = providers.Singleton(RegisterWorkflow, unit_of_work, actions, clock, entropy)
-    update_workflow = providers.Singleton(UpdateWorkflow, unit_of_work, actions, clock)
+    register_workflow = providers.Singleton(
+        RegisterWorkflow,
+        unit_of_work,
+        actions,
+        clock,
+        entropy,
+        max_depth=settings.provided.max_json_depth,
+    )
+    update_workflow = providers.Singleton(
+        UpdateWorkflow, unit_of_work, actions, clock, max_depth=settings.provided.max_json_depth
+    )
     get_workflow = providers.Singleton(GetWorkflow, unit_of_work)
     list_workflows = providers.Singleton(ListWorkflows, unit_of_work)
     delete_workflow = providers.Singleton(DeleteWorkflow, unit_of_work)
@@ -141,6 +150,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         entropy,
         max_input_bytes=settings.provided.max_payload_bytes,
+        max_depth=settings.provided.max_json_depth,
     )
     # Built when first asked for: on SQLite without WFA_SECRET_KEY that makes the key file.
     secret_cipher = providers.Singleton(make_cipher, settings)
@@ -151,6 +161,7 @@ class Container(containers.DeclarativeContainer):
         actions,
         entropy,
         max_output_bytes=settings.provided.max_payload_bytes,
+        max_output_depth=settings.provided.max_json_depth,
         secrets=resolve_secrets,
     )
     fire_due_timers = providers.Singleton(FireDueTimers, unit_of_work, transitions, clock, entropy)

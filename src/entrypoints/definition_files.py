@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, PayloadTooDeep, check_json_text
+
 MAX_DEFINITION_BYTES = 1_000_000
 
 
@@ -33,7 +35,16 @@ def load_definition_file(path: str) -> Any:
     return _yaml(path, text)
 
 
+def _not_too_deep(text: str, what: str) -> None:
+    """Refuse nesting past the API's bound before a recursive decoder meets it."""
+    try:
+        check_json_text(text.encode("utf-8", "surrogatepass"), what, DEFAULT_MAX_JSON_DEPTH)
+    except PayloadTooDeep as error:
+        raise DefinitionFileError(str(error)) from None
+
+
 def _json(path: str, text: str) -> Any:
+    _not_too_deep(text, path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
@@ -42,8 +53,11 @@ def _json(path: str, text: str) -> Any:
 
 
 def _yaml(path: str, text: str) -> Any:
+    _not_too_deep(text, path)
     try:
         return yaml.safe_load(text)
+    except RecursionError:  # nested by indentation past what the parser's recursion holds
+        raise DefinitionFileError(f"{path}: nested too deeply") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -56,6 +70,7 @@ def parse_input(text: str | None) -> Any:
     """The run input given on the command line as JSON."""
     if text is None:
         return None
+    _not_too_deep(text, "--input")
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from wfa.application.errors import ConcurrencyConflict, DuplicateRun
+from wfa.application.errors import ConcurrencyConflict, DuplicateRun, StoreRefused
+from wfa.application.paging import InvalidCursor
 from wfa.application.ports.repositories import RunFilter
 from wfa.domain import machine
 from wfa.domain.commands import BeginAttempt, Cancel, Create, ExtendLease, Start
@@ -147,6 +150,45 @@ async def test_runs_page_newest_first_with_filters_and_cursor(uow_factory):
         running = await uow.runs.page(RunFilter(status=RunStatus.RUNNING), limit=10)
         assert len(running.runs) == 6
         assert (await uow.runs.page(RunFilter(status=RunStatus.FAILED), limit=10)).runs == []
+
+
+def _cursor(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "zzz",
+        "é",
+        _cursor(["x", "y"]),  # a pair, but not a time
+        _cursor([1, 2]),
+        _cursor(["2030-01-01T00:00:00+00:00"]),
+        _cursor({"a": 1}),
+        _cursor(["2030-01-01T00:00:00+00:00", "r\u0000"]),  # PostgreSQL refuses NUL in text
+        "A" * 10_000,
+    ],
+)
+async def test_a_cursor_that_no_page_gave_is_refused_by_every_store(uow_factory, cursor):
+    async with uow_factory() as uow:
+        with pytest.raises(InvalidCursor):
+            await uow.runs.page(RunFilter(), limit=3, cursor=cursor)
+
+
+async def test_a_value_postgresql_cannot_keep_is_the_named_store_refused(uow_factory, request):
+    """What the engine lets through is never such a value; if one slips by, the store says
+    so with StoreRefused (the engine then fails the attempt), not a driver error."""
+    if request.node.callspec.params["uow_factory"] != "postgres":
+        pytest.skip("only PostgreSQL refuses NUL in JSONB text")
+    decision = new_run("r1")
+    await store_run(uow_factory, decision)
+    cancelled = machine.decide(DEFINITION, decision.run, Cancel(reason="a\x00b"), T0)
+    async with uow_factory() as uow:
+        with pytest.raises(StoreRefused, match="the store refused the data"):
+            await uow.runs.save(cancelled.run, cancelled.events, decision.run.seq)
+    async with uow_factory() as uow:
+        stored = await uow.runs.get("r1")
+    assert stored == decision.run, "nothing of the refused write was kept"
 
 
 async def test_workflow_versions_are_kept_and_the_latest_is_served(uow_factory):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from wfa.application.payloads import check_storable
 from wfa.application.run_transitions import RunTransitions
 from wfa.domain.commands import Cancel, Resume
 from wfa.domain.run import Run
@@ -14,6 +15,7 @@ class CancelRun:
         self._transitions = transitions
 
     async def execute(self, run_id: str, reason: str = "") -> Run:
+        check_storable(reason, "the reason")  # kept in the run's history
         return (await self._transitions.apply(run_id, Cancel(reason=reason))).run
 
 

@@ -14,12 +14,17 @@ import contextlib
 import logging
 from enum import StrEnum
 
-from wfa.application.errors import NotFound, SecretError
+import msgspec
+
+from wfa.application.errors import NotFound, SecretError, StoreRefused
 from wfa.application.log_context import log_context
 from wfa.application.payloads import (
+    DEFAULT_MAX_JSON_DEPTH,
     DEFAULT_MAX_PAYLOAD_BYTES,
     NotJson,
+    PayloadTooDeep,
     PayloadTooLarge,
+    UnstorableText,
     as_bounded_json,
 )
 from wfa.application.ports.actions import ActionCatalog, ActionContext, ActionError
@@ -31,7 +36,6 @@ from wfa.domain.commands import BeginAttempt, CompleteAttempt, ExtendLease, Fail
 from wfa.domain.definition import TaskStep
 from wfa.domain.errors import ExpressionError, InvalidParams
 from wfa.domain.events import ErrorInfo
-from wfa.domain.expressions import render
 from wfa.domain.params import convert_params
 from wfa.domain.progress import Job
 from wfa.domain.run import Run
@@ -55,12 +59,13 @@ class ExecuteStep:
         entropy: Entropy,
         max_output_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         secrets: ResolveSecrets = NO_SECRETS,
+        max_output_depth: int = DEFAULT_MAX_JSON_DEPTH,
     ) -> None:
         self._transitions = transitions
         self._secrets = secrets
         self._actions = actions
         self._entropy = entropy
-        self._max_output_bytes = max_output_bytes
+        self._max_output_bytes, self._max_output_depth = max_output_bytes, max_output_depth
 
     async def execute(self, job: Job) -> StepOutcome:
         try:
@@ -85,9 +90,16 @@ class ExecuteStep:
                 step = claimed.definition.step(next_job.step_id)
                 assert isinstance(step, TaskStep)
                 outcome = await self._perform_leased(step, run, next_job)
-                moved = await self._transitions.apply(
-                    next_job.run_id, outcome, claim_next=chained + 1 < MAX_CHAINED_STEPS
-                )
+                claim_next = chained + 1 < MAX_CHAINED_STEPS
+                try:
+                    moved = await self._transitions.apply(
+                        next_job.run_id, outcome, claim_next=claim_next
+                    )
+                except StoreRefused as refused:  # the outcome itself: it would fail again
+                    outcome = self._unstorable(next_job, refused)
+                    moved = await self._transitions.apply(
+                        next_job.run_id, outcome, claim_next=claim_next
+                    )
             if first is None:
                 succeeded = isinstance(outcome, CompleteAttempt)
                 first = StepOutcome.SUCCEEDED if succeeded else StepOutcome.FAILED
@@ -118,8 +130,8 @@ class ExecuteStep:
             return self._failed(job, ErrorInfo(error="action.unknown", message=message))
         run_context = run.context()
         try:
-            # Secrets join the context of this rendering only, never the run.
-            params = render(step.params, await self._secrets.context(step.params, run_context))
+            # Secrets are substituted in this rendering only, never put in any context.
+            params = await self._secrets.render(step.params, run_context)
         except ExpressionError as error:
             info = ErrorInfo(error="template.error", message=str(error), retryable=False)
             return self._failed(job, info)
@@ -143,7 +155,9 @@ class ExecuteStep:
         try:
             async with asyncio.timeout(step.timeout):
                 output = await action(params, context)
-            output = as_bounded_json(output, "the step's output", self._max_output_bytes)
+            output = as_bounded_json(
+                output, "the step's output", self._max_output_bytes, self._max_output_depth
+            )
             return CompleteAttempt(step_id=job.step_id, attempt=job.attempt, output=output)
         except TimeoutError:
             message = f"the action ran longer than the step's timeout of {step.timeout}s"
@@ -159,6 +173,9 @@ class ExecuteStep:
         except PayloadTooLarge as error:
             info = ErrorInfo(error="output.too_large", message=str(error), retryable=False)
             return self._failed(job, info)
+        except (PayloadTooDeep, UnstorableText) as error:  # no store would keep it
+            info = ErrorInfo(error="output.invalid", message=str(error), retryable=False)
+            return self._failed(job, info)
         except NotJson as error:
             info = ErrorInfo(error="action.bad_output", message=str(error), retryable=False)
             return self._failed(job, info)
@@ -167,7 +184,21 @@ class ExecuteStep:
             message = f"{type(error).__name__}: {error}"
             return self._failed(job, ErrorInfo(error="action.crashed", message=message))
 
+    def _unstorable(self, job: Job, refused: StoreRefused) -> FailAttempt:
+        log.warning("the attempt's outcome could not be stored: %s", refused)
+        message = f"the step's outcome could not be stored: {refused}"
+        return self._failed(
+            job, ErrorInfo(error="output.invalid", message=message, retryable=False)
+        )
+
     def _failed(self, job: Job, error: ErrorInfo) -> FailAttempt:
+        # No store keeps NUL in text (PostgreSQL refuses it): an action's message may hold one.
+        if "\x00" in error.error or "\x00" in error.message:
+            error = msgspec.structs.replace(
+                error,
+                error=error.error.replace("\x00", "\\u0000"),
+                message=error.message.replace("\x00", "\\u0000"),
+            )
         return FailAttempt(
             step_id=job.step_id,
             attempt=job.attempt,

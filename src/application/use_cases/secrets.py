@@ -16,7 +16,7 @@ from wfa.application.ports.clock import Clock
 from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.application.ports.secrets import SecretCipher
 from wfa.application.redaction import protect
-from wfa.domain.secret_references import ROOT, secret_names
+from wfa.domain.secret_references import render_params, secret_names
 from wfa.domain.secrets import StoredSecret, secret_name_problem, secret_value_problem
 
 
@@ -96,17 +96,17 @@ class ResolveSecrets:
     def __init__(self, uow: UnitOfWorkFactory | None, cipher: SecretCipher | None) -> None:
         self._uow, self._cipher = uow, cipher
 
-    async def context(self, params: Any, context: dict[str, Any]) -> dict[str, Any]:
-        """``context`` with ``secrets`` holding the secrets ``params`` name (and no others).
+    async def render(self, params: Any, context: dict[str, Any]) -> Any:
+        """``params`` rendered over ``context``, with the secrets they name (and no others).
 
+        The secrets never join ``context``: each bare ``{{ secrets.NAME }}`` is replaced by
+        its value and every other expression is evaluated without them.
         Raises MissingSecrets naming every secret that is not set, SecretKeyUnavailable or
-        UnreadableSecret when one cannot be decrypted.
+        UnreadableSecret when one cannot be decrypted, ExpressionError from the templates.
         """
         names = secret_names(params)
-        if not names:
-            return context
-        values = await self.values(names)
-        return {**context, ROOT: values}
+        values = await self.values(names) if names else {}
+        return render_params(params, context, values)
 
     async def values(self, names: Collection[str]) -> dict[str, str]:
         if self._uow is None or self._cipher is None:

@@ -7,7 +7,12 @@ from typing import Any
 import msgspec
 
 from wfa.application.errors import DuplicateRun, NotFound
-from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES, as_bounded_json
+from wfa.application.payloads import (
+    DEFAULT_MAX_JSON_DEPTH,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    as_bounded_json,
+    check_storable,
+)
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
 from wfa.application.run_transitions import RunTransitions
@@ -39,14 +44,17 @@ class StartRun:
         clock: Clock,
         entropy: Entropy,
         max_input_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        max_depth: int = DEFAULT_MAX_JSON_DEPTH,
     ) -> None:
         self._uow, self._transitions = uow, transitions
         self._clock, self._entropy = clock, entropy
-        self._max_input_bytes = max_input_bytes
+        self._max_input_bytes, self._max_depth = max_input_bytes, max_depth
 
     async def execute(self, request: StartRunRequest) -> StartedRun:
-        """Raise PayloadTooLarge or NotJson for an input the engine will not keep."""
-        as_bounded_json(request.input, "the run's input", self._max_input_bytes)
+        """Raise PayloadTooLarge, PayloadTooDeep, UnstorableText or NotJson for an input
+        the engine will not keep."""
+        as_bounded_json(request.input, "the run's input", self._max_input_bytes, self._max_depth)
+        check_storable(request.idempotency_key, "the idempotency key")
         try:
             async with self._uow() as uow:
                 existing = await self._existing(uow, request)

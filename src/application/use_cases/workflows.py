@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from wfa.application.errors import NotFound
+from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, check_storable
 from wfa.application.ports.actions import ActionCatalog
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from wfa.domain.definition import Definition
 from wfa.domain.schedule import Schedule, schedules_for
 from wfa.domain.validation import parse_definition
 from wfa.domain.workflow import Workflow
+
+
+def _definition(raw: Any, actions: ActionCatalog, max_depth: int) -> Definition:
+    """The definition, once it is known to be storable (no NUL, not too deep) and valid."""
+    check_storable(raw, "the definition", max_depth)
+    return parse_definition(raw, known_actions=actions.params_types())
 
 
 async def _store(uow: UnitOfWork, workflow: Workflow) -> None:
@@ -26,12 +34,18 @@ class RegisterWorkflow:
     """Validate a definition and store it as version 1 of a new workflow."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, actions: ActionCatalog, clock: Clock, entropy: Entropy
+        self,
+        uow: UnitOfWorkFactory,
+        actions: ActionCatalog,
+        clock: Clock,
+        entropy: Entropy,
+        max_depth: int = DEFAULT_MAX_JSON_DEPTH,
     ) -> None:
         self._uow, self._actions, self._clock, self._entropy = uow, actions, clock, entropy
+        self._max_depth = max_depth
 
     async def execute(self, raw: Any) -> Workflow:
-        definition = parse_definition(raw, known_actions=self._actions.params_types())
+        definition = _definition(raw, self._actions, self._max_depth)
         workflow = Workflow(
             id=self._entropy.new_id(),
             version=1,
@@ -47,11 +61,18 @@ class RegisterWorkflow:
 class UpdateWorkflow:
     """Store a new version; runs already started keep the version they started on."""
 
-    def __init__(self, uow: UnitOfWorkFactory, actions: ActionCatalog, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        actions: ActionCatalog,
+        clock: Clock,
+        max_depth: int = DEFAULT_MAX_JSON_DEPTH,
+    ) -> None:
         self._uow, self._actions, self._clock = uow, actions, clock
+        self._max_depth = max_depth
 
     async def execute(self, workflow_id: str, raw: Any) -> Workflow:
-        definition = parse_definition(raw, known_actions=self._actions.params_types())
+        definition = _definition(raw, self._actions, self._max_depth)
         async with self._uow() as uow:
             current = await uow.workflows.get(workflow_id)
             if current is None:
@@ -105,12 +126,19 @@ class DeleteWorkflow:
 class EnsureWorkflow:
     """Store a workflow under a fixed id unless that id was ever used: seeding is idempotent."""
 
-    def __init__(self, uow: UnitOfWorkFactory, actions: ActionCatalog, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        actions: ActionCatalog,
+        clock: Clock,
+        max_depth: int = DEFAULT_MAX_JSON_DEPTH,
+    ) -> None:
         self._uow, self._actions, self._clock = uow, actions, clock
+        self._max_depth = max_depth
 
     async def execute(self, workflow_id: str, raw: Any) -> tuple[Workflow, bool]:
         """The workflow, and whether this call created it."""
-        definition = parse_definition(raw, known_actions=self._actions.params_types())
+        definition = _definition(raw, self._actions, self._max_depth)
         async with self._uow() as uow:
             existing = await uow.workflows.get(workflow_id, version=1)
             if existing is not None:

@@ -23,6 +23,7 @@ from wfa.entrypoints.http.auth import (
     caller_middleware,
     scope_guard,
 )
+from wfa.entrypoints.http.bounded_input import bounded_request_class, refuse_nul_in_target
 from wfa.entrypoints.http.health import health, ready
 from wfa.entrypoints.http.hooks import receive_webhook
 from wfa.entrypoints.http.keys import ApiKeyController
@@ -105,7 +106,8 @@ def create_app(
     allowed: dict[str, str] = {}
     app = Litestar(
         route_handlers=[api, hooks, health, ready, metrics],
-        middleware=[metrics_middleware(container.http_metrics())],
+        middleware=[metrics_middleware(container.http_metrics()), refuse_nul_in_target],
+        request_class=bounded_request_class(settings.max_json_depth),
         dependencies={name: _provide(container, name) for name in _PROVIDED},
         exception_handlers=EXCEPTION_HANDLERS,
         stores={STORE_NAME: rate_limit_store(redis)},

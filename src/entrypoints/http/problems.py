@@ -18,10 +18,11 @@ from wfa.application.errors import (
     InvalidSecret,
     NotFound,
     SecretKeyUnavailable,
+    StoreRefused,
     WebhookPathTaken,
 )
 from wfa.application.paging import InvalidCursor
-from wfa.application.payloads import NotJson, PayloadTooLarge
+from wfa.application.payloads import NotJson, PayloadTooDeep, PayloadTooLarge, UnstorableText
 from wfa.domain.errors import IllegalTransition, InvalidDefinition
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,9 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (WebhookPathTaken, 409),
     (PayloadTooLarge, 413),
     (NotJson, 422),
+    (PayloadTooDeep, 400),
+    (UnstorableText, 422),
+    (StoreRefused, 422),  # the database refused a value of the request (it is not retried)
     (InvalidCursor, 400),
     (InvalidSecret, 422),
     (SecretKeyUnavailable, 503),  # the server has no WFA_SECRET_KEY to seal a secret with

@@ -97,7 +97,10 @@ async def test_runs_are_listed_with_filters_and_a_cursor(api):
     waiting = (await api.client.get("/api/v1/runs", params={"status": "waiting"})).json()
     assert {r["id"] for r in waiting["items"]} == set(ids)
     assert (await api.client.get("/api/v1/runs", params={"status": "bogus"})).status_code == 400
-    assert (await api.client.get("/api/v1/runs", params={"cursor": "zzz"})).status_code == 400
+    for cursor in ("zzz", "WyJ4IiwieSJd", "é", "WyIyMDMwLTAxLTAxIiwgIlx1MDAwMCJd"):
+        refused = await api.client.get("/api/v1/runs", params={"cursor": cursor})
+        assert refused.status_code == 400, cursor
+        assert refused.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_cancel_ends_a_waiting_run_and_refuses_a_finished_one(api):

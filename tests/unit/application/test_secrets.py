@@ -117,7 +117,7 @@ async def test_a_step_gets_the_value_and_nothing_recorded_holds_it(make_engine, 
     )
     sent, _ = scripted["echo"].calls[0]
     assert sent["auth"] == f"Bearer {VALUE}", "the action gets the value itself"
-    assert sent["all"]["secrets"] == {"TOKEN": VALUE}, "only the secrets the params name"
+    assert "secrets" not in sent["all"], "no expression but a bare reference sees a secret"
     assert "never-read-value" not in repr(scripted["echo"].calls)
 
     assert details.run.status is RunStatus.FAILED
@@ -210,6 +210,6 @@ async def test_a_secret_that_no_key_opens_fails_as_unreadable(make_engine):
 async def test_steps_without_secrets_never_read_the_store(make_engine, scripted):
     engine = make_engine()
     resolve = ResolveSecrets(None, None)
-    assert await resolve.context({"a": "{{ input }}"}, {"input": 1}) == {"input": 1}
+    assert await resolve.render({"a": "{{ input }}"}, {"input": 1}) == {"a": 1}
     details = await engine.run_once(workflow(task("a", "set", params={"x": "{{ input }}"})), 5)
     assert details.run.output == {"x": 5}

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.unit.domain.builders import problems, task, workflow
-from wfa.domain.secret_references import secret_names
+from wfa.domain.secret_references import render_params, secret_names
 from wfa.domain.secrets import (
     MAX_SECRET_LENGTH,
     REDACTED,
@@ -43,11 +43,9 @@ def test_values_are_non_empty_bounded_text():
     [
         ({"a": "{{ secrets.TOKEN }}"}, {"TOKEN"}),
         ({"a": "Bearer {{ secrets.A }} and {{ secrets.B }}"}, {"A", "B"}),
-        ({"a": ["{{ join(',', [secrets.A, input.x]) }}"]}, {"A"}),
-        ({"a": {"b": "{{ @.secrets.A }}"}}, {"A"}),
-        ({"a": "{{ secrets.A[0] }}"}, {"A"}),
-        ({"a": "{{ secrets.A || input.fallback }}"}, {"A"}),
-        ({"a": "{{ {k: secrets.A} }}"}, {"A"}),
+        ({"a": {"b": '{{ "secrets".A }}'}}, {"A"}),
+        ({"a": "{{ join(',', [secrets.A, input.x]) }}"}, set()),  # refused, reads nothing
+        ({"a": "{{ secrets.A || input.fallback }}"}, set()),
         ({"a": "{{ input.secrets.A }}"}, set()),  # a field of the input, not a secret
         ({"a": "{{ input.items[?n == secrets.A] }}"}, set()),  # a field of each item
         ({"a": "{{ input[*].secrets.A }}"}, set()),
@@ -65,21 +63,100 @@ def test_task_params_may_name_secrets():
     assert definition.steps[0].id == "a"
 
 
+BARE_ONLY = "a secret can only be used whole, as {{ secrets.NAME }}"
+
+
 @pytest.mark.parametrize(
     ("template", "message"),
     [
-        ("{{ secrets }}", "secrets must be read one at a time, as secrets.NAME"),
-        ("{{ secrets.* }}", "secrets must be read one at a time, as secrets.NAME"),
-        ("{{ keys(secrets) }}", "secrets must be read one at a time, as secrets.NAME"),
-        ("{{ secrets[0] }}", "secrets must be read one at a time, as secrets.NAME"),
+        ("{{ secrets }}", BARE_ONLY),
+        ("{{ secrets.* }}", BARE_ONLY),
+        ("{{ keys(secrets) }}", BARE_ONLY),
+        ("{{ secrets[0] }}", BARE_ONLY),
+        ("{{ reverse(secrets.TOKEN) }}", BARE_ONLY),
+        ("{{ secrets.TOKEN == 'guess' }}", BARE_ONLY),
+        ("{{ secrets.TOKEN[0:3] }}", BARE_ONLY),
+        ("{{ @.secrets.TOKEN }}", BARE_ONLY),
         ('{{ secrets."not-a-name" }}', "'not-a-name' is not a valid secret name"),
     ],
 )
-def test_secrets_are_read_by_name_only(template, message):
+def test_secrets_are_read_whole_and_by_name_only(template, message):
     found = problems(workflow(task(params={"x": template})))
     assert len(found) == 1
     assert found[0].startswith("steps[0].params.x: ")
     assert message in found[0]
+
+
+# Ways to put a read of the root's secrets inside a larger expression: each is refused.
+_WRAPPERS = st.sampled_from(
+    [
+        "reverse({})",
+        "to_string({})",
+        "length({})",
+        "join('', [{}])",
+        "contains({}, 'a')",
+        "starts_with({}, 'a')",
+        "{} == 'guess'",
+        "'guess' != {}",
+        "{} < `1`",
+        "{} || input.x",
+        "input.x || {}",
+        "{} && input.x",
+        "!({})",
+        "[{}, input.x]",
+        "{{k: {} }}",
+        "{} | @",
+        "{}[0]",
+        "{}[0:2]",
+        "{}[*]",
+        "{}.*",
+        "{}[?a]",
+        "{}[]",
+        "map(&to_string(@), [{}])",
+    ]
+)
+
+
+@given(
+    st.recursive(
+        st.sampled_from(["secrets.TOKEN", "secrets", "@.secrets.TOKEN", "secrets.TOKEN.x"]),
+        lambda inner: st.tuples(_WRAPPERS, inner).map(lambda pair: pair[0].format(pair[1])),
+        max_leaves=4,
+    ).filter(lambda source: source != "secrets.TOKEN")
+)
+def test_any_read_of_secrets_but_a_bare_name_is_refused(source):
+    found = problems(workflow(task(params={"x": "text {{ " + source + " }}"})))
+    assert any(BARE_ONLY in problem for problem in found), (source, found)
+    assert secret_names({"x": "{{ " + source + " }}"}) == set()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "input.list[?a == secrets.TOKEN]",  # each item's field, not the root's
+        "input.secrets.TOKEN",
+        "sort_by(input.list, &secrets)",
+    ],
+)
+def test_a_field_named_secrets_elsewhere_is_not_a_secret(source):
+    parse_definition(workflow(task(params={"x": "{{ " + source + " }}"})))
+    assert secret_names({"x": "{{ " + source + " }}"}) == set()
+
+
+def test_no_other_expression_of_the_params_can_reach_a_secret():
+    params = {
+        "auth": "Bearer {{ secrets.TOKEN }}",
+        "whole": "{{ secrets.TOKEN }}",
+        "all": "{{ @ }}",
+        "everything": "{{ reverse(to_string(values(@))) }}",
+        "mapped": "{{ map(&secrets.TOKEN, [@]) }}",
+    }
+    rendered = render_params(params, {"input": {"x": 1}}, {"TOKEN": "s3cret"})
+    assert rendered["auth"] == "Bearer s3cret"
+    assert rendered["whole"] == "s3cret"
+    assert rendered["all"] == {"input": {"x": 1}}
+    assert "s3cret"[::-1] not in rendered["everything"]
+    assert rendered["mapped"] == [None]
 
 
 def test_secrets_are_refused_outside_task_params():

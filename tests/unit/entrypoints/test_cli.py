@@ -170,3 +170,35 @@ def test_the_installed_console_script_runs():
     )
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ('{"a": "\\u0000"}', "wfa: --input: the run's input holds a NUL character"),
+        ("[" * 5000 + "]" * 5000, "wfa: --input nests arrays and objects deeper than 64"),
+    ],
+)
+def test_run_with_an_input_no_store_keeps_exits_2_in_one_line(capsys, given, said):
+    assert main(["run", str(EXAMPLE), "--input", given]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(said)
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        ("deep.json", "[" * 5000 + "]" * 5000, "nests arrays and objects deeper than 64"),
+        ("deep.yaml", "a: " + "[" * 5000 + "]" * 5000, "nests arrays and objects deeper than 64"),
+        ("nul.json", '{"name": "x\\u0000", "steps": []}', "the definition holds a NUL character"),
+    ],
+)
+def test_run_of_a_definition_file_too_deep_or_with_nul_is_one_line(
+    tmp_path, capsys, name, text, said
+):
+    path = write(tmp_path, name, text)
+    assert main(["run", path]) in (1, 2)
+    err = capsys.readouterr().err
+    assert said in err
+    assert len(err.strip().splitlines()) == 1

@@ -75,6 +75,8 @@ def test_the_run_history_budget_defaults_to_ten_thousand_events():
         ({"WFA_MAX_PAYLOAD_BYTES": "10"}, "WFA_MAX_PAYLOAD_BYTES: must be at least 1024, got 10"),
         ({"WFA_MAX_WAITERS": "-1"}, "WFA_MAX_WAITERS: must be between 0 and 1000000, got -1"),
         ({"WFA_MAX_WAITERS": "many"}, "WFA_MAX_WAITERS: 'many' is not a whole number"),
+        ({"WFA_MAX_JSON_DEPTH": "1000"}, "WFA_MAX_JSON_DEPTH: must be between 2 and 200, got 1000"),
+        ({"WFA_MAX_JSON_DEPTH": "deep"}, "WFA_MAX_JSON_DEPTH: 'deep' is not a whole number"),
         ({"WFA_API_KEY": "letmein"}, "WFA_API_KEY: must be at least 32 characters"),
         ({"WFA_RUN_MAX_EVENTS": "lots"}, "WFA_RUN_MAX_EVENTS: 'lots' is not a whole number"),
         ({"WFA_RUN_MAX_EVENTS": "1"}, "WFA_RUN_MAX_EVENTS: must be between 2 and 2147483647"),
@@ -100,3 +102,8 @@ def test_the_environment_wins_over_the_env_file(tmp_path):
     env_file.write_text('WFA_PORT=9000\nWFA_HOST="0.0.0.0"\n')
     loaded = load_settings({"WFA_PORT": "9100"}, env_file=env_file)
     assert (loaded.host, loaded.port) == ("0.0.0.0", 9100)
+
+
+def test_the_json_depth_is_64_unless_set():
+    assert settings().max_json_depth == 64
+    assert settings(WFA_MAX_JSON_DEPTH="100").max_json_depth == 100

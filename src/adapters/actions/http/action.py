@@ -37,8 +37,9 @@ from wfa.application.ports.actions import ActionContext, ActionError
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 USER_AGENT = f"wfa/{__version__}"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-# Headers that must not follow a redirect to another origin, nor a body that is dropped.
-_CREDENTIALS = ("authorization", "cookie")
+# Headers that must not follow a redirect to another origin (with every header the workflow
+# set: X-Api-Key, Private-Token … are credentials too), nor a body that is dropped.
+_CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
 _BODY_HEADERS = ("content-type", "content-length", "transfer-encoding", "content-encoding")
 
 
@@ -57,6 +58,7 @@ class _Hop:
     url: httpx.URL
     headers: httpx.Headers
     body: dict[str, Any]
+    workflow_headers: frozenset[str] = frozenset()
 
     @property
     def shown(self) -> str:
@@ -122,7 +124,13 @@ class HttpRequest:
         timeout = httpx.Timeout(
             connect=timeouts.connect, read=timeouts.read, write=timeouts.read, pool=timeouts.connect
         )
-        hop = _Hop(prepared.method, prepared.url, prepared.headers, prepared.body)
+        hop = _Hop(
+            prepared.method,
+            prepared.url,
+            prepared.headers,
+            prepared.body,
+            prepared.workflow_headers,
+        )
         for hops in itertools.count():
             with _named_errors(hop.shown):
                 request = client.build_request(
@@ -162,10 +170,16 @@ def _next_hop(hop: _Hop, status: int, location: str) -> _Hop:
         method, body = "GET", {}
         for name in _BODY_HEADERS:
             headers.pop(name, None)
-    if (url.scheme, url.host, url.port) != (hop.url.scheme, hop.url.host, hop.url.port):
-        for name in _CREDENTIALS:
+    if _origin(url) != _origin(hop.url):
+        for name in _CREDENTIALS | hop.workflow_headers:
             headers.pop(name, None)
-    return _Hop(method, url, headers, body)
+    return _Hop(method, url, headers, body, hop.workflow_headers)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port; the port as used (http://h and http://h:80 are one origin)."""
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return (url.scheme, url.host, url.port or default)
 
 
 @contextlib.contextmanager

@@ -74,6 +74,9 @@ class Prepared:
     follow_redirects: bool
     max_redirects: int
     expect: tuple[tuple[int, int], ...]
+    # Lower-case names of the headers the workflow set (auth included): credentials, as far
+    # as anyone can tell, so they never follow a redirect to another origin.
+    workflow_headers: frozenset[str] = frozenset()
 
     def expects(self, status: int) -> bool:
         return any(low <= status <= high for low, high in self.expect)
@@ -120,6 +123,10 @@ def prepare(params: HttpParams, idempotency_key: str, user_agent: str) -> Prepar
         follow_redirects=params.follow_redirects,
         max_redirects=params.max_redirects,
         expect=tuple(_status_range(item) for item in params.expect),
+        workflow_headers=frozenset(
+            [name.lower() for name in params.headers]
+            + (["authorization"] if params.auth is not None else [])
+        ),
     )
 
 

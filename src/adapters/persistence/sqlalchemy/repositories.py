@@ -6,13 +6,15 @@ a run's state and its events are encoded in one pass on the way in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import msgspec
+import psycopg
 from sqlalchemy import delete, insert, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
@@ -22,7 +24,7 @@ from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
     read_run,
 )
 from wfa.adapters.persistence.sqlalchemy.tables import run_events, runs
-from wfa.application.errors import ConcurrencyConflict, DuplicateRun
+from wfa.application.errors import ConcurrencyConflict, DuplicateRun, StoreRefused
 from wfa.application.paging import decode_cursor, encode_cursor
 from wfa.application.ports.repositories import RunFilter, RunPage
 from wfa.domain.events import Event, RunEvent, event_type
@@ -42,6 +44,10 @@ class SqlRuns:
         return self._driver
 
     async def add(self, run: Run, events: Sequence[Event]) -> None:
+        with _refused_data():
+            await self._add(run, events)
+
+    async def _add(self, run: Run, events: Sequence[Event]) -> None:
         if (driver := await self._postgres()) is not None:
             if not await create_run(driver, run, events):
                 if run.idempotency_key is not None:
@@ -64,6 +70,10 @@ class SqlRuns:
         return None if row is None else msgspec.convert(row.state, Run)
 
     async def save(self, run: Run, events: Sequence[Event], expected_seq: int) -> None:
+        with _refused_data():
+            await self._save(run, events, expected_seq)
+
+    async def _save(self, run: Run, events: Sequence[Event], expected_seq: int) -> None:
         if (driver := await self._postgres()) is not None:
             if not await move_run(driver, run, events, expected_seq):
                 raise ConcurrencyConflict(run.id, expected_seq)
@@ -172,3 +182,14 @@ def _event_row(run_id: str, event: Event) -> dict[str, Any]:
         "attempt": getattr(event, "attempt", None),
         "data": event,
     }
+
+
+@contextlib.contextmanager
+def _refused_data() -> Iterator[None]:
+    """The database refusing a value (NUL in JSONB text, a number out of range) as the named
+    StoreRefused: the same write would fail again, so it must not be retried as a lost job."""
+    try:
+        yield
+    except (DataError, psycopg.DataError) as error:
+        orig = getattr(error, "orig", None) or error
+        raise StoreRefused(str(orig)) from error

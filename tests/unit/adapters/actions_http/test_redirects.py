@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
 from tests.unit.adapters.actions_http.conftest import CONTEXT
 from wfa.adapters.actions.http import HttpRequest
+from wfa.adapters.actions.http.action import _Hop, _next_hop
 from wfa.application.ports.actions import ActionError
+
+BASIC = {"type": "basic", "username": "u", "password": "pw"}
 
 
 def redirect(server: HTTPServer, path: str, to: str, status: int = 302) -> None:
@@ -118,3 +123,46 @@ async def test_redirects_are_not_followed_when_told(server: HTTPServer, http: Ht
 
     assert (unfollowed.error, unfollowed.retryable) == ("http.status.3xx", False)
     assert (answer["status"], answer["headers"]["location"]) == (301, "/new")
+
+
+@pytest.fixture
+def other_server() -> Iterator[HTTPServer]:
+    """A second server on another port of 127.0.0.1: another origin."""
+    other = HTTPServer(host="127.0.0.1", port=0)
+    other.start()
+    yield other
+    other.stop()
+
+
+async def test_headers_the_workflow_set_do_not_follow_to_another_port(
+    server: HTTPServer, other_server: HTTPServer, http: HttpRequest
+) -> None:
+    redirect(server, "/here", "/same")
+    redirect(server, "/same", other_server.url_for("/there"), 307)
+    other_server.expect_request("/there").respond_with_data("ok")
+    headers = {"X-Api-Key": "k1", "Private-Token": "p1", "X-Trace": "t1"}
+    params = {"url": server.url_for("/here"), "headers": headers, "auth": BASIC}
+
+    await http(params, CONTEXT)
+
+    here, same = sent(server)
+    (there,) = sent(other_server)
+    for request in (here, same):  # the same origin: everything the workflow set goes along
+        assert request.headers["X-Api-Key"] == "k1"
+        assert request.headers["Private-Token"] == "p1"
+        assert request.headers["Authorization"].startswith("Basic ")
+    for name in ("X-Api-Key", "Private-Token", "X-Trace", "Authorization"):
+        assert name not in there.headers, name
+    assert there.headers["Idempotency-Key"] == "run-1:fetch"  # the engine's own header stays
+    assert there.headers["User-Agent"].startswith("wfa/")
+
+
+async def test_headers_are_kept_when_only_the_default_port_is_spelled_out(
+    server: HTTPServer, http: HttpRequest
+) -> None:
+    hop = _Hop("GET", httpx.URL("http://a.example/x"), httpx.Headers({"X-Api-Key": "k"}), {})
+    hop = dataclasses.replace(hop, workflow_headers=frozenset({"x-api-key"}))
+    kept = _next_hop(hop, 302, "http://a.example:80/y")
+    dropped = _next_hop(hop, 302, "https://a.example/y")
+    assert kept.headers["X-Api-Key"] == "k"
+    assert "X-Api-Key" not in dropped.headers
