@@ -16,11 +16,12 @@ from wfa.domain.definition import (
     ChoiceStep,
     Definition,
     FailStep,
+    Step,
     SucceedStep,
     TaskStep,
     WaitStep,
 )
-from wfa.domain.errors import ExpressionError
+from wfa.domain.errors import ExpressionError, ExpressionTooCostly
 from wfa.domain.events import (
     AttemptFailed,
     AttemptQueued,
@@ -34,6 +35,7 @@ from wfa.domain.events import (
     WaitEnded,
     WaitStarted,
 )
+from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
 from wfa.domain.expressions import condition_holds, render
 from wfa.domain.run import Run, evolve
 
@@ -44,6 +46,8 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
     lease: float = 60.0  # seconds a worker holds an attempt without extending it
     redeliver_after: float = 30.0  # seconds before an unstarted queued job is sent again
     max_inline_steps: int = 1000  # choice and wait steps passed in one decision at most
+    # Units the expressions of one decision may spend together (see expression_cost).
+    expression_budget: int = DEFAULT_EXPRESSION_BUDGET
 
 
 class Job(msgspec.Struct, frozen=True, array_like=True):
@@ -67,6 +71,13 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
         return not self.events
 
 
+def _failure_kind(step: Step, error: Exception) -> str:
+    """The named error of an inline step whose expression or timestamp failed."""
+    if isinstance(error, ExpressionTooCostly):
+        return error.code  # the budget ran out: say so, whatever the step
+    return "wait.invalid_until" if isinstance(step, WaitStep) else "expression.error"
+
+
 class Progress:
     def __init__(
         self, definition: Definition, run: Run, now: datetime, settings: EngineSettings
@@ -75,6 +86,7 @@ class Progress:
         self.run = run
         self.now = now
         self.settings = settings
+        self.budget = Budget(settings.expression_budget)
         self._events: list[Event] = []
         self._jobs: list[Job] = []
 
@@ -104,7 +116,7 @@ class Progress:
             try:
                 following = self._pass(step)
             except (ExpressionError, ValueError) as error:
-                kind = "wait.invalid_until" if isinstance(step, WaitStep) else "expression.error"
+                kind = _failure_kind(step, error)
                 self._fail_run(ErrorInfo(error=kind, message=str(error), retryable=False), step.id)
                 return
             if following is None:
@@ -127,10 +139,10 @@ class Progress:
         if isinstance(step, SucceedStep):
             output = self.run.last_output
             if step.output is not None:
-                output = render(step.output, self.run.context())
+                output = render(step.output, self.run.context(), self.budget)
             self.record(RunSucceeded, output=output)
             return None
-        cause = render(step.cause, self.run.context()) if step.cause is not None else ""
+        cause = render(step.cause, self.run.context(), self.budget) if step.cause else ""
         error = ErrorInfo(error=step.error, message=str(cause), retryable=False)
         self._fail_run(error, step.id)
         return None
@@ -138,7 +150,11 @@ class Progress:
     def _choose(self, step: ChoiceStep) -> str | None:
         context = self.run.context()
         chosen = next(
-            (choice.next for choice in step.choices if condition_holds(choice.when, context)),
+            (
+                choice.next
+                for choice in step.choices
+                if condition_holds(choice.when, context, self.budget)
+            ),
             step.default,
         )
         if chosen is None:
@@ -153,7 +169,7 @@ class Progress:
     def _wait_until(self, step: WaitStep) -> datetime:
         if step.seconds is not None:
             return self.now + timedelta(seconds=step.seconds)
-        value = render(step.until, self.run.context())
+        value = render(step.until, self.run.context(), self.budget)
         return parse_instant(value)
 
     def _schedule(self, step: TaskStep, try_number: int, delay: float) -> None:

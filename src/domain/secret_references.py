@@ -19,7 +19,7 @@ from typing import Any
 
 from wfa.domain.definition import ChoiceStep, FailStep, Step, SucceedStep, TaskStep, WaitStep
 from wfa.domain.errors import ExpressionError
-from wfa.domain.expressions import compile_expression, expressions_in
+from wfa.domain.expressions import expressions_in, parse_expression
 from wfa.domain.secrets import secret_name_problem
 
 ROOT = "secrets"
@@ -69,7 +69,7 @@ def _template_problems(path: str, template: Any, *, allowed: bool) -> Iterator[t
 def _analysed(source: str) -> tuple[frozenset[str], tuple[str, ...]]:
     """The secret names an expression reads, and what is wrong with how it reads them."""
     try:
-        parsed = compile_expression(source).parsed
+        parsed = parse_expression(source).parsed
     except ExpressionError:
         return frozenset(), ()  # reported by the template check, with its reason
     names: set[str] = set()

@@ -24,9 +24,10 @@ from wfa.domain.definition import (
     WaitStep,
     WebhookTrigger,
 )
-from wfa.domain.errors import ExpressionError, InvalidDefinition
+from wfa.domain.errors import ExpressionError, InvalidDefinition, Problem
 from wfa.domain.expressions import check_template, compile_expression
 from wfa.domain.graph import step_targets, steps_that_never_end, unreachable_steps
+from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits, too_many
 from wfa.domain.params import params_problems
 from wfa.domain.retry import RetryPolicy
 from wfa.domain.schedule import schedule_key
@@ -42,9 +43,13 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def parse_definition(
-    raw: Any, known_actions: Collection[str] | Mapping[str, Any] | None = None
+    raw: Any,
+    known_actions: Collection[str] | Mapping[str, Any] | None = None,
+    limits: DefinitionLimits = DEFAULT_LIMITS,
 ) -> Definition:
     """Build a Definition from JSON-like data, or raise InvalidDefinition listing every problem.
+
+    A definition past ``limits``' step count is refused at once, before any step is decoded.
 
     ``known_actions``, when given, also refuses task steps naming an action nobody provides.
     When it maps each action's name to its params type, each task's params are checked
@@ -55,14 +60,19 @@ def parse_definition(
         decoder.add("", "a definition must be an object")
         raise InvalidDefinition(decoder.problems)
     body = dict(raw)
-    triggers = _triggers(decoder, body.pop("trigger", None), body.pop("triggers", None), raw)
     raw_steps = body.pop("steps", None)
+    if isinstance(raw_steps, list):
+        refusal = too_many(limits, "max_steps", len(raw_steps), "steps")
+        if refusal is not None:
+            raise InvalidDefinition([Problem("steps", refusal)])
+    one, many = body.pop("trigger", None), body.pop("triggers", None)
+    triggers = _triggers(decoder, one, many, raw, limits)
     steps = _steps(decoder, raw_steps)
     shell = decoder.struct({**body, "steps": []}, Definition, "")
     name = raw.get("name")
     if isinstance(name, str) and not name.strip():
         decoder.add("name", "must not be empty")
-    links_ok = steps is not None and _check_steps(decoder, raw_steps, steps, known_actions)
+    links_ok = steps is not None and _check_steps(decoder, raw_steps, steps, known_actions, limits)
     if links_ok and shell is not None and triggers is not None and steps is not None:
         complete = tuple(step for step in steps if step is not None)
         if len(complete) == len(steps):
@@ -76,7 +86,7 @@ def parse_definition(
 
 
 def _triggers(
-    decoder: Decoder, one: Any, many: Any, raw: dict[str, Any]
+    decoder: Decoder, one: Any, many: Any, raw: dict[str, Any], limits: DefinitionLimits
 ) -> tuple[Trigger, ...] | None:
     if "trigger" in raw and "triggers" in raw:
         decoder.add("trigger", "give either 'trigger' or 'triggers', not both")
@@ -91,6 +101,10 @@ def _triggers(
         return (ManualTrigger(),)
     if not isinstance(many, list) or not many:
         decoder.add("triggers", "expected a non-empty array of triggers")
+        return None
+    refusal = too_many(limits, "max_triggers", len(many), "triggers")
+    if refusal is not None:
+        decoder.add("triggers", refusal)
         return None
     paths = [f"triggers[{i}]" for i in range(len(many))]
     items = [
@@ -150,6 +164,7 @@ def _check_steps(
     raw_steps: list[Any],
     steps: list[Step | None],
     known_actions: Collection[str] | None,
+    limits: DefinitionLimits,
 ) -> bool:
     """Check ids, links and each decoded step; True when ids are unique and every link resolves."""
     ids = [raw.get("id") if isinstance(raw, dict) else None for raw in raw_steps]
@@ -172,7 +187,7 @@ def _check_steps(
             if target not in first:
                 decoder.add(f"{path}.{where}", f"unknown step {target!r}")
                 links_ok = False
-        for where, message in _step_problems(step, known_actions):
+        for where, message in _step_problems(step, known_actions, limits):
             decoder.add(f"{path}{where}", message)
         for where, message in step_secret_problems(step):
             decoder.add(f"{path}{where}", message)
@@ -190,53 +205,79 @@ def _check_graph(decoder: Decoder, definition: Definition) -> None:
         )
 
 
-def _step_problems(step: Step, known_actions: Collection[str] | None) -> Iterator[tuple[str, str]]:
+def _step_problems(
+    step: Step, known_actions: Collection[str] | None, limits: DefinitionLimits
+) -> Iterator[tuple[str, str]]:
+    longest = limits.max_expression_length
     if isinstance(step, TaskStep):
-        if known_actions is not None and step.action not in known_actions:
-            yield ".action", f"unknown action {step.action!r}"
-        elif isinstance(known_actions, Mapping):
-            for problem in params_problems(step.params, known_actions[step.action]):
-                yield f".params{problem.path}", problem.message
-        yield from _template_problems(".params", step.params)
-        yield from _retry_problems(step.retry)
-        if step.timeout is not None and not 0 < step.timeout <= MAX_DURATION:
-            yield ".timeout", f"must be more than 0 and at most {MAX_DURATION:.0f} seconds"
-        for index, catch in enumerate(step.catch):
-            if not catch.errors:
-                yield f".catch[{index}].errors", "must name at least one error (or '*')"
+        yield from _task_problems(step, known_actions, limits)
     elif isinstance(step, ChoiceStep):
-        if not step.choices:
-            yield ".choices", "a choice step needs at least one choice"
-        for index, choice in enumerate(step.choices):
-            try:
-                compile_expression(choice.when)
-            except ExpressionError as error:
-                yield f".choices[{index}].when", str(error)
+        yield from _choice_problems(step, limits)
     elif isinstance(step, WaitStep):
-        yield from _wait_problems(step)
+        yield from _wait_problems(step, longest)
     elif isinstance(step, SucceedStep):
-        yield from _template_problems(".output", step.output)
+        yield from _template_problems(".output", step.output, longest)
     elif isinstance(step, FailStep):
         if not step.error.strip():
             yield ".error", "must not be empty"
-        yield from _template_problems(".cause", step.cause)
+        yield from _template_problems(".cause", step.cause, longest)
 
 
-def _template_problems(path: str, value: Any) -> Iterator[tuple[str, str]]:
-    for inner, message in check_template(value):
+def _task_problems(
+    step: TaskStep, known_actions: Collection[str] | None, limits: DefinitionLimits
+) -> Iterator[tuple[str, str]]:
+    longest = limits.max_expression_length
+    if known_actions is not None and step.action not in known_actions:
+        yield ".action", f"unknown action {step.action!r}"
+    elif isinstance(known_actions, Mapping):
+        kind = known_actions[step.action]
+        for problem in params_problems(step.params, kind, max_expression_length=longest):
+            yield f".params{problem.path}", problem.message
+    yield from _template_problems(".params", step.params, longest)
+    yield from _retry_problems(step.retry, limits)
+    if step.timeout is not None and not 0 < step.timeout <= MAX_DURATION:
+        yield ".timeout", f"must be more than 0 and at most {MAX_DURATION:.0f} seconds"
+    refusal = too_many(limits, "max_catches", len(step.catch), "catch entries")
+    if refusal is not None:
+        yield ".catch", refusal
+        return
+    for index, catch in enumerate(step.catch):
+        if not catch.errors:
+            yield f".catch[{index}].errors", "must name at least one error (or '*')"
+        refusal = too_many(limits, "max_error_names", len(catch.errors), "error names")
+        if refusal is not None:
+            yield f".catch[{index}].errors", refusal
+
+
+def _choice_problems(step: ChoiceStep, limits: DefinitionLimits) -> Iterator[tuple[str, str]]:
+    if not step.choices:
+        yield ".choices", "a choice step needs at least one choice"
+    refusal = too_many(limits, "max_choices", len(step.choices), "choices")
+    if refusal is not None:
+        yield ".choices", refusal
+        return
+    for index, choice in enumerate(step.choices):
+        try:
+            compile_expression(choice.when, limits.max_expression_length)
+        except ExpressionError as error:
+            yield f".choices[{index}].when", str(error)
+
+
+def _template_problems(path: str, value: Any, longest: int) -> Iterator[tuple[str, str]]:
+    for inner, message in check_template(value, longest):
         yield f"{path}{inner}", message
 
 
-def _wait_problems(step: WaitStep) -> Iterator[tuple[str, str]]:
+def _wait_problems(step: WaitStep, longest: int) -> Iterator[tuple[str, str]]:
     if (step.seconds is None) == (step.until is None):
         yield "", "a wait step needs exactly one of 'seconds' or 'until'"
     if step.seconds is not None and not 0 <= step.seconds <= MAX_DURATION:
         yield ".seconds", f"must be between 0 and {MAX_DURATION:.0f} seconds"
     if step.until is not None:
-        yield from _template_problems(".until", step.until)
+        yield from _template_problems(".until", step.until, longest)
 
 
-def _retry_problems(retry: RetryPolicy) -> Iterator[tuple[str, str]]:
+def _retry_problems(retry: RetryPolicy, limits: DefinitionLimits) -> Iterator[tuple[str, str]]:
     if not 1 <= retry.max_attempts <= MAX_ATTEMPTS_LIMIT:
         yield ".retry.max_attempts", f"must be between 1 and {MAX_ATTEMPTS_LIMIT}"
     if not 0 <= retry.initial_interval <= MAX_DURATION:
@@ -250,3 +291,6 @@ def _retry_problems(retry: RetryPolicy) -> Iterator[tuple[str, str]]:
         )
     if not retry.retry_on:
         yield ".retry.retry_on", "must name at least one error (or '*')"
+    refusal = too_many(limits, "max_error_names", len(retry.retry_on), "error names")
+    if refusal is not None:
+        yield ".retry.retry_on", refusal

@@ -22,6 +22,7 @@ from wfa.adapters.actions.http import HttpRequest, HttpSettings
 from wfa.adapters.clock import FakeClock, SystemClock
 from wfa.adapters.observability.logging import configure_logging
 from wfa.domain.errors import InvalidDefinition
+from wfa.domain.progress import EngineSettings
 from wfa.domain.run import RunStatus
 from wfa.domain.validation import parse_definition
 from wfa.entrypoints import cli_apikey, cli_db, cli_secret
@@ -108,7 +109,8 @@ def _run_role(role: str) -> int:
 def _validate(path: str) -> int:
     raw = load_definition_file(path)
     try:
-        definition = parse_definition(raw, known_actions=default_registry().params_types())
+        limits = load_settings().definition_limits
+        definition = parse_definition(raw, default_registry().params_types(), limits)
     except InvalidDefinition as error:
         _print_problems(path, error)
         return EXIT_FAILED
@@ -132,7 +134,13 @@ async def _run(path: str, input_text: str | None, virtual: bool, as_json: bool) 
     http = HttpRequest(
         HttpSettings(allow=settings.http_allow, max_response_bytes=settings.http_max_response_bytes)
     )
-    engine = LocalEngine(clock=clock, actions=default_registry(http=http))
+    budget = settings.expression_budget
+    engine = LocalEngine(
+        clock=clock,
+        actions=default_registry(http=http, expression_budget=budget),
+        settings=EngineSettings(expression_budget=budget),
+        limits=settings.definition_limits,
+    )
     try:
         workflow = await engine.add_workflow(raw)
     except InvalidDefinition as error:

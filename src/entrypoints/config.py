@@ -21,6 +21,9 @@ from wfa.adapters.actions.http import DEFAULT_MAX_RESPONSE_BYTES
 from wfa.adapters.secrets.fernet import InvalidSecretKey, parse_keys
 from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.use_cases.prune_runs import Retention
+from wfa.domain.expression_cost import BUDGET_VARIABLE, DEFAULT_EXPRESSION_BUDGET
+from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits
+from wfa.domain.limits import VARIABLES as LIMIT_VARIABLES
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./wfa.db"
 _DRIVERS = {
@@ -60,6 +63,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_idle_timeout_seconds: float = 300.0
     # Schedule fires missed (the scheduler was down) run late when they are at most this old.
     schedule_catchup: timedelta = timedelta(hours=1)
+    # The largest definition accepted (WFA_MAX_STEPS, WFA_MAX_CHOICES, …).
+    definition_limits: DefinitionLimits = DEFAULT_LIMITS
+    # Units the expressions of one decision, params rendering or transform may spend.
+    expression_budget: int = DEFAULT_EXPRESSION_BUDGET
 
 
 def load_settings(
@@ -103,11 +110,24 @@ def load_settings(
             "WFA_WORKER_CONCURRENCY", get("WFA_WORKER_CONCURRENCY"), 16, 1, 1000
         ),
         schedule_catchup=_catchup(get("WFA_SCHEDULE_CATCHUP")),
+        definition_limits=_definition_limits(values),
+        expression_budget=_integer(
+            BUDGET_VARIABLE, get(BUDGET_VARIABLE), DEFAULT_EXPRESSION_BUDGET, 100, 10**9
+        ),
         retention=Retention(
             max_age=None if not max_age else duration("WFA_RETENTION_MAX_AGE", max_age),
             max_runs=None if not max_runs else _integer("WFA_RETENTION_MAX_RUNS", max_runs, 0, 0),
         ),
     )
+
+
+def _definition_limits(values: Mapping[str, str]) -> DefinitionLimits:
+    """Each limit from its variable (``WFA_MAX_STEPS`` …), between 1 and a million."""
+    chosen = {
+        field: _integer(variable, values.get(variable), getattr(DEFAULT_LIMITS, field), 1, 10**6)
+        for field, variable in LIMIT_VARIABLES.items()
+    }
+    return DefinitionLimits(**chosen)
 
 
 def database_url(value: str, variable: str = "WFA_DATABASE_URL") -> str:

@@ -63,7 +63,11 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     entropy = providers.Singleton(SystemEntropy)
     engine_settings = providers.Singleton(
-        lambda s: EngineSettings(lease=s.lease_seconds, redeliver_after=s.redeliver_after_seconds),
+        lambda s: EngineSettings(
+            lease=s.lease_seconds,
+            redeliver_after=s.redeliver_after_seconds,
+            expression_budget=s.expression_budget,
+        ),
         settings,
     )
     # One http.request per process: its pooled client is shared by every step it runs.
@@ -73,7 +77,9 @@ class Container(containers.DeclarativeContainer):
         ),
         settings,
     )
-    actions = providers.Singleton(default_registry, http=http_request)
+    actions = providers.Singleton(
+        default_registry, http=http_request, expression_budget=settings.provided.expression_budget
+    )
 
     # A worker's steps each hold one connection at a time; a few more serve the scheduler and
     # the API in the same process.
@@ -124,8 +130,11 @@ class Container(containers.DeclarativeContainer):
         settings=engine_settings,
     )
 
-    register_workflow = providers.Singleton(RegisterWorkflow, unit_of_work, actions, clock, entropy)
-    update_workflow = providers.Singleton(UpdateWorkflow, unit_of_work, actions, clock)
+    limits = settings.provided.definition_limits
+    register_workflow = providers.Singleton(
+        RegisterWorkflow, unit_of_work, actions, clock, entropy, limits=limits
+    )
+    update_workflow = providers.Singleton(UpdateWorkflow, unit_of_work, actions, clock, limits)
     get_workflow = providers.Singleton(GetWorkflow, unit_of_work)
     list_workflows = providers.Singleton(ListWorkflows, unit_of_work)
     delete_workflow = providers.Singleton(DeleteWorkflow, unit_of_work)
@@ -149,6 +158,7 @@ class Container(containers.DeclarativeContainer):
         entropy,
         max_output_bytes=settings.provided.max_payload_bytes,
         secrets=resolve_secrets,
+        expression_budget=settings.provided.expression_budget,
     )
     fire_due_timers = providers.Singleton(FireDueTimers, unit_of_work, transitions, clock, entropy)
     fire_schedules = providers.Singleton(

@@ -29,8 +29,9 @@ from wfa.application.run_transitions import RunTransitions
 from wfa.application.use_cases.secrets import NO_SECRETS, ResolveSecrets
 from wfa.domain.commands import BeginAttempt, CompleteAttempt, ExtendLease, FailAttempt
 from wfa.domain.definition import TaskStep
-from wfa.domain.errors import ExpressionError, InvalidParams
+from wfa.domain.errors import ExpressionError, ExpressionTooCostly, InvalidParams
 from wfa.domain.events import ErrorInfo
+from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
 from wfa.domain.expressions import render
 from wfa.domain.params import convert_params
 from wfa.domain.progress import Job
@@ -55,8 +56,10 @@ class ExecuteStep:
         entropy: Entropy,
         max_output_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         secrets: ResolveSecrets = NO_SECRETS,
+        expression_budget: int = DEFAULT_EXPRESSION_BUDGET,
     ) -> None:
         self._transitions = transitions
+        self._expression_budget = expression_budget
         self._secrets = secrets
         self._actions = actions
         self._entropy = entropy
@@ -119,7 +122,11 @@ class ExecuteStep:
         run_context = run.context()
         try:
             # Secrets join the context of this rendering only, never the run.
-            params = render(step.params, await self._secrets.context(step.params, run_context))
+            secret_context = await self._secrets.context(step.params, run_context)
+            params = render(step.params, secret_context, Budget(self._expression_budget))
+        except ExpressionTooCostly as error:  # the same data costs the same again: no retry
+            info = ErrorInfo(error=error.code, message=str(error), retryable=False)
+            return self._failed(job, info)
         except ExpressionError as error:
             info = ErrorInfo(error="template.error", message=str(error), retryable=False)
             return self._failed(job, info)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from wfa.application.errors import NotFound
 from wfa.application.ports.actions import ActionCatalog
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from wfa.domain.definition import Definition
+from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits
 from wfa.domain.schedule import Schedule, schedules_for
 from wfa.domain.validation import parse_definition
 from wfa.domain.workflow import Workflow
+
+
+async def _validate(raw: Any, actions: ActionCatalog, limits: DefinitionLimits) -> Definition:
+    """Validate off the event loop: a large definition takes a while to check, and other
+    requests (``/health`` included) must not wait for it. Linear work, bounded by ``limits``."""
+    return await asyncio.to_thread(parse_definition, raw, actions.params_types(), limits)
 
 
 async def _store(uow: UnitOfWork, workflow: Workflow) -> None:
@@ -26,12 +35,18 @@ class RegisterWorkflow:
     """Validate a definition and store it as version 1 of a new workflow."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, actions: ActionCatalog, clock: Clock, entropy: Entropy
+        self,
+        uow: UnitOfWorkFactory,
+        actions: ActionCatalog,
+        clock: Clock,
+        entropy: Entropy,
+        limits: DefinitionLimits = DEFAULT_LIMITS,
     ) -> None:
         self._uow, self._actions, self._clock, self._entropy = uow, actions, clock, entropy
+        self._limits = limits
 
     async def execute(self, raw: Any) -> Workflow:
-        definition = parse_definition(raw, known_actions=self._actions.params_types())
+        definition = await _validate(raw, self._actions, self._limits)
         workflow = Workflow(
             id=self._entropy.new_id(),
             version=1,
@@ -47,11 +62,17 @@ class RegisterWorkflow:
 class UpdateWorkflow:
     """Store a new version; runs already started keep the version they started on."""
 
-    def __init__(self, uow: UnitOfWorkFactory, actions: ActionCatalog, clock: Clock) -> None:
-        self._uow, self._actions, self._clock = uow, actions, clock
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        actions: ActionCatalog,
+        clock: Clock,
+        limits: DefinitionLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self._uow, self._actions, self._clock, self._limits = uow, actions, clock, limits
 
     async def execute(self, workflow_id: str, raw: Any) -> Workflow:
-        definition = parse_definition(raw, known_actions=self._actions.params_types())
+        definition = await _validate(raw, self._actions, self._limits)
         async with self._uow() as uow:
             current = await uow.workflows.get(workflow_id)
             if current is None:
@@ -105,12 +126,18 @@ class DeleteWorkflow:
 class EnsureWorkflow:
     """Store a workflow under a fixed id unless that id was ever used: seeding is idempotent."""
 
-    def __init__(self, uow: UnitOfWorkFactory, actions: ActionCatalog, clock: Clock) -> None:
-        self._uow, self._actions, self._clock = uow, actions, clock
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        actions: ActionCatalog,
+        clock: Clock,
+        limits: DefinitionLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self._uow, self._actions, self._clock, self._limits = uow, actions, clock, limits
 
     async def execute(self, workflow_id: str, raw: Any) -> tuple[Workflow, bool]:
         """The workflow, and whether this call created it."""
-        definition = parse_definition(raw, known_actions=self._actions.params_types())
+        definition = await _validate(raw, self._actions, self._limits)
         async with self._uow() as uow:
             existing = await uow.workflows.get(workflow_id, version=1)
             if existing is not None:
