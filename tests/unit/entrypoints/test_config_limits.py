@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from wfa.domain.errors import InvalidDefinition
 from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET
 from wfa.domain.limits import DefinitionLimits
+from wfa.entrypoints.cli import main
 from wfa.entrypoints.config import ConfigError, load_settings
 from wfa.entrypoints.container import Container
 
@@ -75,3 +79,20 @@ async def test_the_container_hands_the_settings_to_the_engine() -> None:
     transform = container.actions().get("transform")
     assert transform is not None
     assert transform._expression_budget == 300
+
+
+def test_wfa_validate_and_run_apply_the_limits_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    path = tmp_path / "three.json"
+    steps = [{"id": f"s{n}", "type": "task", "action": "noop"} for n in range(3)]
+    path.write_text(json.dumps({"name": "three", "steps": steps}))
+    monkeypatch.setenv("WFA_MAX_STEPS", "2")
+    assert main(["validate", str(path)]) == 1
+    assert "steps: 3 steps; at most 2 are allowed (WFA_MAX_STEPS)" in capsys.readouterr().err
+    assert main(["run", str(path)]) == 1
+    assert "WFA_MAX_STEPS" in capsys.readouterr().err
+    monkeypatch.setenv("WFA_MAX_STEPS", "none")
+    assert main(["validate", str(path)]) == 2
+    assert capsys.readouterr().err == "wfa: WFA_MAX_STEPS: 'none' is not a whole number\n"
