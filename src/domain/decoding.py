@@ -6,6 +6,7 @@ field is converted on its own and every failure is kept with its path.
 
 from __future__ import annotations
 
+import functools
 import typing
 from typing import Any, TypeVar
 
@@ -30,10 +31,7 @@ class Decoder:
         if not isinstance(raw, dict):
             self.add(path, f"expected an object, got {_kind(raw)}")
             return None
-        config = cls.__struct_config__
-        ignored = {config.tag_field} if config.tag_field else set()
-        hints = typing.get_type_hints(cls)
-        fields = {field.name: field for field in msgspec.structs.fields(cls)}
+        ignored, hints, fields = _shape(cls)
         ok = True
         for key in raw:
             if key not in fields and key not in ignored:
@@ -92,6 +90,19 @@ class Decoder:
             return None, False
         items = [self.struct(item, item_type, f"{path}[{i}]") for i, item in enumerate(raw)]
         return tuple(items), all(item is not None for item in items)
+
+
+@functools.cache
+def _shape(
+    cls: type[msgspec.Struct],
+) -> tuple[set[str], dict[str, Any], dict[str, msgspec.structs.FieldInfo]]:
+    """A Struct's tag field, type hints and fields, worked out once per class: resolving
+    type hints costs far more than converting a field, and a definition has many steps."""
+    config = cls.__struct_config__
+    ignored = {config.tag_field} if config.tag_field else set()
+    hints = typing.get_type_hints(cls)
+    fields = {field.name: field for field in msgspec.structs.fields(cls)}
+    return ignored, hints, fields
 
 
 def _struct_items(annotation: Any) -> type[msgspec.Struct] | None:

@@ -38,6 +38,15 @@ class InvalidDefinition(DomainError):
 class ExpressionError(DomainError):
     """An expression that does not parse, or fails while it is evaluated."""
 
+    code = "expression.error"
+
+
+class ExpressionTooCostly(ExpressionError):
+    """An evaluation that would build or walk more than its budget allows (never retried:
+    the same data costs the same again)."""
+
+    code = "expression.too_costly"
+
 
 class InvalidParams(DomainError):
     """Params that do not fit their action's params type; ``problems`` has each with its path."""

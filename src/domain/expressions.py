@@ -18,19 +18,41 @@ from jmespath.exceptions import JMESPathError, ParseError
 from jmespath.functions import Functions
 from jmespath.parser import ParsedResult
 
-from wfa.domain.errors import ExpressionError
+from wfa.domain.errors import ExpressionError, ExpressionTooCostly
+from wfa.domain.expression_cost import BoundedInterpreter, Budget
 
 _TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 
 
+DEFAULT_MAX_EXPRESSION_LENGTH = 2_000
+"""The longest expression, in characters (``WFA_MAX_EXPRESSION_LENGTH``): parsing is slow
+and recursive, so a longer one is refused before it is parsed."""
+
+
+def compile_expression(
+    source: str, max_length: int = DEFAULT_MAX_EXPRESSION_LENGTH
+) -> ParsedResult:
+    """Parse one JMESPath expression once; raise ExpressionError when it does not parse or
+    is longer than ``max_length`` characters."""
+    text = source.strip()
+    if len(text) > max_length:
+        raise ExpressionError(
+            f"an expression has at most {max_length:,} characters, this one has {len(text):,}"
+            " (WFA_MAX_EXPRESSION_LENGTH)"
+        )
+    return parse_expression(text)
+
+
 @lru_cache(maxsize=4096)
-def compile_expression(source: str) -> ParsedResult:
-    """Parse one JMESPath expression once; raise ExpressionError when it does not parse."""
+def parse_expression(source: str) -> ParsedResult:
+    """Parse one expression once, whatever its length (it was checked when registered)."""
     text = source.strip()
     if not text:
         raise ExpressionError("empty expression")
     try:
         parsed = jmespath.compile(text)
+    except RecursionError:
+        raise ExpressionError(f"expression {text[:40]!r}… is nested too deeply") from None
     except ParseError as error:
         reason = f"{error.msg} at column {error.lex_position}"
         raise ExpressionError(f"malformed expression {text!r}: {reason}") from None
@@ -65,14 +87,25 @@ def _first_line(error: Exception) -> str:
     return line.removesuffix(", for expression:").rstrip(":")
 
 
-def evaluate(source: str, context: dict[str, Any]) -> Any:
-    """Evaluate one expression over the context."""
+def evaluate(source: str, context: dict[str, Any], budget: Budget | None = None) -> Any:
+    """Evaluate one expression over the context, charging ``budget`` (a fresh default one
+    when None) for what it builds and walks; ExpressionTooCostly past it."""
+    budget = Budget() if budget is None else budget
+    interpreter = BoundedInterpreter(budget)
     try:
-        return compile_expression(source).search(context)
+        value = interpreter.visit(parse_expression(source).parsed, context)
+        budget.charge(interpreter.deep_size(value))  # the caller keeps, stores or prints it
+    except ExpressionTooCostly as error:
+        raise ExpressionTooCostly(f"expression {source.strip()!r} {error}") from None
+    except RecursionError:  # data nested deeper than Python walks (to_string, ==)
+        raise ExpressionError(
+            f"expression {source.strip()!r} failed: its data is nested too deeply"
+        ) from None
     except JMESPathError as error:
         raise ExpressionError(
             f"expression {source.strip()!r} failed: {_first_line(error)}"
         ) from None
+    return value
 
 
 def is_truthy(value: Any) -> bool:
@@ -80,9 +113,9 @@ def is_truthy(value: Any) -> bool:
     return not (value is None or value is False or value in ("", [], {}))
 
 
-def condition_holds(source: str, context: dict[str, Any]) -> bool:
+def condition_holds(source: str, context: dict[str, Any], budget: Budget | None = None) -> bool:
     """A choice's ``when``: the expression's value, read with JMESPath's truth."""
-    return is_truthy(evaluate(source, context))
+    return is_truthy(evaluate(source, context, budget))
 
 
 def expressions_in(value: Any) -> Iterator[tuple[str, str]]:
@@ -112,42 +145,53 @@ def has_templates(value: Any) -> bool:
     return next(expressions_in(value), None) is not None
 
 
-def check_template(value: Any) -> list[tuple[str, str]]:
-    """Every malformed expression in a template as ``(relative path, message)``."""
+def check_template(
+    value: Any, max_length: int = DEFAULT_MAX_EXPRESSION_LENGTH
+) -> list[tuple[str, str]]:
+    """Every malformed or too long expression in a template as ``(relative path, message)``."""
     problems = []
     for path, source in expressions_in(value):
         if source == "{{":
             problems.append((path, "'{{' is never closed by '}}'"))
             continue
         try:
-            compile_expression(source)
+            compile_expression(source, max_length)
         except ExpressionError as error:
             problems.append((path, str(error)))
     return problems
 
 
-def render(value: Any, context: dict[str, Any], fixed: Mapping[str, Any] | None = None) -> Any:
+def render(
+    value: Any,
+    context: dict[str, Any],
+    fixed: Mapping[str, Any] | None = None,
+    budget: Budget | None = None,
+) -> Any:
     """Render every template inside a JSON-like value over the context.
 
     ``fixed`` gives the value of whole expressions by their text (a task's secrets): they are
-    not evaluated, and the context never holds them.
+    not evaluated, and the context never holds them. The expressions share ``budget`` (a
+    fresh default one when None).
     """
+    budget = Budget() if budget is None else budget
     if isinstance(value, str):
-        return _render_string(value, context, fixed or {})
+        return _render_string(value, context, fixed or {}, budget)
     if isinstance(value, dict):
-        return {key: render(item, context, fixed) for key, item in value.items()}
+        return {key: render(item, context, fixed, budget) for key, item in value.items()}
     if isinstance(value, list):
-        return [render(item, context, fixed) for item in value]
+        return [render(item, context, fixed, budget) for item in value]
     return value
 
 
-def _render_string(text: str, context: dict[str, Any], fixed: Mapping[str, Any]) -> Any:
+def _render_string(
+    text: str, context: dict[str, Any], fixed: Mapping[str, Any], budget: Budget
+) -> Any:
     if "{{" not in text:
         return text
 
     def value_of(source: str) -> Any:
         key = source.strip()
-        return fixed[key] if key in fixed else evaluate(source, context)
+        return fixed[key] if key in fixed else evaluate(source, context, budget)
 
     whole = _TEMPLATE.fullmatch(text.strip())
     if whole is not None and text.count("{{") == 1:

@@ -56,13 +56,20 @@ def unreachable_steps(definition: Definition) -> list[int]:
 
 
 def steps_that_never_end(definition: Definition) -> list[int]:
-    """Positions of steps from which no path leads to an end: the run would loop forever."""
+    """Positions of steps from which no path leads to an end: the run would loop forever.
+
+    One walk backwards from END over reversed edges, so the check is linear in the steps and
+    their links (a fixpoint over all steps was quadratic on a long chain).
+    """
+    leads_to: dict[str, list[str]] = {}
+    for step in definition.steps:
+        for target in successors(definition, step):
+            leads_to.setdefault(target, []).append(step.id)
     ending = {END}
-    changed = True
-    while changed:
-        changed = False
-        for step in definition.steps:
-            if step.id not in ending and successors(definition, step) & ending:
-                ending.add(step.id)
-                changed = True
+    frontier = [END]
+    while frontier:
+        for source in leads_to.get(frontier.pop(), ()):
+            if source not in ending:
+                ending.add(source)
+                frontier.append(source)
     return [i for i, step in enumerate(definition.steps) if step.id not in ending]

@@ -18,16 +18,22 @@ from __future__ import annotations
 
 import collections.abc as abc
 import enum
+import functools
 import re
 import types
 import typing
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
 import msgspec
 
 from wfa.domain.errors import ExpressionError, InvalidParams, Problem
-from wfa.domain.expressions import compile_expression, has_templates, is_whole_template
+from wfa.domain.expressions import (
+    DEFAULT_MAX_EXPRESSION_LENGTH,
+    compile_expression,
+    has_templates,
+    is_whole_template,
+)
 
 EXPRESSION_MARK = "wfa.expression"
 
@@ -59,13 +65,24 @@ _QUOTED = re.compile(r"`([^`]*)`")
 Found = Iterator[tuple[str, str]]
 
 
-def params_problems(value: Any, params_type: Any, *, templates: bool = True) -> list[Problem]:
+class _Mode(NamedTuple):
+    templates: bool  # a definition's params: ``{{ }}`` stands for a value known at run time
+    max_expression_length: int
+
+
+def params_problems(
+    value: Any,
+    params_type: Any,
+    *,
+    templates: bool = True,
+    max_expression_length: int = DEFAULT_MAX_EXPRESSION_LENGTH,
+) -> list[Problem]:
     """Every way ``value`` fails ``params_type``, each at a path relative to the params.
 
     With ``templates`` (a definition's params) ``{{ }}`` strings stand for values known only at
     run time; without (rendered params) every string is just a string.
     """
-    found = list(_check(value, params_type, "", templates))
+    found = list(_check(value, params_type, "", _Mode(templates, max_expression_length)))
     if not found and not (templates and has_templates(value)):
         found = list(_converted(value, params_type, ""))
     return [Problem(path, message) for path, message in found]
@@ -76,53 +93,53 @@ def convert_params(value: Any, params_type: Any) -> Any:
     try:
         return msgspec.convert(value, params_type)
     except msgspec.ValidationError as error:
-        found = list(_check(value, params_type, "", False))
+        found = list(_check(value, params_type, "", _Mode(False, DEFAULT_MAX_EXPRESSION_LENGTH)))
         if not found:  # refused by the type itself (a __post_init__): msgspec's own words
             message, inner = _split(str(error))
             found = [(inner, _describe(message, params_type))]
     raise InvalidParams([Problem(f"params{path}", message) for path, message in found])
 
 
-def _check(value: Any, annotation: Any, path: str, templates: bool) -> Found:
+def _check(value: Any, annotation: Any, path: str, mode: _Mode) -> Found:
     if _is_expression(annotation) or (isinstance(value, str) and _may_be_expression(annotation)):
-        yield from _expression(value, path)
+        yield from _expression(value, path, mode.max_expression_length)
         return
-    if templates and isinstance(value, str) and is_whole_template(value):
+    if mode.templates and isinstance(value, str) and is_whole_template(value):
         return  # any type at run time
     origin = typing.get_origin(annotation)
     if annotation is Any or annotation is object:
         return
     if origin is Annotated:
-        yield from _annotated(value, annotation, path, templates)
+        yield from _annotated(value, annotation, path, mode)
     elif isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
-        yield from _struct(value, annotation, path, templates)
+        yield from _struct(value, annotation, path, mode)
     elif origin in _UNIONS:
-        yield from _union(value, annotation, path, templates)
+        yield from _union(value, annotation, path, mode)
     elif origin in _ARRAYS and isinstance(value, list) and typing.get_args(annotation):
-        yield from _array(value, annotation, path, templates)
+        yield from _array(value, annotation, path, mode)
     elif origin in _OBJECTS and isinstance(value, dict) and typing.get_args(annotation):
         item_type = typing.get_args(annotation)[1]
         for key, item in value.items():
-            yield from _check(item, item_type, f"{path}.{key}", templates)
+            yield from _check(item, item_type, f"{path}.{key}", mode)
     else:
-        yield from _leaf(value, annotation, path, templates)
+        yield from _leaf(value, annotation, path, mode)
 
 
-def _annotated(value: Any, annotation: Any, path: str, templates: bool) -> Found:
+def _annotated(value: Any, annotation: Any, path: str, mode: _Mode) -> Found:
     """Check the inner type first; the constraints only once the value is fully known."""
-    inner = list(_check(value, typing.get_args(annotation)[0], path, templates))
+    inner = list(_check(value, typing.get_args(annotation)[0], path, mode))
     if inner:
         yield from inner
-    elif not (templates and has_templates(value)):
+    elif not (mode.templates and has_templates(value)):
         yield from _converted(value, annotation, path)
 
 
-def _struct(value: Any, cls: type[msgspec.Struct], path: str, templates: bool) -> Found:
+def _struct(value: Any, cls: type[msgspec.Struct], path: str, mode: _Mode) -> Found:
     config = cls.__struct_config__
     if not isinstance(value, dict) or config.array_like:
-        yield from _leaf(value, cls, path, templates)
+        yield from _leaf(value, cls, path, mode)
         return
-    fields = msgspec.structs.fields(cls)
+    fields = _fields(cls)
     known = {field.encode_name for field in fields}
     if config.tag_field is not None:
         known.add(config.tag_field)
@@ -135,14 +152,20 @@ def _struct(value: Any, cls: type[msgspec.Struct], path: str, templates: bool) -
     for field in fields:
         where = f"{path}.{field.encode_name}"
         if field.encode_name in value:
-            yield from _check(value[field.encode_name], field.type, where, templates)
+            yield from _check(value[field.encode_name], field.type, where, mode)
         elif field.required:
             yield path, f"missing required field {field.encode_name!r}"
 
 
-def _union(value: Any, annotation: Any, path: str, templates: bool) -> Found:
+@functools.cache
+def _fields(cls: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
+    """A params type's fields, resolved once: resolving them costs more than checking a step."""
+    return msgspec.structs.fields(cls)
+
+
+def _union(value: Any, annotation: Any, path: str, mode: _Mode) -> Found:
     members = typing.get_args(annotation)
-    verdicts = [list(_check(value, member, path, templates)) for member in members]
+    verdicts = [list(_check(value, member, path, mode)) for member in members]
     if any(not verdict for verdict in verdicts):
         return
     # An object or an array is reported against the one member of that shape, inside it.
@@ -158,10 +181,10 @@ def _union(value: Any, annotation: Any, path: str, templates: bool) -> Found:
         if not any(_converted(value, member, path)):
             yield from verdict  # the member whose type fits: refused by a check of ours
             return
-    yield from _leaf(value, annotation, path, False)
+    yield from _leaf(value, annotation, path, mode._replace(templates=False))
 
 
-def _array(value: list[Any], annotation: Any, path: str, templates: bool) -> Found:
+def _array(value: list[Any], annotation: Any, path: str, mode: _Mode) -> Found:
     args = typing.get_args(annotation)
     if typing.get_origin(annotation) is tuple and (len(args) != 2 or args[1] is not Ellipsis):
         if len(value) != len(args):
@@ -171,15 +194,15 @@ def _array(value: list[Any], annotation: Any, path: str, templates: bool) -> Fou
     else:
         item_types = [args[0]] * len(value)
     for index, (item, item_type) in enumerate(zip(value, item_types, strict=True)):
-        yield from _check(item, item_type, f"{path}[{index}]", templates)
+        yield from _check(item, item_type, f"{path}[{index}]", mode)
 
 
-def _leaf(value: Any, annotation: Any, path: str, templates: bool) -> Found:
+def _leaf(value: Any, annotation: Any, path: str, mode: _Mode) -> Found:
     try:
         msgspec.convert(value, annotation)
     except msgspec.ValidationError as error:
         message, inner = _split(str(error))
-        if templates and has_templates(value) and not message.endswith("got `str`"):
+        if mode.templates and has_templates(value) and not message.endswith("got `str`"):
             return  # some string that a template completes at run time: it may fit
         yield path + inner, _describe(message, annotation)
 
@@ -192,14 +215,14 @@ def _converted(value: Any, annotation: Any, path: str) -> Found:
         yield path + inner, _describe(message, annotation)
 
 
-def _expression(value: Any, path: str) -> Found:
+def _expression(value: Any, path: str, max_length: int) -> Found:
     if not isinstance(value, str):
         yield from _converted(value, str, path)
     elif "{{" in value:
         yield path, "a JMESPath expression, not a template: write it without '{{ }}'"
     else:
         try:
-            compile_expression(value)
+            compile_expression(value, max_length)
         except ExpressionError as error:
             yield path, str(error)
 

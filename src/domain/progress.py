@@ -20,11 +20,12 @@ from wfa.domain.definition import (
     ChoiceStep,
     Definition,
     FailStep,
+    Step,
     SucceedStep,
     TaskStep,
     WaitStep,
 )
-from wfa.domain.errors import ExpressionError
+from wfa.domain.errors import ExpressionError, ExpressionTooCostly
 from wfa.domain.events import (
     AttemptFailed,
     AttemptQueued,
@@ -39,6 +40,7 @@ from wfa.domain.events import (
     WaitEnded,
     WaitStarted,
 )
+from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
 from wfa.domain.expressions import condition_holds, render
 from wfa.domain.run import Run, evolve
 
@@ -59,6 +61,8 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
     redeliver_after: float = 30.0  # seconds before an unstarted queued job is sent again
     max_inline_steps: int = 1000  # choice and wait steps passed in one decision at most
     max_events: int = DEFAULT_MAX_EVENTS  # a run's history budget; a definition may lower it
+    # Units the expressions of one decision may spend together (see expression_cost).
+    expression_budget: int = DEFAULT_EXPRESSION_BUDGET
 
 
 class Job(msgspec.Struct, frozen=True, array_like=True):
@@ -82,6 +86,13 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
         return not self.events
 
 
+def _failure_kind(step: Step, error: Exception) -> str:
+    """The named error of an inline step whose expression or timestamp failed."""
+    if isinstance(error, ExpressionTooCostly):
+        return error.code  # the budget ran out: say so, whatever the step
+    return "wait.invalid_until" if isinstance(step, WaitStep) else "expression.error"
+
+
 class Progress:
     def __init__(
         self, definition: Definition, run: Run, now: datetime, settings: EngineSettings
@@ -91,6 +102,7 @@ class Progress:
         self.now = now
         self.settings = settings
         self.budget = definition.event_budget(settings.max_events)
+        self.costs = Budget(settings.expression_budget)
         self._events: list[Event] = []
         self._jobs: list[Job] = []
 
@@ -139,7 +151,7 @@ class Progress:
             try:
                 following = self._pass(step)
             except (ExpressionError, ValueError) as error:
-                kind = "wait.invalid_until" if isinstance(step, WaitStep) else "expression.error"
+                kind = _failure_kind(step, error)
                 self._fail_run(ErrorInfo(error=kind, message=str(error), retryable=False), step.id)
                 return
             if following is None:
@@ -162,10 +174,10 @@ class Progress:
         if isinstance(step, SucceedStep):
             output = self.run.last_output
             if step.output is not None:
-                output = render(step.output, self.run.context())
+                output = render(step.output, self.run.context(), budget=self.costs)
             self.record(RunSucceeded, output=output)
             return None
-        cause = render(step.cause, self.run.context()) if step.cause is not None else ""
+        cause = render(step.cause, self.run.context(), budget=self.costs) if step.cause else ""
         error = ErrorInfo(error=step.error, message=str(cause), retryable=False)
         self._fail_run(error, step.id)
         return None
@@ -173,7 +185,11 @@ class Progress:
     def _choose(self, step: ChoiceStep) -> str | None:
         context = self.run.context()
         chosen = next(
-            (choice.next for choice in step.choices if condition_holds(choice.when, context)),
+            (
+                choice.next
+                for choice in step.choices
+                if condition_holds(choice.when, context, self.costs)
+            ),
             step.default,
         )
         if chosen is None:
@@ -188,7 +204,7 @@ class Progress:
     def _wait_until(self, step: WaitStep) -> datetime:
         if step.seconds is not None:
             return self.now + timedelta(seconds=step.seconds)
-        value = render(step.until, self.run.context())
+        value = render(step.until, self.run.context(), budget=self.costs)
         return parse_instant(value)
 
     def _schedule(self, step: TaskStep, try_number: int, delay: float) -> None:

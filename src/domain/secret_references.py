@@ -27,7 +27,8 @@ from typing import Any
 
 from wfa.domain.definition import ChoiceStep, FailStep, Step, SucceedStep, TaskStep, WaitStep
 from wfa.domain.errors import ExpressionError
-from wfa.domain.expressions import compile_expression, expressions_in, render
+from wfa.domain.expression_cost import Budget
+from wfa.domain.expressions import expressions_in, parse_expression, render
 from wfa.domain.secrets import secret_name_problem
 
 ROOT = "secrets"
@@ -56,10 +57,15 @@ def secret_references(template: Any) -> dict[str, str]:
     return found
 
 
-def render_params(template: Any, context: dict[str, Any], secrets: Mapping[str, str]) -> Any:
+def render_params(
+    template: Any,
+    context: dict[str, Any],
+    secrets: Mapping[str, str],
+    budget: Budget | None = None,
+) -> Any:
     """Render a task's params: bare references by value, the rest over ``context`` alone."""
     fixed = {source: secrets[name] for source, name in secret_references(template).items()}
-    return render(template, context, fixed)
+    return render(template, context, fixed, budget)
 
 
 def step_secret_problems(step: Step) -> Iterator[tuple[str, str]]:
@@ -96,7 +102,7 @@ def _reads_secrets(source: str) -> bool:
 def _analysed(source: str) -> tuple[str | None, tuple[str, ...]]:
     """The secret a bare reference reads, and what is wrong with how an expression reads any."""
     try:
-        parsed = compile_expression(source).parsed
+        parsed = parse_expression(source).parsed
     except ExpressionError:
         return None, ()  # reported by the template check, with its reason
     name = _bare_name(parsed)

@@ -14,40 +14,35 @@ from wfa.domain.definition import (
     MIN_RUN_EVENTS,
     STEP_TYPES,
     TRIGGER_TYPES,
-    ChoiceStep,
     Definition,
-    FailStep,
     Limits,
     ManualTrigger,
     ScheduleTrigger,
     Step,
-    SucceedStep,
-    TaskStep,
     Trigger,
-    WaitStep,
     WebhookTrigger,
 )
-from wfa.domain.errors import ExpressionError, InvalidDefinition
-from wfa.domain.expressions import check_template, compile_expression
+from wfa.domain.errors import InvalidDefinition, Problem
 from wfa.domain.graph import step_targets, steps_that_never_end, unreachable_steps
-from wfa.domain.params import params_problems
-from wfa.domain.retry import RetryPolicy
+from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits, too_many
 from wfa.domain.schedule import schedule_key
 from wfa.domain.secret_references import step_secret_problems
+from wfa.domain.step_checks import step_problems
 
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 STEP_ID_RULE = "letters, digits, _ and -, starting with a letter or _, at most 128"
 WEBHOOK_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~/-]{0,199}$")
-MAX_ATTEMPTS_LIMIT = 100
-MAX_BACKOFF_RATE = 100.0
-MAX_DURATION = 366 * 24 * 3600.0  # a year and a day: the longest wait, backoff or timeout
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def parse_definition(
-    raw: Any, known_actions: Collection[str] | Mapping[str, Any] | None = None
+    raw: Any,
+    known_actions: Collection[str] | Mapping[str, Any] | None = None,
+    limits: DefinitionLimits = DEFAULT_LIMITS,
 ) -> Definition:
     """Build a Definition from JSON-like data, or raise InvalidDefinition listing every problem.
+
+    A definition past ``limits``' step count is refused at once, before any step is decoded.
 
     ``known_actions``, when given, also refuses task steps naming an action nobody provides.
     When it maps each action's name to its params type, each task's params are checked
@@ -58,8 +53,13 @@ def parse_definition(
         decoder.add("", "a definition must be an object")
         raise InvalidDefinition(decoder.problems)
     body = dict(raw)
-    triggers = _triggers(decoder, body.pop("trigger", None), body.pop("triggers", None), raw)
     raw_steps = body.pop("steps", None)
+    if isinstance(raw_steps, list):
+        refusal = too_many(limits, "max_steps", len(raw_steps), "steps")
+        if refusal is not None:
+            raise InvalidDefinition([Problem("steps", refusal)])
+    one, many = body.pop("trigger", None), body.pop("triggers", None)
+    triggers = _triggers(decoder, one, many, raw, limits)
     steps = _steps(decoder, raw_steps)
     shell = decoder.struct({**body, "steps": []}, Definition, "")
     name = raw.get("name")
@@ -67,7 +67,7 @@ def parse_definition(
         decoder.add("name", "must not be empty")
     if shell is not None:
         _check_limits(decoder, shell.limits)
-    links_ok = steps is not None and _check_steps(decoder, raw_steps, steps, known_actions)
+    links_ok = steps is not None and _check_steps(decoder, raw_steps, steps, known_actions, limits)
     if links_ok and shell is not None and triggers is not None and steps is not None:
         complete = tuple(step for step in steps if step is not None)
         if len(complete) == len(steps):
@@ -96,7 +96,7 @@ def _check_limits(decoder: Decoder, limits: Limits) -> None:
 
 
 def _triggers(
-    decoder: Decoder, one: Any, many: Any, raw: dict[str, Any]
+    decoder: Decoder, one: Any, many: Any, raw: dict[str, Any], limits: DefinitionLimits
 ) -> tuple[Trigger, ...] | None:
     if "trigger" in raw and "triggers" in raw:
         decoder.add("trigger", "give either 'trigger' or 'triggers', not both")
@@ -111,6 +111,10 @@ def _triggers(
         return (ManualTrigger(),)
     if not isinstance(many, list) or not many:
         decoder.add("triggers", "expected a non-empty array of triggers")
+        return None
+    refusal = too_many(limits, "max_triggers", len(many), "triggers")
+    if refusal is not None:
+        decoder.add("triggers", refusal)
         return None
     paths = [f"triggers[{i}]" for i in range(len(many))]
     items = [
@@ -170,6 +174,7 @@ def _check_steps(
     raw_steps: list[Any],
     steps: list[Step | None],
     known_actions: Collection[str] | None,
+    limits: DefinitionLimits,
 ) -> bool:
     """Check ids, links and each decoded step; True when ids are unique and every link resolves."""
     ids = [raw.get("id") if isinstance(raw, dict) else None for raw in raw_steps]
@@ -192,7 +197,7 @@ def _check_steps(
             if target not in first:
                 decoder.add(f"{path}.{where}", f"unknown step {target!r}")
                 links_ok = False
-        for where, message in _step_problems(step, known_actions):
+        for where, message in step_problems(step, known_actions, limits):
             decoder.add(f"{path}{where}", message)
         for where, message in step_secret_problems(step):
             decoder.add(f"{path}{where}", message)
@@ -208,65 +213,3 @@ def _check_graph(decoder: Decoder, definition: Definition) -> None:
         decoder.add(
             f"steps[{position}]", f"step {step_id!r} can never reach an end (it only loops)"
         )
-
-
-def _step_problems(step: Step, known_actions: Collection[str] | None) -> Iterator[tuple[str, str]]:
-    if isinstance(step, TaskStep):
-        if known_actions is not None and step.action not in known_actions:
-            yield ".action", f"unknown action {step.action!r}"
-        elif isinstance(known_actions, Mapping):
-            for problem in params_problems(step.params, known_actions[step.action]):
-                yield f".params{problem.path}", problem.message
-        yield from _template_problems(".params", step.params)
-        yield from _retry_problems(step.retry)
-        if step.timeout is not None and not 0 < step.timeout <= MAX_DURATION:
-            yield ".timeout", f"must be more than 0 and at most {MAX_DURATION:.0f} seconds"
-        for index, catch in enumerate(step.catch):
-            if not catch.errors:
-                yield f".catch[{index}].errors", "must name at least one error (or '*')"
-    elif isinstance(step, ChoiceStep):
-        if not step.choices:
-            yield ".choices", "a choice step needs at least one choice"
-        for index, choice in enumerate(step.choices):
-            try:
-                compile_expression(choice.when)
-            except ExpressionError as error:
-                yield f".choices[{index}].when", str(error)
-    elif isinstance(step, WaitStep):
-        yield from _wait_problems(step)
-    elif isinstance(step, SucceedStep):
-        yield from _template_problems(".output", step.output)
-    elif isinstance(step, FailStep):
-        if not step.error.strip():
-            yield ".error", "must not be empty"
-        yield from _template_problems(".cause", step.cause)
-
-
-def _template_problems(path: str, value: Any) -> Iterator[tuple[str, str]]:
-    for inner, message in check_template(value):
-        yield f"{path}{inner}", message
-
-
-def _wait_problems(step: WaitStep) -> Iterator[tuple[str, str]]:
-    if (step.seconds is None) == (step.until is None):
-        yield "", "a wait step needs exactly one of 'seconds' or 'until'"
-    if step.seconds is not None and not 0 <= step.seconds <= MAX_DURATION:
-        yield ".seconds", f"must be between 0 and {MAX_DURATION:.0f} seconds"
-    if step.until is not None:
-        yield from _template_problems(".until", step.until)
-
-
-def _retry_problems(retry: RetryPolicy) -> Iterator[tuple[str, str]]:
-    if not 1 <= retry.max_attempts <= MAX_ATTEMPTS_LIMIT:
-        yield ".retry.max_attempts", f"must be between 1 and {MAX_ATTEMPTS_LIMIT}"
-    if not 0 <= retry.initial_interval <= MAX_DURATION:
-        yield ".retry.initial_interval", f"must be between 0 and {MAX_DURATION:.0f} seconds"
-    if not 1 <= retry.backoff_rate <= MAX_BACKOFF_RATE:
-        yield ".retry.backoff_rate", f"must be between 1 and {MAX_BACKOFF_RATE:.0f}"
-    if not retry.initial_interval <= retry.max_interval <= MAX_DURATION:
-        yield (
-            ".retry.max_interval",
-            (f"must be at least initial_interval and at most {MAX_DURATION:.0f} seconds"),
-        )
-    if not retry.retry_on:
-        yield ".retry.retry_on", "must name at least one error (or '*')"

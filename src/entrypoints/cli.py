@@ -109,7 +109,8 @@ def _run_role(role: str) -> int:
 def _validate(path: str) -> int:
     raw = load_definition_file(path)
     try:
-        definition = parse_definition(raw, known_actions=default_registry().params_types())
+        limits = load_settings().definition_limits
+        definition = parse_definition(raw, default_registry().params_types(), limits)
     except InvalidDefinition as error:
         _print_problems(path, error)
         return EXIT_FAILED
@@ -135,7 +136,10 @@ async def _run(path: str, input_text: str | None, virtual: bool, as_json: bool) 
         HttpSettings(allow=settings.http_allow, max_response_bytes=settings.http_max_response_bytes)
     )
     engine = LocalEngine(
-        clock=clock, actions=default_registry(http=http), settings=engine_settings(settings)
+        clock=clock,
+        actions=default_registry(http=http, expression_budget=settings.expression_budget),
+        settings=engine_settings(settings),
+        limits=settings.definition_limits,
     )
     try:
         workflow = await engine.add_workflow(raw)

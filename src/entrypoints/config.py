@@ -23,6 +23,9 @@ from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_PAYLOAD
 from wfa.application.use_cases.follow_run import DEFAULT_MAX_WAITERS
 from wfa.application.use_cases.prune_runs import Retention
 from wfa.domain.definition import MAX_RUN_EVENTS, MIN_RUN_EVENTS
+from wfa.domain.expression_cost import BUDGET_VARIABLE, DEFAULT_EXPRESSION_BUDGET
+from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits
+from wfa.domain.limits import VARIABLES as LIMIT_VARIABLES
 from wfa.domain.progress import DEFAULT_MAX_EVENTS, EngineSettings
 from wfa.entrypoints.rate_limit_settings import (
     DEFAULT_API,
@@ -81,6 +84,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_hook_path: RateLimit = DEFAULT_HOOK_PATH
     rate_limit_hook_address: RateLimit = DEFAULT_HOOK_ADDRESS
     rate_limit_api: RateLimit = DEFAULT_API
+    # The largest definition accepted (WFA_MAX_STEPS, WFA_MAX_CHOICES, …).
+    definition_limits: DefinitionLimits = DEFAULT_LIMITS
+    # Units the expressions of one decision, params rendering or transform may spend.
+    expression_budget: int = DEFAULT_EXPRESSION_BUDGET
 
 
 def load_settings(
@@ -142,6 +149,10 @@ def load_settings(
             "WFA_RATE_LIMIT_HOOKS_PER_ADDRESS", get, DEFAULT_HOOK_ADDRESS
         ),
         rate_limit_api=_rate("WFA_RATE_LIMIT_API", get, DEFAULT_API),
+        definition_limits=_definition_limits(values),
+        expression_budget=_integer(
+            BUDGET_VARIABLE, get(BUDGET_VARIABLE), DEFAULT_EXPRESSION_BUDGET, 100, 10**9
+        ),
         retention=Retention(
             max_age=None if not max_age else duration("WFA_RETENTION_MAX_AGE", max_age),
             max_runs=None if not max_runs else _integer("WFA_RETENTION_MAX_RUNS", max_runs, 0, 0),
@@ -155,7 +166,17 @@ def engine_settings(settings: Settings) -> EngineSettings:
         lease=settings.lease_seconds,
         redeliver_after=settings.redeliver_after_seconds,
         max_events=settings.run_max_events,
+        expression_budget=settings.expression_budget,
     )
+
+
+def _definition_limits(values: Mapping[str, str]) -> DefinitionLimits:
+    """Each limit from its variable (``WFA_MAX_STEPS`` …), between 1 and a million."""
+    chosen = {
+        field: _integer(variable, values.get(variable), getattr(DEFAULT_LIMITS, field), 1, 10**6)
+        for field, variable in LIMIT_VARIABLES.items()
+    }
+    return DefinitionLimits(**chosen)
 
 
 def database_url(value: str, variable: str = "WFA_DATABASE_URL") -> str:

@@ -74,7 +74,9 @@ class Container(containers.DeclarativeContainer):
         ),
         settings,
     )
-    actions = providers.Singleton(default_registry, http=http_request)
+    actions = providers.Singleton(
+        default_registry, http=http_request, expression_budget=settings.provided.expression_budget
+    )
 
     # A worker's steps each hold one connection at a time; a few more serve the scheduler and
     # the API in the same process.
@@ -127,16 +129,13 @@ class Container(containers.DeclarativeContainer):
         settings=engine_settings,
     )
 
+    limits = settings.provided.definition_limits
+    max_depth = settings.provided.max_json_depth
     register_workflow = providers.Singleton(
-        RegisterWorkflow,
-        unit_of_work,
-        actions,
-        clock,
-        entropy,
-        max_depth=settings.provided.max_json_depth,
+        RegisterWorkflow, unit_of_work, actions, clock, entropy, limits=limits, max_depth=max_depth
     )
     update_workflow = providers.Singleton(
-        UpdateWorkflow, unit_of_work, actions, clock, max_depth=settings.provided.max_json_depth
+        UpdateWorkflow, unit_of_work, actions, clock, limits=limits, max_depth=max_depth
     )
     get_workflow = providers.Singleton(GetWorkflow, unit_of_work)
     list_workflows = providers.Singleton(ListWorkflows, unit_of_work)
@@ -163,6 +162,7 @@ class Container(containers.DeclarativeContainer):
         max_output_bytes=settings.provided.max_payload_bytes,
         max_output_depth=settings.provided.max_json_depth,
         secrets=resolve_secrets,
+        expression_budget=settings.provided.expression_budget,
     )
     fire_due_timers = providers.Singleton(FireDueTimers, unit_of_work, transitions, clock, entropy)
     fire_schedules = providers.Singleton(

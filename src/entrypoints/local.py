@@ -35,6 +35,7 @@ from wfa.application.use_cases.queries import GetRun, RunDetails
 from wfa.application.use_cases.secrets import ResolveSecrets, SetSecret
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
 from wfa.application.use_cases.workflows import RegisterWorkflow, UpdateWorkflow
+from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits
 from wfa.domain.progress import EngineSettings
 from wfa.domain.workflow import Workflow
 
@@ -58,6 +59,7 @@ class LocalEngine:
         secret_cipher: SecretCipher | None = None,
         queue: InMemoryJobQueue | None = None,
         events: InMemoryEventPublisher | None = None,
+        limits: DefinitionLimits = DEFAULT_LIMITS,
     ) -> None:
         """``publisher``, when given, is told of every event after ``self.events`` (metrics).
 
@@ -79,15 +81,20 @@ class LocalEngine:
             self.events if publisher is None else FanOutPublisher(self.events, publisher)
         )
         self.transitions = RunTransitions(uow, self.queue, published, self.clock, settings)
-        self.register = RegisterWorkflow(uow, self.actions, self.clock, self.entropy)
-        self.update = UpdateWorkflow(uow, self.actions, self.clock)
+        self.register = RegisterWorkflow(uow, self.actions, self.clock, self.entropy, limits)
+        self.update = UpdateWorkflow(uow, self.actions, self.clock, limits)
         limit = max_payload_bytes
         self.start_run = StartRun(uow, self.transitions, self.clock, self.entropy, limit)
         self.secret_cipher = secret_cipher or FernetCipher.from_text(generate_key())
         self.set_secret = SetSecret(uow, self.secret_cipher, self.clock)
         secrets = ResolveSecrets(uow, self.secret_cipher)
         self.execute_step = ExecuteStep(
-            self.transitions, self.actions, self.entropy, limit, secrets=secrets
+            self.transitions,
+            self.actions,
+            self.entropy,
+            limit,
+            secrets=secrets,
+            expression_budget=self.transitions.settings.expression_budget,
         )
         self.fire_due_timers = FireDueTimers(uow, self.transitions, self.clock, self.entropy)
         self.fire_schedules = FireSchedules(uow, self.start_run, self.clock, schedule_catchup)

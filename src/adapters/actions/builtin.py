@@ -19,6 +19,7 @@ from wfa.adapters.actions.discovery import discover_actions
 from wfa.adapters.actions.http import HttpRequest
 from wfa.adapters.actions.transform import Transform
 from wfa.application.ports.actions import Action, ActionContext, ActionError
+from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET
 
 log = logging.getLogger("wfa.actions")
 
@@ -110,11 +111,17 @@ class Sleep:
         return {"slept": params.seconds}
 
 
-def builtin_actions(http: HttpRequest | None = None) -> list[Action]:
-    """The built-ins; ``http`` is the process's configured ``http.request`` (default: guarded)."""
-    return [Noop(), Log(), Set(), Fail(), Sleep(), Transform(), http or HttpRequest()]
+def builtin_actions(
+    http: HttpRequest | None = None, expression_budget: int = DEFAULT_EXPRESSION_BUDGET
+) -> list[Action]:
+    """The built-ins; ``http`` is the process's configured ``http.request`` (default: guarded),
+    ``expression_budget`` what one ``transform`` call's expressions may spend."""
+    transform = Transform(expression_budget)
+    return [Noop(), Log(), Set(), Fail(), Sleep(), transform, http or HttpRequest()]
 
 
-def default_registry(http: HttpRequest | None = None) -> ActionRegistry:
+def default_registry(
+    http: HttpRequest | None = None, expression_budget: int = DEFAULT_EXPRESSION_BUDGET
+) -> ActionRegistry:
     """Every action this process runs: the built-ins, then the installed plugins."""
-    return discover_actions(builtin_actions(http))
+    return discover_actions(builtin_actions(http, expression_budget))

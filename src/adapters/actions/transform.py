@@ -13,7 +13,8 @@ from typing import Any
 import msgspec
 
 from wfa.application.ports.actions import ActionContext, ActionError, Expression
-from wfa.domain.errors import ExpressionError
+from wfa.domain.errors import ExpressionError, ExpressionTooCostly
+from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
 from wfa.domain.expressions import evaluate
 
 
@@ -35,14 +36,20 @@ class Transform:
     name = "transform"
     params_type: Any = TransformParams
 
+    def __init__(self, expression_budget: int = DEFAULT_EXPRESSION_BUDGET) -> None:
+        self._expression_budget = expression_budget
+
     async def __call__(self, params: TransformParams, context: ActionContext) -> Any:
+        budget = Budget(self._expression_budget)  # one budget for all of one call's expressions
         try:
             if params.mapping is not None:
                 return {
-                    key: evaluate(source, context.run_context)
+                    key: evaluate(source, context.run_context, budget)
                     for key, source in params.mapping.items()
                 }
             assert params.expression is not None
-            return evaluate(params.expression, context.run_context)
+            return evaluate(params.expression, context.run_context, budget)
+        except ExpressionTooCostly as error:
+            raise ActionError(error.code, str(error), retryable=False) from None
         except ExpressionError as error:  # the same data fails the same way: no retry
             raise ActionError("transform.failed", str(error), retryable=False) from None

@@ -34,8 +34,9 @@ from wfa.application.run_transitions import RunTransitions, holds
 from wfa.application.use_cases.secrets import NO_SECRETS, ResolveSecrets
 from wfa.domain.commands import BeginAttempt, CompleteAttempt, ExtendLease, FailAttempt
 from wfa.domain.definition import TaskStep
-from wfa.domain.errors import ExpressionError, InvalidParams
+from wfa.domain.errors import ExpressionError, ExpressionTooCostly, InvalidParams
 from wfa.domain.events import ErrorInfo
+from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
 from wfa.domain.params import convert_params
 from wfa.domain.progress import Job
 from wfa.domain.run import Run
@@ -60,8 +61,10 @@ class ExecuteStep:
         max_output_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         secrets: ResolveSecrets = NO_SECRETS,
         max_output_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        expression_budget: int = DEFAULT_EXPRESSION_BUDGET,
     ) -> None:
         self._transitions = transitions
+        self._expression_budget = expression_budget
         self._secrets = secrets
         self._actions = actions
         self._entropy = entropy
@@ -131,7 +134,11 @@ class ExecuteStep:
         run_context = run.context()
         try:
             # Secrets are substituted in this rendering only, never put in any context.
-            params = await self._secrets.render(step.params, run_context)
+            budget = Budget(self._expression_budget)
+            params = await self._secrets.render(step.params, run_context, budget)
+        except ExpressionTooCostly as error:  # the same data costs the same again: no retry
+            info = ErrorInfo(error=error.code, message=str(error), retryable=False)
+            return self._failed(job, info)
         except ExpressionError as error:
             info = ErrorInfo(error="template.error", message=str(error), retryable=False)
             return self._failed(job, info)

@@ -16,6 +16,7 @@ from wfa.application.ports.clock import Clock
 from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.application.ports.secrets import SecretCipher
 from wfa.application.redaction import protect
+from wfa.domain.expression_cost import Budget
 from wfa.domain.secret_references import render_params, secret_names
 from wfa.domain.secrets import StoredSecret, secret_name_problem, secret_value_problem
 
@@ -96,7 +97,9 @@ class ResolveSecrets:
     def __init__(self, uow: UnitOfWorkFactory | None, cipher: SecretCipher | None) -> None:
         self._uow, self._cipher = uow, cipher
 
-    async def render(self, params: Any, context: dict[str, Any]) -> Any:
+    async def render(
+        self, params: Any, context: dict[str, Any], budget: Budget | None = None
+    ) -> Any:
         """``params`` rendered over ``context``, with the secrets they name (and no others).
 
         The secrets never join ``context``: each bare ``{{ secrets.NAME }}`` is replaced by
@@ -106,7 +109,7 @@ class ResolveSecrets:
         """
         names = secret_names(params)
         values = await self.values(names) if names else {}
-        return render_params(params, context, values)
+        return render_params(params, context, values, budget)
 
     async def values(self, names: Collection[str]) -> dict[str, str]:
         if self._uow is None or self._cipher is None:

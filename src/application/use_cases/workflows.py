@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from wfa.application.errors import NotFound
@@ -10,15 +11,26 @@ from wfa.application.ports.actions import ActionCatalog
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
 from wfa.domain.definition import Definition
+from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits
 from wfa.domain.schedule import Schedule, schedules_for
 from wfa.domain.validation import parse_definition
 from wfa.domain.workflow import Workflow
 
 
-def _definition(raw: Any, actions: ActionCatalog, max_depth: int) -> Definition:
+def _checked(
+    raw: Any, actions: ActionCatalog, limits: DefinitionLimits, max_depth: int
+) -> Definition:
     """The definition, once it is known to be storable (no NUL, not too deep) and valid."""
     check_storable(raw, "the definition", max_depth)
-    return parse_definition(raw, known_actions=actions.params_types())
+    return parse_definition(raw, actions.params_types(), limits)
+
+
+async def _definition(
+    raw: Any, actions: ActionCatalog, limits: DefinitionLimits, max_depth: int
+) -> Definition:
+    """Checked off the event loop: a large definition takes a while to check, and other
+    requests (``/health`` included) must not wait for it. Linear work, bounded by ``limits``."""
+    return await asyncio.to_thread(_checked, raw, actions, limits, max_depth)
 
 
 async def _store(uow: UnitOfWork, workflow: Workflow) -> None:
@@ -39,13 +51,14 @@ class RegisterWorkflow:
         actions: ActionCatalog,
         clock: Clock,
         entropy: Entropy,
+        limits: DefinitionLimits = DEFAULT_LIMITS,
         max_depth: int = DEFAULT_MAX_JSON_DEPTH,
     ) -> None:
         self._uow, self._actions, self._clock, self._entropy = uow, actions, clock, entropy
-        self._max_depth = max_depth
+        self._limits, self._max_depth = limits, max_depth
 
     async def execute(self, raw: Any) -> Workflow:
-        definition = _definition(raw, self._actions, self._max_depth)
+        definition = await _definition(raw, self._actions, self._limits, self._max_depth)
         workflow = Workflow(
             id=self._entropy.new_id(),
             version=1,
@@ -66,13 +79,14 @@ class UpdateWorkflow:
         uow: UnitOfWorkFactory,
         actions: ActionCatalog,
         clock: Clock,
+        limits: DefinitionLimits = DEFAULT_LIMITS,
         max_depth: int = DEFAULT_MAX_JSON_DEPTH,
     ) -> None:
         self._uow, self._actions, self._clock = uow, actions, clock
-        self._max_depth = max_depth
+        self._limits, self._max_depth = limits, max_depth
 
     async def execute(self, workflow_id: str, raw: Any) -> Workflow:
-        definition = _definition(raw, self._actions, self._max_depth)
+        definition = await _definition(raw, self._actions, self._limits, self._max_depth)
         async with self._uow() as uow:
             current = await uow.workflows.get(workflow_id)
             if current is None:
@@ -131,14 +145,15 @@ class EnsureWorkflow:
         uow: UnitOfWorkFactory,
         actions: ActionCatalog,
         clock: Clock,
+        limits: DefinitionLimits = DEFAULT_LIMITS,
         max_depth: int = DEFAULT_MAX_JSON_DEPTH,
     ) -> None:
         self._uow, self._actions, self._clock = uow, actions, clock
-        self._max_depth = max_depth
+        self._limits, self._max_depth = limits, max_depth
 
     async def execute(self, workflow_id: str, raw: Any) -> tuple[Workflow, bool]:
         """The workflow, and whether this call created it."""
-        definition = _definition(raw, self._actions, self._max_depth)
+        definition = await _definition(raw, self._actions, self._limits, self._max_depth)
         async with self._uow() as uow:
             existing = await uow.workflows.get(workflow_id, version=1)
             if existing is not None:

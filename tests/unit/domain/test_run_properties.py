@@ -45,7 +45,14 @@ from wfa.domain.commands import (
     Start,
     Wake,
 )
-from wfa.domain.definition import ChoiceStep, Definition, FailStep, TaskStep, WaitStep
+from wfa.domain.definition import (
+    ChoiceStep,
+    Definition,
+    FailStep,
+    SucceedStep,
+    TaskStep,
+    WaitStep,
+)
 from wfa.domain.errors import IllegalTransition
 from wfa.domain.events import (
     AttemptFailed,
@@ -67,6 +74,7 @@ from wfa.domain.events import (
     WaitEnded,
     WaitStarted,
 )
+from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET
 from wfa.domain.progress import Decision, EngineSettings, Job
 from wfa.domain.retry import RetryPolicy
 from wfa.domain.run import AttemptStatus, Run, RunStatus, replay
@@ -74,6 +82,9 @@ from wfa.domain.validation import parse_definition
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 FLAGS = 4
+# Twenty-one doublings of the context: far past any expression budget, in 150 characters.
+COSTLY = "length(to_string(@" + "|[@,@]" * 21 + ")) > `0`"
+TIGHT_BUDGET = 30  # enough for one flag condition, not for an output over the whole context
 ERROR_NAMES = ("http.timeout", "http.500", "retry.me", "fatal", "boom")
 TERMINAL_EVENTS = (RunSucceeded, RunFailed, RunCancelled)
 ATTEMPT_COMMANDS = (BeginAttempt, ExtendLease, CompleteAttempt, FailAttempt)
@@ -117,6 +128,7 @@ def conditions(flag: int, other: int) -> st.SearchStrategy[str]:
             f"input.flags[{flag}] || input.flags[{other}]",
             f"input.flags[{flag}] == `true`",
             "input.missing",
+            COSTLY,
         ]
     )
 
@@ -223,6 +235,7 @@ def cases(draw: st.DrawFn) -> tuple[Definition, dict[str, Any], EngineSettings]:
         redeliver_after=draw(st.sampled_from([1.0, 5.0, 30.0])),
         max_inline_steps=draw(st.sampled_from([1000, 1000, 1, 1, 2])),
         max_events=engine_budget,
+        expression_budget=draw(st.sampled_from([DEFAULT_EXPRESSION_BUDGET] * 3 + [TIGHT_BUDGET])),
     )
     return definition, run_input, engine
 
@@ -394,6 +407,30 @@ def check_step_limit(
         assert event.step_id is not None
         assert definition.has_step(event.step_id), f"failed at {event.step_id!r}"
         assert isinstance(definition.step(event.step_id), ChoiceStep | WaitStep)
+
+
+def check_expression_budget(
+    definition: Definition, engine: EngineSettings, events: Sequence[Event]
+) -> None:
+    """Only an inline step with expressions fails with ``expression.too_costly``, never
+    retryable; with the default budget only a step holding the costly condition does, and a
+    choice whose first condition is the costly one always does when it is entered."""
+    for position, event in enumerate(events):
+        entered = isinstance(event, ChoiceMade) or (
+            isinstance(event, RunFailed) and event.error.error == "expression.too_costly"
+        )
+        step = definition.step(event.step_id) if entered and event.step_id else None
+        if isinstance(step, ChoiceStep) and step.choices[0].when == COSTLY:
+            assert isinstance(event, RunFailed), "the costly condition was evaluated in budget"
+        if not (isinstance(event, RunFailed) and event.error.error == "expression.too_costly"):
+            continue
+        assert not event.error.retryable
+        assert isinstance(step, ChoiceStep | SucceedStep | FailStep), f"at {step!r}"
+        assert "WFA_EXPRESSION_BUDGET" in event.error.message
+        if engine.expression_budget == DEFAULT_EXPRESSION_BUDGET:
+            assert isinstance(step, ChoiceStep)
+            assert COSTLY in [choice.when for choice in step.choices]
+        assert position == len(events) - 1, "the run ends where its budget ran out"
 
 
 def attempt_state(history: Sequence[Event], step_id: str, number: int) -> set[str]:
@@ -590,6 +627,7 @@ class RunStateMachine(RuleBasedStateMachine):
         assert [(job.step_id, job.attempt) for job in decision.jobs] == expected_jobs(events)
         assert all(job.run_id == before.id for job in decision.jobs)
         check_step_limit(self.definition, self.engine, events)
+        check_expression_budget(self.definition, self.engine, events)
         if before.status.is_terminal and decision.run.status != before.status:
             assert before.status is RunStatus.FAILED
             assert isinstance(command, Resume)
@@ -970,6 +1008,7 @@ def test_a_fair_clock_ends_every_run(
         decision = machine.decide(definition, run, command, now, engine)
         assert not decision.ignored, f"a fair step is never ignored: {command!r}"
         check_step_limit(definition, engine, decision.events)
+        check_expression_budget(definition, engine, decision.events)
         run, history = decision.run, [*history, *decision.events]
         jobs.extend(decision.jobs)
     assert replay(history) == run

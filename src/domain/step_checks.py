@@ -1,0 +1,109 @@
+"""The checks of one decoded step: its fields' ranges, expressions, params and list limits."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any
+
+from wfa.domain.definition import ChoiceStep, FailStep, Step, SucceedStep, TaskStep, WaitStep
+from wfa.domain.errors import ExpressionError
+from wfa.domain.expressions import check_template, compile_expression
+from wfa.domain.limits import DefinitionLimits, too_many
+from wfa.domain.params import params_problems
+from wfa.domain.retry import RetryPolicy
+
+MAX_ATTEMPTS_LIMIT = 100
+MAX_BACKOFF_RATE = 100.0
+MAX_DURATION = 366 * 24 * 3600.0  # a year and a day: the longest wait, backoff or timeout
+
+
+def step_problems(
+    step: Step, known_actions: Collection[str] | None, limits: DefinitionLimits
+) -> Iterator[tuple[str, str]]:
+    """Every problem of one decoded step, as ``(path inside the step, message)``."""
+    longest = limits.max_expression_length
+    if isinstance(step, TaskStep):
+        yield from _task_problems(step, known_actions, limits)
+    elif isinstance(step, ChoiceStep):
+        yield from _choice_problems(step, limits)
+    elif isinstance(step, WaitStep):
+        yield from _wait_problems(step, longest)
+    elif isinstance(step, SucceedStep):
+        yield from _template_problems(".output", step.output, longest)
+    elif isinstance(step, FailStep):
+        if not step.error.strip():
+            yield ".error", "must not be empty"
+        yield from _template_problems(".cause", step.cause, longest)
+
+
+def _task_problems(
+    step: TaskStep, known_actions: Collection[str] | None, limits: DefinitionLimits
+) -> Iterator[tuple[str, str]]:
+    longest = limits.max_expression_length
+    if known_actions is not None and step.action not in known_actions:
+        yield ".action", f"unknown action {step.action!r}"
+    elif isinstance(known_actions, Mapping):
+        kind = known_actions[step.action]
+        for problem in params_problems(step.params, kind, max_expression_length=longest):
+            yield f".params{problem.path}", problem.message
+    yield from _template_problems(".params", step.params, longest)
+    yield from _retry_problems(step.retry, limits)
+    if step.timeout is not None and not 0 < step.timeout <= MAX_DURATION:
+        yield ".timeout", f"must be more than 0 and at most {MAX_DURATION:.0f} seconds"
+    refusal = too_many(limits, "max_catches", len(step.catch), "catch entries")
+    if refusal is not None:
+        yield ".catch", refusal
+        return
+    for index, catch in enumerate(step.catch):
+        if not catch.errors:
+            yield f".catch[{index}].errors", "must name at least one error (or '*')"
+        refusal = too_many(limits, "max_error_names", len(catch.errors), "error names")
+        if refusal is not None:
+            yield f".catch[{index}].errors", refusal
+
+
+def _choice_problems(step: ChoiceStep, limits: DefinitionLimits) -> Iterator[tuple[str, str]]:
+    if not step.choices:
+        yield ".choices", "a choice step needs at least one choice"
+    refusal = too_many(limits, "max_choices", len(step.choices), "choices")
+    if refusal is not None:
+        yield ".choices", refusal
+        return
+    for index, choice in enumerate(step.choices):
+        try:
+            compile_expression(choice.when, limits.max_expression_length)
+        except ExpressionError as error:
+            yield f".choices[{index}].when", str(error)
+
+
+def _template_problems(path: str, value: Any, longest: int) -> Iterator[tuple[str, str]]:
+    for inner, message in check_template(value, longest):
+        yield f"{path}{inner}", message
+
+
+def _wait_problems(step: WaitStep, longest: int) -> Iterator[tuple[str, str]]:
+    if (step.seconds is None) == (step.until is None):
+        yield "", "a wait step needs exactly one of 'seconds' or 'until'"
+    if step.seconds is not None and not 0 <= step.seconds <= MAX_DURATION:
+        yield ".seconds", f"must be between 0 and {MAX_DURATION:.0f} seconds"
+    if step.until is not None:
+        yield from _template_problems(".until", step.until, longest)
+
+
+def _retry_problems(retry: RetryPolicy, limits: DefinitionLimits) -> Iterator[tuple[str, str]]:
+    if not 1 <= retry.max_attempts <= MAX_ATTEMPTS_LIMIT:
+        yield ".retry.max_attempts", f"must be between 1 and {MAX_ATTEMPTS_LIMIT}"
+    if not 0 <= retry.initial_interval <= MAX_DURATION:
+        yield ".retry.initial_interval", f"must be between 0 and {MAX_DURATION:.0f} seconds"
+    if not 1 <= retry.backoff_rate <= MAX_BACKOFF_RATE:
+        yield ".retry.backoff_rate", f"must be between 1 and {MAX_BACKOFF_RATE:.0f}"
+    if not retry.initial_interval <= retry.max_interval <= MAX_DURATION:
+        yield (
+            ".retry.max_interval",
+            (f"must be at least initial_interval and at most {MAX_DURATION:.0f} seconds"),
+        )
+    if not retry.retry_on:
+        yield ".retry.retry_on", "must name at least one error (or '*')"
+    refusal = too_many(limits, "max_error_names", len(retry.retry_on), "error names")
+    if refusal is not None:
+        yield ".retry.retry_on", refusal
