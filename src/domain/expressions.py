@@ -164,8 +164,9 @@ def check_template(
 def render(
     value: Any,
     context: dict[str, Any],
-    fixed: Mapping[str, Any] | None = None,
     budget: Budget | None = None,
+    *,
+    fixed: Mapping[str, Any] | None = None,
 ) -> Any:
     """Render every template inside a JSON-like value over the context.
 
@@ -177,9 +178,9 @@ def render(
     if isinstance(value, str):
         return _render_string(value, context, fixed or {}, budget)
     if isinstance(value, dict):
-        return {key: render(item, context, fixed, budget) for key, item in value.items()}
+        return {key: render(item, context, budget, fixed=fixed) for key, item in value.items()}
     if isinstance(value, list):
-        return [render(item, context, fixed, budget) for item in value]
+        return [render(item, context, budget, fixed=fixed) for item in value]
     return value
 
 

@@ -65,7 +65,7 @@ def render_params(
 ) -> Any:
     """Render a task's params: bare references by value, the rest over ``context`` alone."""
     fixed = {source: secrets[name] for source, name in secret_references(template).items()}
-    return render(template, context, fixed, budget)
+    return render(template, context, budget, fixed=fixed)
 
 
 def step_secret_problems(step: Step) -> Iterator[tuple[str, str]]:

@@ -30,7 +30,7 @@ async def test_a_costly_choice_fails_the_run_at_that_step() -> None:
     )
     started = time.perf_counter()
     details = await engine().run_once(raw, input={"order": 1})
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5.0  # 8.5 s unbounded; generous for busy machines
     assert details.run.status is RunStatus.FAILED
     assert details.run.failed_step == "pick"
     assert details.run.error is not None

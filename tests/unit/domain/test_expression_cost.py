@@ -8,6 +8,7 @@ milliseconds, not after seconds of work.
 from __future__ import annotations
 
 import time
+import tracemalloc
 from typing import Any
 
 import jmespath
@@ -35,11 +36,20 @@ HOSTILE = [
 @pytest.mark.parametrize("expression", HOSTILE)
 def test_hostile_expressions_fail_fast_with_the_named_error(expression: str) -> None:
     context = {"input": {"text": "x" * 100}}
+    evaluate("input", context)  # warm the interpreter, so only the expression is measured
+    tracemalloc.start()
     started = time.perf_counter()
-    with pytest.raises(ExpressionTooCostly) as refused:
-        evaluate(expression, context)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.1, f"took {elapsed:.3f}s"
+    try:
+        with pytest.raises(ExpressionTooCostly) as refused:
+            evaluate(expression, context)
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # What it built stays small (each doubling would otherwise double it): the check is
+    # made as values are built, not after. Time is bounded loosely; make bench measures it.
+    assert peak < 8 * 1024 * 1024, f"peak {peak:,} bytes"
+    assert elapsed < 1.0, f"took {elapsed:.3f}s"
     assert refused.value.code == "expression.too_costly"
     assert "WFA_EXPRESSION_BUDGET" in str(refused.value)
     assert f"{DEFAULT_EXPRESSION_BUDGET:,}" in str(refused.value)
@@ -50,7 +60,7 @@ def test_a_long_linear_walk_stops_at_the_budget_too() -> None:
     started = time.perf_counter()
     with pytest.raises(ExpressionTooCostly):
         evaluate("input[*].[id, tags, id, tags]", {"input": items}, Budget(20_000))
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 1.0  # the whole walk would take seconds
 
 
 def test_expressions_of_one_budget_share_it() -> None:

@@ -27,7 +27,8 @@ def chain(count: int) -> list[dict[str, Any]]:
 def test_too_many_steps_are_refused_at_once_naming_the_limit() -> None:
     started = time.perf_counter()
     found = problems(workflow(*chain(14_000)))
-    assert time.perf_counter() - started < 0.5
+    # Generous, so a busy machine cannot fail it; the quadratic check took over a minute.
+    assert time.perf_counter() - started < 5.0
     assert found == ["steps: 14,000 steps; at most 1,000 are allowed (WFA_MAX_STEPS)"]
 
 
@@ -41,7 +42,7 @@ def test_a_definition_at_the_step_limit_is_accepted_quickly() -> None:
     started = time.perf_counter()
     definition = parse_definition(workflow(*chain(1_000)), known_actions={"log"})
     assert len(definition.steps) == 1_000
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 10.0  # 3.6 s before the checks were linear
 
 
 def test_graph_checks_are_linear_in_the_steps() -> None:
@@ -52,7 +53,7 @@ def test_graph_checks_are_linear_in_the_steps() -> None:
     started = time.perf_counter()
     assert steps_that_never_end(definition) == []
     assert unreachable_steps(definition) == []
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 10.0  # minutes while it was quadratic
 
 
 def test_steps_that_loop_forever_are_still_found() -> None:
