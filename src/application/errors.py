@@ -91,3 +91,21 @@ class UnreadableSecret(SecretError):
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"secret {name!r} cannot be read: {reason}")
         self.name = name
+
+
+class ReplayedWebhook(ApplicationError):
+    """A signed webhook request whose signature was accepted before, inside its window."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this signed request was received before: sign each request anew (a replay "
+            "is refused, whatever its Idempotency-Key)"
+        )
+
+
+class InvalidWebhookBody(ApplicationError):
+    """A webhook body that is not JSON."""
+
+
+class WebhookSecretRefused(ApplicationError):
+    """A webhook secret in a definition that cannot be stored (no key, or no secret to keep)."""

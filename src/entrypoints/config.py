@@ -21,6 +21,8 @@ from wfa.adapters.actions.http import DEFAULT_MAX_RESPONSE_BYTES
 from wfa.adapters.secrets.fernet import InvalidSecretKey, parse_keys
 from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.use_cases.prune_runs import Retention
+from wfa.application.use_cases.webhooks import SignatureWindow
+from wfa.domain.webhook_signatures import DEFAULT_GITHUB_RETENTION, DEFAULT_TOLERANCE
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./wfa.db"
 _DRIVERS = {
@@ -60,6 +62,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_idle_timeout_seconds: float = 300.0
     # Schedule fires missed (the scheduler was down) run late when they are at most this old.
     schedule_catchup: timedelta = timedelta(hours=1)
+    # How far a signed webhook's timestamp may be from now; how long GitHub deliveries are kept.
+    signature_window: SignatureWindow = SignatureWindow()
 
 
 def load_settings(
@@ -103,6 +107,18 @@ def load_settings(
             "WFA_WORKER_CONCURRENCY", get("WFA_WORKER_CONCURRENCY"), 16, 1, 1000
         ),
         schedule_catchup=_catchup(get("WFA_SCHEDULE_CATCHUP")),
+        signature_window=SignatureWindow(
+            tolerance=_bounded_duration(
+                "WFA_WEBHOOK_TOLERANCE", get("WFA_WEBHOOK_TOLERANCE"), DEFAULT_TOLERANCE, 1, 3600
+            ),
+            github_retention=_bounded_duration(
+                "WFA_WEBHOOK_REPLAY_RETENTION",
+                get("WFA_WEBHOOK_REPLAY_RETENTION"),
+                DEFAULT_GITHUB_RETENTION,
+                60,
+                30 * 86400,
+            ),
+        ),
         retention=Retention(
             max_age=None if not max_age else duration("WFA_RETENTION_MAX_AGE", max_age),
             max_runs=None if not max_runs else _integer("WFA_RETENTION_MAX_RUNS", max_runs, 0, 0),
@@ -131,6 +147,18 @@ def _catchup(value: str | None) -> timedelta:
     window = duration("WFA_SCHEDULE_CATCHUP", value)
     if window < timedelta(seconds=1):
         raise ConfigError("WFA_SCHEDULE_CATCHUP: must be at least 1s, or a fire is always late")
+    return window
+
+
+def _bounded_duration(
+    variable: str, value: str | None, default: timedelta, low: int, high: int
+) -> timedelta:
+    """A duration from ``low`` to ``high`` seconds, ``default`` when unset."""
+    if value is None or value.strip() == "":
+        return default
+    window = duration(variable, value)
+    if not low <= window.total_seconds() <= high:
+        raise ConfigError(f"{variable}: must be between {low}s and {high}s, got {value!r}")
     return window
 
 

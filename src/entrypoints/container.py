@@ -42,7 +42,7 @@ from wfa.application.use_cases.secrets import (
     SetSecret,
 )
 from wfa.application.use_cases.start_run import StartRun
-from wfa.application.use_cases.webhooks import FindWebhookWorkflow
+from wfa.application.use_cases.webhooks import ReceiveWebhook
 from wfa.application.use_cases.workflows import (
     DeleteWorkflow,
     GetWorkflow,
@@ -124,8 +124,14 @@ class Container(containers.DeclarativeContainer):
         settings=engine_settings,
     )
 
-    register_workflow = providers.Singleton(RegisterWorkflow, unit_of_work, actions, clock, entropy)
-    update_workflow = providers.Singleton(UpdateWorkflow, unit_of_work, actions, clock)
+    # Built when first asked for: on SQLite without WFA_SECRET_KEY that makes the key file.
+    secret_cipher = providers.Singleton(make_cipher, settings)
+    register_workflow = providers.Singleton(
+        RegisterWorkflow, unit_of_work, actions, clock, entropy, secret_cipher
+    )
+    update_workflow = providers.Singleton(
+        UpdateWorkflow, unit_of_work, actions, clock, secret_cipher
+    )
     get_workflow = providers.Singleton(GetWorkflow, unit_of_work)
     list_workflows = providers.Singleton(ListWorkflows, unit_of_work)
     delete_workflow = providers.Singleton(DeleteWorkflow, unit_of_work)
@@ -139,8 +145,6 @@ class Container(containers.DeclarativeContainer):
         entropy,
         max_input_bytes=settings.provided.max_payload_bytes,
     )
-    # Built when first asked for: on SQLite without WFA_SECRET_KEY that makes the key file.
-    secret_cipher = providers.Singleton(make_cipher, settings)
     resolve_secrets = providers.Singleton(ResolveSecrets, unit_of_work, secret_cipher)
     execute_step = providers.Singleton(
         ExecuteStep,
@@ -162,7 +166,14 @@ class Container(containers.DeclarativeContainer):
     run_history = providers.Singleton(GetRunHistory, unit_of_work)
     follow_run = providers.Singleton(FollowRun, unit_of_work, feed)
     await_run_end = providers.Singleton(AwaitRunEnd, unit_of_work, feed)
-    find_webhook_workflow = providers.Singleton(FindWebhookWorkflow, unit_of_work)
+    receive_webhook = providers.Singleton(
+        ReceiveWebhook,
+        unit_of_work,
+        start_run,
+        secret_cipher,
+        clock,
+        settings.provided.signature_window,
+    )
 
     create_api_key = providers.Singleton(CreateApiKey, unit_of_work, clock, entropy)
     revoke_api_key = providers.Singleton(RevokeApiKey, unit_of_work, clock)

@@ -4,31 +4,49 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from wfa.application.errors import NotFound
 from wfa.application.ports.actions import ActionCatalog
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from wfa.application.ports.secrets import SecretCipher
+from wfa.application.webhook_secrets import NO_CIPHER, has_webhook_secret, seal_new_secrets
 from wfa.domain.schedule import Schedule, schedules_for
 from wfa.domain.validation import parse_definition
 from wfa.domain.workflow import Workflow
 
 
-async def _store(uow: UnitOfWork, workflow: Workflow) -> None:
-    """Store a version and bring its schedules along: unchanged triggers keep their state."""
+async def _store(
+    uow: UnitOfWork, workflow: Workflow, cipher: SecretCipher, current: Workflow | None = None
+) -> Workflow:
+    """Store a version, its webhook secrets sealed, and bring its schedules along:
+    unchanged triggers keep their state. The stored version (secrets sealed)."""
+    if has_webhook_secret(workflow.definition):
+        previous = None if current is None else current.definition
+        definition = seal_new_secrets(workflow.definition, workflow.id, cipher, previous)
+        workflow = msgspec.structs.replace(workflow, definition=definition)
     await uow.workflows.add(workflow)
     existing = await uow.schedules.for_workflow(workflow.id)
     planned = schedules_for(workflow, existing, workflow.created_at)
     if planned or existing:
         await uow.schedules.replace(workflow.id, planned)
+    return workflow
 
 
 class RegisterWorkflow:
     """Validate a definition and store it as version 1 of a new workflow."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, actions: ActionCatalog, clock: Clock, entropy: Entropy
+        self,
+        uow: UnitOfWorkFactory,
+        actions: ActionCatalog,
+        clock: Clock,
+        entropy: Entropy,
+        cipher: SecretCipher = NO_CIPHER,
     ) -> None:
         self._uow, self._actions, self._clock, self._entropy = uow, actions, clock, entropy
+        self._cipher = cipher
 
     async def execute(self, raw: Any) -> Workflow:
         definition = parse_definition(raw, known_actions=self._actions.params_types())
@@ -39,7 +57,7 @@ class RegisterWorkflow:
             created_at=self._clock.now(),
         )
         async with self._uow() as uow:
-            await _store(uow, workflow)
+            workflow = await _store(uow, workflow, self._cipher)
             await uow.commit()
         return workflow
 
@@ -47,10 +65,17 @@ class RegisterWorkflow:
 class UpdateWorkflow:
     """Store a new version; runs already started keep the version they started on."""
 
-    def __init__(self, uow: UnitOfWorkFactory, actions: ActionCatalog, clock: Clock) -> None:
-        self._uow, self._actions, self._clock = uow, actions, clock
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        actions: ActionCatalog,
+        clock: Clock,
+        cipher: SecretCipher = NO_CIPHER,
+    ) -> None:
+        self._uow, self._actions, self._clock, self._cipher = uow, actions, clock, cipher
 
     async def execute(self, workflow_id: str, raw: Any) -> Workflow:
+        """A webhook secret sent back as the placeholder keeps the one stored for its path."""
         definition = parse_definition(raw, known_actions=self._actions.params_types())
         async with self._uow() as uow:
             current = await uow.workflows.get(workflow_id)
@@ -62,7 +87,7 @@ class UpdateWorkflow:
                 definition=definition,
                 created_at=self._clock.now(),
             )
-            await _store(uow, workflow)
+            workflow = await _store(uow, workflow, self._cipher, current)
             await uow.commit()
         return workflow
 
@@ -105,8 +130,14 @@ class DeleteWorkflow:
 class EnsureWorkflow:
     """Store a workflow under a fixed id unless that id was ever used: seeding is idempotent."""
 
-    def __init__(self, uow: UnitOfWorkFactory, actions: ActionCatalog, clock: Clock) -> None:
-        self._uow, self._actions, self._clock = uow, actions, clock
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        actions: ActionCatalog,
+        clock: Clock,
+        cipher: SecretCipher = NO_CIPHER,
+    ) -> None:
+        self._uow, self._actions, self._clock, self._cipher = uow, actions, clock, cipher
 
     async def execute(self, workflow_id: str, raw: Any) -> tuple[Workflow, bool]:
         """The workflow, and whether this call created it."""
@@ -118,7 +149,7 @@ class EnsureWorkflow:
             workflow = Workflow(
                 id=workflow_id, version=1, definition=definition, created_at=self._clock.now()
             )
-            await _store(uow, workflow)
+            workflow = await _store(uow, workflow, self._cipher)
             await uow.commit()
         return workflow, True
 

@@ -18,7 +18,7 @@ from wfa import __version__
 from wfa.entrypoints.container import Container
 from wfa.entrypoints.http.auth import SECURITY, SECURITY_COMPONENTS, ApiKeyGuard
 from wfa.entrypoints.http.health import health, ready
-from wfa.entrypoints.http.hooks import receive_webhook
+from wfa.entrypoints.http.hooks import post_hook
 from wfa.entrypoints.http.keys import ApiKeyController
 from wfa.entrypoints.http.observe import metrics, metrics_middleware
 from wfa.entrypoints.http.openapi import finish_document
@@ -43,7 +43,7 @@ _PROVIDED = (
     "run_history",
     "follow_run",
     "await_run_end",
-    "find_webhook_workflow",
+    "receive_webhook",
     "readiness",
     "metrics_registry",
     "create_api_key",
@@ -81,7 +81,7 @@ def create_app(
     )
     allowed: dict[str, str] = {}
     app = Litestar(
-        route_handlers=[api, receive_webhook, health, ready, metrics],
+        route_handlers=[api, post_hook, health, ready, metrics],
         middleware=[metrics_middleware(container.http_metrics())],
         dependencies={name: _provide(container, name) for name in _PROVIDED},
         exception_handlers=EXCEPTION_HANDLERS,
