@@ -36,6 +36,7 @@ MAX_SIGNATURES = 8  # v1= values in one header (more than one: the sender rotate
 _HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 _UNIX_TIME = re.compile(r"[0-9]{1,11}")
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9-]{1,100}")
+_PAST_THE_WINDOW = timedelta(seconds=1)
 
 SIGNATURE_HEADERS: dict[SignatureScheme, tuple[str, ...]] = {
     "wfa": ("x-wfa-signature",),
@@ -94,8 +95,11 @@ def verify_signature(
             f"{int(tolerance.total_seconds())} seconds from now (a replay, or a clock that is off)"
         )
     matched = _require_match(key, prefix + body, signatures, name)
+    # Remembered a little past the last instant the window accepts it: at that instant a
+    # claim that had just expired would let the replay through.
     return VerifiedDelivery(
-        claims=(_claim(path, scheme, matched),), remember_until=signed_at + tolerance
+        claims=(_claim(path, scheme, matched),),
+        remember_until=signed_at + tolerance + _PAST_THE_WINDOW,
     )
 
 

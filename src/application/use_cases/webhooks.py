@@ -33,17 +33,6 @@ from wfa.domain.webhook_signatures import (
 from wfa.domain.workflow import Workflow
 
 
-class FindWebhookWorkflow:
-    """The latest version of the live workflow that owns ``POST /hooks/{path}``."""
-
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self._uow = uow
-
-    async def execute(self, path: str) -> Workflow:
-        async with self._uow() as uow:
-            return await _owner(uow, path)
-
-
 class WebhookRequest(msgspec.Struct, frozen=True, kw_only=True):
     """A request to ``POST /hooks/{path}``: its raw body and the headers that sign it."""
 

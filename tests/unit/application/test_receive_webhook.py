@@ -226,3 +226,16 @@ async def test_upgrade_seals_plain_secrets_and_needs_no_key_without_them(engine,
     assert open_secret(trigger_of(resealed), plain.id, engine.secret_cipher) == "plain"
     assert store.workflows[sealed.id] == [sealed], "sealed ones are left as they are"
     assert await SealPlainWebhookSecrets(store.unit_of_work, no_key).execute() == 0
+
+
+async def test_a_replay_at_the_last_instant_of_the_window_is_refused(engine):
+    await engine.register.execute(hooked())
+    receive = receiver(engine)
+    request = WebhookRequest(path="orders", body=BODY, headers=signed(engine.clock))
+    await receive.execute(request)
+    engine.clock.advance(300)  # the signature is still inside its window
+    with pytest.raises(ReplayedWebhook):
+        await receive.execute(request)
+    engine.clock.advance(1)
+    with pytest.raises(SignatureRefused, match="more than 300 seconds"):
+        await receive.execute(request)
