@@ -46,6 +46,21 @@ def test_the_queue_can_be_named_and_its_idle_timeout_set():
     assert (loaded.queue_name, loaded.queue_idle_timeout_seconds) == ("staging:jobs", 120.0)
 
 
+def test_webhook_signature_windows_have_defaults_and_can_be_set():
+    window = settings().signature_window
+    assert (window.tolerance, window.github_retention) == (
+        timedelta(minutes=5),
+        timedelta(hours=24),
+    )
+    window = settings(
+        WFA_WEBHOOK_TOLERANCE="90", WFA_WEBHOOK_REPLAY_RETENTION="7d"
+    ).signature_window
+    assert (window.tolerance, window.github_retention) == (
+        timedelta(seconds=90),
+        timedelta(days=7),
+    )
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -66,6 +81,12 @@ def test_the_queue_can_be_named_and_its_idle_timeout_set():
         (
             {"WFA_QUEUE_IDLE_TIMEOUT_SECONDS": "0"},
             "WFA_QUEUE_IDLE_TIMEOUT_SECONDS: must be between 0.1 seconds and a day",
+        ),
+        ({"WFA_WEBHOOK_TOLERANCE": "2h"}, "WFA_WEBHOOK_TOLERANCE: must be between 1s and 3600s"),
+        ({"WFA_WEBHOOK_TOLERANCE": "soon"}, "WFA_WEBHOOK_TOLERANCE: 'soon' is not a duration"),
+        (
+            {"WFA_WEBHOOK_REPLAY_RETENTION": "10s"},
+            "WFA_WEBHOOK_REPLAY_RETENTION: must be between 60s and 2592000s",
         ),
     ],
 )
