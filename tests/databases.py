@@ -25,6 +25,7 @@ TABLES = (
     "workflows",
     "api_keys",
     "secrets",
+    "webhook_deliveries",
 )
 
 

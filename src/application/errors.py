@@ -100,3 +100,21 @@ class StoreRefused(ApplicationError):
     def __init__(self, reason: str) -> None:
         first = reason.strip().splitlines()[0] if reason.strip() else "no reason given"
         super().__init__(f"the store refused the data: {first}")
+
+
+class ReplayedWebhook(ApplicationError):
+    """A signed webhook request whose signature was accepted before, inside its window."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this signed request was received before: sign each request anew (a replay "
+            "is refused, whatever its Idempotency-Key)"
+        )
+
+
+class InvalidWebhookBody(ApplicationError):
+    """A webhook body that is not JSON."""
+
+
+class WebhookSecretRefused(ApplicationError):
+    """A webhook secret in a definition that cannot be stored (no key, or no secret to keep)."""

@@ -101,11 +101,19 @@ class ManualTrigger(_Trigger, tag="manual", frozen=True, kw_only=True):
     """Started by a client through the API or the command line."""
 
 
+SignatureScheme = Literal["wfa", "github", "stripe", "slack"]
+
+
 class WebhookTrigger(_Trigger, tag="webhook", frozen=True, kw_only=True):
-    """Started by ``POST /hooks/{path}``; with a secret, the body must carry its HMAC."""
+    """Started by ``POST /hooks/{path}``; with a secret, requests are signed per ``signature``.
+
+    A stored definition holds the secret sealed (see ``application/webhook_secrets.py``);
+    only a definition fresh from the user holds it in plain text.
+    """
 
     path: str
     secret: str | None = None
+    signature: SignatureScheme = "wfa"
 
 
 Overlap = Literal["skip", "buffer_one", "allow"]

@@ -32,6 +32,7 @@ from wfa.domain.step_checks import step_problems
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 STEP_ID_RULE = "letters, digits, _ and -, starting with a letter or _, at most 128"
 WEBHOOK_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~/-]{0,199}$")
+MAX_WEBHOOK_SECRET = 1024  # characters; an HMAC key longer than its block is hashed anyway
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -142,6 +143,8 @@ def _check_triggers(decoder: Decoder, triggers: tuple[Trigger, ...], paths: list
             if trigger.path in seen:
                 decoder.add(f"{where}.path", f"webhook path {trigger.path!r} is listed twice")
             seen.add(trigger.path)
+            if trigger.secret is not None and not 0 < len(trigger.secret) <= MAX_WEBHOOK_SECRET:
+                decoder.add(f"{where}.secret", f"must be 1 to {MAX_WEBHOOK_SECRET} characters long")
 
 
 def _schedule_problems(trigger: ScheduleTrigger) -> Iterator[tuple[str, str]]:

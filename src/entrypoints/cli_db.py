@@ -16,11 +16,13 @@ from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.clock import SystemClock
 from wfa.adapters.persistence.sqlalchemy import migrate
 from wfa.adapters.persistence.sqlalchemy.database import Database
-from wfa.application.errors import WebhookPathTaken
+from wfa.application.errors import SecretError, WebhookPathTaken
 from wfa.application.use_cases.prune_runs import PruneRuns, Retention
+from wfa.application.use_cases.secrets import SealPlainWebhookSecrets
 from wfa.application.use_cases.workflows import EnsureWorkflow
 from wfa.entrypoints.config import Settings, duration
 from wfa.entrypoints.definition_files import load_definition_file
+from wfa.entrypoints.secret_keys import make_cipher
 
 SEEDS = Path(__file__).parent / "seeds"
 SEED_NAMESPACE = uuid.UUID("6f1c1f0e-4b7e-4c55-9a57-5f0f3d0c7a11")
@@ -43,10 +45,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run_db_command(args: argparse.Namespace, settings: Settings) -> int:
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
     if args.db_command == "upgrade":
-        return upgrade(settings.database_url, shown)
+        upgraded = upgrade(settings.database_url, shown)
+        return asyncio.run(guarded(seal_plain_webhook_secrets(settings), shown)) or upgraded
     require_schema(settings.database_url, shown)
     if args.db_command == "seed":
-        return asyncio.run(guarded(seed(settings.database_url), shown))
+        return asyncio.run(guarded(seed(settings), shown))
     retention = settings.retention
     if args.max_age is not None or args.max_runs is not None:
         max_age = None if args.max_age is None else duration("--max-age", args.max_age)
@@ -69,6 +72,29 @@ def upgrade(url: str, shown: str) -> int:
         print(f"already at revision {after}: nothing to do")
     else:
         print(f"upgraded from {before or 'an empty database'} to revision {after}")
+    return 0
+
+
+async def seal_plain_webhook_secrets(settings: Settings) -> int:
+    """The data step of the upgrade: webhook secrets stored in plain text get sealed.
+
+    A migration cannot do it (it has no key); this command has the process's key.
+    """
+    database = Database(settings.database_url)
+    try:
+        seal = SealPlainWebhookSecrets(
+            database.unit_of_work, lambda: make_cipher(settings, warn=False)
+        )
+        try:
+            count = await seal.execute()
+        except SecretError as error:
+            raise DatabaseUnavailable(
+                f"webhook secrets are stored in plain text and cannot be sealed: {error}"
+            ) from None
+    finally:
+        await database.dispose()
+    if count:
+        print(f"sealed the webhook secrets of {count} workflow version{'s' * (count != 1)}")
     return 0
 
 
@@ -99,10 +125,15 @@ async def guarded(work: Awaitable[int], shown: str) -> int:
         raise DatabaseUnavailable(f"cannot use the database at {shown}: {reason}") from None
 
 
-async def seed(url: str) -> int:
-    database = Database(url)
+async def seed(settings: Settings) -> int:
+    database = Database(settings.database_url)
     try:
-        ensure = EnsureWorkflow(database.unit_of_work, default_registry(), SystemClock())
+        ensure = EnsureWorkflow(
+            database.unit_of_work,
+            default_registry(),
+            SystemClock(),
+            cipher=make_cipher(settings, warn=False),
+        )
         for path in sorted(SEEDS.glob("*.yaml")):
             raw = load_definition_file(str(path))
             workflow_id = str(uuid.uuid5(SEED_NAMESPACE, path.stem))

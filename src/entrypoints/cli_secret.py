@@ -74,8 +74,12 @@ async def _run(args: argparse.Namespace, settings: Settings, value: str | None) 
             _, created = await SetSecret(uow, cipher, SystemClock()).execute(args.name, value)
             print(f"{'created' if created else 'replaced'} secret {args.name}")
         else:
-            count = await RotateSecrets(uow, make_cipher(settings, warn=False)).execute()
-            print(f"sealed {count} secret{'s' * (count != 1)} again with the current key")
+            rotated = await RotateSecrets(uow, make_cipher(settings, warn=False)).execute()
+            count, versions = rotated.secrets, rotated.webhook_versions
+            print(
+                f"sealed {count} secret{'s' * (count != 1)} and the webhook secrets of "
+                f"{versions} workflow version{'s' * (versions != 1)} again with the current key"
+            )
         return 0
     finally:
         await database.dispose()

@@ -22,11 +22,13 @@ from wfa.adapters.secrets.fernet import InvalidSecretKey, parse_keys
 from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.use_cases.follow_run import DEFAULT_MAX_WAITERS
 from wfa.application.use_cases.prune_runs import Retention
+from wfa.application.use_cases.webhooks import SignatureWindow
 from wfa.domain.definition import MAX_RUN_EVENTS, MIN_RUN_EVENTS
 from wfa.domain.expression_cost import BUDGET_VARIABLE, DEFAULT_EXPRESSION_BUDGET
 from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits
 from wfa.domain.limits import VARIABLES as LIMIT_VARIABLES
 from wfa.domain.progress import DEFAULT_MAX_EVENTS, EngineSettings
+from wfa.domain.webhook_signatures import DEFAULT_GITHUB_RETENTION, DEFAULT_TOLERANCE
 from wfa.entrypoints.rate_limit_settings import (
     DEFAULT_API,
     DEFAULT_HOOK_ADDRESS,
@@ -88,6 +90,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     definition_limits: DefinitionLimits = DEFAULT_LIMITS
     # Units the expressions of one decision, params rendering or transform may spend.
     expression_budget: int = DEFAULT_EXPRESSION_BUDGET
+    # How far a signed webhook's timestamp may be from now; how long GitHub deliveries are kept.
+    signature_window: SignatureWindow = SignatureWindow()
 
 
 def load_settings(
@@ -153,6 +157,18 @@ def load_settings(
         expression_budget=_integer(
             BUDGET_VARIABLE, get(BUDGET_VARIABLE), DEFAULT_EXPRESSION_BUDGET, 100, 10**9
         ),
+        signature_window=SignatureWindow(
+            tolerance=_bounded_duration(
+                "WFA_WEBHOOK_TOLERANCE", get("WFA_WEBHOOK_TOLERANCE"), DEFAULT_TOLERANCE, 1, 3600
+            ),
+            github_retention=_bounded_duration(
+                "WFA_WEBHOOK_REPLAY_RETENTION",
+                get("WFA_WEBHOOK_REPLAY_RETENTION"),
+                DEFAULT_GITHUB_RETENTION,
+                60,
+                30 * 86400,
+            ),
+        ),
         retention=Retention(
             max_age=None if not max_age else duration("WFA_RETENTION_MAX_AGE", max_age),
             max_runs=None if not max_runs else _integer("WFA_RETENTION_MAX_RUNS", max_runs, 0, 0),
@@ -200,6 +216,18 @@ def _catchup(value: str | None) -> timedelta:
     window = duration("WFA_SCHEDULE_CATCHUP", value)
     if window < timedelta(seconds=1):
         raise ConfigError("WFA_SCHEDULE_CATCHUP: must be at least 1s, or a fire is always late")
+    return window
+
+
+def _bounded_duration(
+    variable: str, value: str | None, default: timedelta, low: int, high: int
+) -> timedelta:
+    """A duration from ``low`` to ``high`` seconds, ``default`` when unset."""
+    if value is None or value.strip() == "":
+        return default
+    window = duration(variable, value)
+    if not low <= window.total_seconds() <= high:
+        raise ConfigError(f"{variable}: must be between {low}s and {high}s, got {value!r}")
     return window
 
 

@@ -46,7 +46,7 @@ from wfa.application.use_cases.secrets import (
     SetSecret,
 )
 from wfa.application.use_cases.start_run import StartRun
-from wfa.application.use_cases.webhooks import FindWebhookWorkflow
+from wfa.application.use_cases.webhooks import ReceiveWebhook
 from wfa.application.use_cases.workflows import (
     DeleteWorkflow,
     GetWorkflow,
@@ -129,13 +129,28 @@ class Container(containers.DeclarativeContainer):
         settings=engine_settings,
     )
 
+    # Built when first asked for: on SQLite without WFA_SECRET_KEY that makes the key file.
+    secret_cipher = providers.Singleton(make_cipher, settings)
     limits = settings.provided.definition_limits
     max_depth = settings.provided.max_json_depth
     register_workflow = providers.Singleton(
-        RegisterWorkflow, unit_of_work, actions, clock, entropy, limits=limits, max_depth=max_depth
+        RegisterWorkflow,
+        unit_of_work,
+        actions,
+        clock,
+        entropy,
+        limits=limits,
+        max_depth=max_depth,
+        cipher=secret_cipher,
     )
     update_workflow = providers.Singleton(
-        UpdateWorkflow, unit_of_work, actions, clock, limits=limits, max_depth=max_depth
+        UpdateWorkflow,
+        unit_of_work,
+        actions,
+        clock,
+        limits=limits,
+        max_depth=max_depth,
+        cipher=secret_cipher,
     )
     get_workflow = providers.Singleton(GetWorkflow, unit_of_work)
     list_workflows = providers.Singleton(ListWorkflows, unit_of_work)
@@ -151,8 +166,6 @@ class Container(containers.DeclarativeContainer):
         max_input_bytes=settings.provided.max_payload_bytes,
         max_depth=settings.provided.max_json_depth,
     )
-    # Built when first asked for: on SQLite without WFA_SECRET_KEY that makes the key file.
-    secret_cipher = providers.Singleton(make_cipher, settings)
     resolve_secrets = providers.Singleton(ResolveSecrets, unit_of_work, secret_cipher)
     execute_step = providers.Singleton(
         ExecuteStep,
@@ -176,7 +189,14 @@ class Container(containers.DeclarativeContainer):
     run_history = providers.Singleton(GetRunHistory, unit_of_work)
     follow_run = providers.Singleton(FollowRun, unit_of_work, feed)
     await_run_end = providers.Singleton(AwaitRunEnd, unit_of_work, feed, waiters=waiter_limit)
-    find_webhook_workflow = providers.Singleton(FindWebhookWorkflow, unit_of_work)
+    receive_webhook = providers.Singleton(
+        ReceiveWebhook,
+        unit_of_work,
+        start_run,
+        secret_cipher,
+        clock,
+        settings.provided.signature_window,
+    )
 
     create_api_key = providers.Singleton(CreateApiKey, unit_of_work, clock, entropy)
     revoke_api_key = providers.Singleton(RevokeApiKey, unit_of_work, clock)

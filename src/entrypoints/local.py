@@ -81,11 +81,14 @@ class LocalEngine:
             self.events if publisher is None else FanOutPublisher(self.events, publisher)
         )
         self.transitions = RunTransitions(uow, self.queue, published, self.clock, settings)
-        self.register = RegisterWorkflow(uow, self.actions, self.clock, self.entropy, limits)
-        self.update = UpdateWorkflow(uow, self.actions, self.clock, limits)
+        self.secret_cipher = secret_cipher or FernetCipher.from_text(generate_key())
+        cipher = self.secret_cipher
+        self.register = RegisterWorkflow(
+            uow, self.actions, self.clock, self.entropy, limits, cipher=cipher
+        )
+        self.update = UpdateWorkflow(uow, self.actions, self.clock, limits, cipher=cipher)
         limit = max_payload_bytes
         self.start_run = StartRun(uow, self.transitions, self.clock, self.entropy, limit)
-        self.secret_cipher = secret_cipher or FernetCipher.from_text(generate_key())
         self.set_secret = SetSecret(uow, self.secret_cipher, self.clock)
         secrets = ResolveSecrets(uow, self.secret_cipher)
         self.execute_step = ExecuteStep(

@@ -18,7 +18,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from wfa.adapters.persistence.sqlalchemy import migrate
-from wfa.entrypoints.cli_db import ensure_sqlite_folder
+from wfa.entrypoints.cli_db import ensure_sqlite_folder, seal_plain_webhook_secrets
 from wfa.entrypoints.config import Settings
 from wfa.entrypoints.container import Container
 from wfa.entrypoints.http.app import create_app
@@ -43,6 +43,8 @@ async def _serve(settings: Settings, everything: bool) -> None:
     container = Container(settings=settings)
     new_key = await container.ensure_bootstrap_key().execute(settings.api_key)
     container.secret_cipher()  # reads (or makes) the secret key now: a bad one stops start-up
+    if everything:
+        await seal_plain_webhook_secrets(settings)  # the data step of the upgrade above
     roles = BackgroundRoles(container, worker=everything, scheduler=everything)
     app = create_app(container, on_startup=[roles.start], on_shutdown=[roles.stop])
     server = _Server(

@@ -117,7 +117,9 @@ def test_rotate_moves_every_secret_onto_the_first_key(migrated, capsys, monkeypa
     monkeypatch.setenv("WFA_SECRET_KEY", f"{new},{old}")
     assert main(["secret", "set", "C", "--value", "c-value"]) == 0  # sealed with the new key
     assert main(["secret", "rotate"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "sealed 3 secrets again with the current key"
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "sealed 3 secrets and the webhook secrets of 0 workflow versions again with the current key"
+    )
 
     monkeypatch.setenv("WFA_SECRET_KEY", new)  # the old key is gone for good
     expected = {"A": "a-value", "B": "b-value", "C": "c-value"}

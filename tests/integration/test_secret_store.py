@@ -100,7 +100,7 @@ async def test_rotation_rewrites_every_row_under_the_new_key(sql_database):
     await put_old.execute("B", "b-value")
     before = await stored_rows(sql_database)
     rotate = RotateSecrets(sql_database.unit_of_work, FernetCipher.from_text(f"{new},{old}"))
-    assert await rotate.execute() == 2
+    assert (await rotate.execute()).secrets == 2
     after = await stored_rows(sql_database)
     assert set(after) == {"A", "B"}
     assert all(after[name] != before[name] for name in after)

@@ -18,11 +18,17 @@ import msgspec
 from wfa.adapters.persistence.memory_api_keys import MemoryApiKeys, check_new_keys
 from wfa.adapters.persistence.memory_schedules import MemorySchedules, ScheduleKey, apply_schedules
 from wfa.adapters.persistence.memory_secrets import MemorySecrets, apply_secrets
-from wfa.adapters.persistence.memory_webhooks import routes_after
+from wfa.adapters.persistence.memory_webhooks import (
+    MemoryWebhookDeliveries,
+    apply_claims,
+    check_claims,
+    routes_after,
+)
 from wfa.application.errors import ConcurrencyConflict, DuplicateRun
 from wfa.application.paging import decode_cursor, encode_cursor
 from wfa.application.ports.repositories import RunFilter, RunPage
 from wfa.domain.api_keys import ApiKey
+from wfa.domain.definition import WebhookTrigger
 from wfa.domain.events import Event
 from wfa.domain.run import Run
 from wfa.domain.schedule import Schedule
@@ -43,6 +49,7 @@ class MemoryStore:
         self.api_keys: dict[str, ApiKey] = {}
         self.schedules: dict[ScheduleKey, Schedule] = {}
         self.secrets: dict[str, StoredSecret] = {}
+        self.webhook_deliveries: dict[str, datetime] = {}  # claim -> remembered until
         self.commits = 0  # transactions committed, for tests of the engine's write path
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -57,6 +64,8 @@ class _Pending(msgspec.Struct):
     api_keys: dict[str, ApiKey] = {}
     schedules: dict[ScheduleKey, Schedule | None] = {}
     secrets: dict[str, StoredSecret | None] = {}
+    replaced: list[Workflow] = []  # versions whose definition is stored anew
+    claims: dict[str, tuple[datetime, datetime]] = {}  # claim -> (until, claimed at)
 
 
 class MemoryUnitOfWork:
@@ -68,6 +77,9 @@ class MemoryUnitOfWork:
         self.api_keys = MemoryApiKeys(store.api_keys, self._pending.api_keys)
         self.schedules = MemorySchedules(store.schedules, self._pending.schedules)
         self.secrets = MemorySecrets(store.secrets, self._pending.secrets)
+        self.webhook_deliveries = MemoryWebhookDeliveries(
+            store.webhook_deliveries, self._pending.claims
+        )
 
     async def __aenter__(self) -> Self:
         return self
@@ -86,6 +98,7 @@ class MemoryUnitOfWork:
         self.api_keys.staged = self._pending.api_keys
         self.schedules.staged = self._pending.schedules
         self.secrets.staged = self._pending.secrets
+        self.webhook_deliveries.staged = self._pending.claims
 
     async def commit(self) -> None:
         """Check every staged write, then apply them all; nothing awaits in between."""
@@ -94,10 +107,15 @@ class MemoryUnitOfWork:
             _check(store, run, expected)
         routes = routes_after(store.routes, pending.workflows, pending.deletions)
         check_new_keys(store.api_keys, pending.api_keys)
+        check_claims(store.webhook_deliveries, pending.claims)
         store.routes = routes
         store.api_keys.update(pending.api_keys)
         apply_schedules(store.schedules, pending.schedules)
         apply_secrets(store.secrets, pending.secrets)
+        apply_claims(store.webhook_deliveries, pending.claims)
+        for workflow in pending.replaced:
+            versions = store.workflows[workflow.id]
+            versions[:] = [workflow if w.version == workflow.version else w for w in versions]
         for workflow in pending.workflows:
             store.workflows.setdefault(workflow.id, []).append(workflow)
             store.deleted.discard(workflow.id)
@@ -175,6 +193,17 @@ class MemoryWorkflows:
         )
         owner = routes.get(path)
         return None if owner is None else await self.get(owner)
+
+    async def with_webhook_secrets(self) -> list[Workflow]:
+        return [
+            workflow
+            for workflow_id in sorted(self._store.workflows)
+            for workflow in self._store.workflows[workflow_id]
+            if any(isinstance(t, WebhookTrigger) and t.secret for t in workflow.definition.triggers)
+        ]
+
+    async def replace_definition(self, workflow: Workflow) -> None:
+        self.pending.replaced.append(workflow)
 
 
 class MemoryRuns:

@@ -1,4 +1,7 @@
-"""Where workflows, runs, schedules, API keys and secrets are kept: one unit of work holds them."""
+"""Where workflows, runs, schedules, API keys, secrets and webhook deliveries are kept.
+
+One unit of work holds them all.
+"""
 
 from __future__ import annotations
 
@@ -55,6 +58,15 @@ class WorkflowRepository(Protocol):
 
     async def by_webhook(self, path: str) -> Workflow | None:
         """The latest version of the live workflow whose webhook trigger has ``path``."""
+        ...
+
+    async def with_webhook_secrets(self) -> list[Workflow]:
+        """Every stored version (of deleted workflows too) with a webhook secret."""
+        ...
+
+    async def replace_definition(self, workflow: Workflow) -> None:
+        """Store ``workflow.definition`` in place of its version's: only for sealing the
+        webhook secrets it holds again (the definition's meaning does not change)."""
         ...
 
 
@@ -171,6 +183,20 @@ class SecretRepository(Protocol):
         ...
 
 
+class WebhookDeliveryRepository(Protocol):
+    """The webhook deliveries seen lately, shared by every process: what refuses replays."""
+
+    async def claim(self, claims: Sequence[str], remember_until: datetime, now: datetime) -> bool:
+        """Remember ``claims`` until ``remember_until``; False (remembering nothing more)
+        when one is remembered already and not past its time.
+
+        Of two transactions claiming one value at once, one wins: on SQL the table's
+        primary key makes the second wait for the first and then fail. Forgotten claims
+        are dropped along the way.
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit`` rolls everything back."""
 
@@ -188,6 +214,9 @@ class UnitOfWork(Protocol):
 
     @property
     def secrets(self) -> SecretRepository: ...
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -6,7 +6,7 @@ module returns to a caller carries a value, and the ciphertext is all that is st
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import msgspec
@@ -16,6 +16,7 @@ from wfa.application.ports.clock import Clock
 from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.application.ports.secrets import SecretCipher
 from wfa.application.redaction import protect
+from wfa.application.webhook_secrets import holds_plain_secret, reseal_all
 from wfa.domain.expression_cost import Budget
 from wfa.domain.secret_references import render_params, secret_names
 from wfa.domain.secrets import StoredSecret, secret_name_problem, secret_value_problem
@@ -66,8 +67,14 @@ class DeleteSecret:
             await uow.commit()
 
 
+class Rotated(msgspec.Struct, frozen=True, kw_only=True):
+    secrets: int
+    webhook_versions: int  # workflow versions whose webhook secrets were sealed again
+
+
 class RotateSecrets:
-    """Seal every secret again with the current key, in one transaction.
+    """Seal every secret and every webhook secret again with the current key, in one
+    transaction.
 
     Run it after putting a new key first in WFA_SECRET_KEY; once it is done, the old keys
     can go. A secret no configured key opens stops it before anything is changed.
@@ -76,15 +83,41 @@ class RotateSecrets:
     def __init__(self, uow: UnitOfWorkFactory, cipher: SecretCipher) -> None:
         self._uow, self._cipher = uow, cipher
 
-    async def execute(self) -> int:
-        """How many secrets were sealed again."""
+    async def execute(self) -> Rotated:
+        """How many secrets, and workflow versions holding webhook secrets, were sealed again."""
         async with self._uow() as uow:
             stored = await uow.secrets.all()
             for secret in stored:
                 ciphertext = self._cipher.reseal(secret.name, secret.ciphertext)
                 await uow.secrets.put(msgspec.structs.replace(secret, ciphertext=ciphertext))
+            versions = await reseal_all(uow, self._cipher)
             await uow.commit()
-        return len(stored)
+        return Rotated(secrets=len(stored), webhook_versions=versions)
+
+
+class SealPlainWebhookSecrets:
+    """Seal the webhook secrets stored in plain text by earlier versions, in one transaction.
+
+    Run by ``wfa db upgrade`` after the schema migrations: a migration has no key to seal
+    with, the upgrade command has the process's. The key is asked for only when a plain
+    secret is found, so a database without one needs none.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, cipher: Callable[[], SecretCipher]) -> None:
+        self._uow, self._cipher = uow, cipher
+
+    async def execute(self) -> int:
+        """How many workflow versions had their webhook secrets sealed.
+
+        Raises SecretKeyUnavailable, changing nothing, when there are some and no key.
+        """
+        async with self._uow() as uow:
+            stored = await uow.workflows.with_webhook_secrets()
+            if not any(holds_plain_secret(workflow.definition) for workflow in stored):
+                return 0
+            count = await reseal_all(uow, self._cipher(), plain_only=True)
+            await uow.commit()
+        return count
 
 
 class ResolveSecrets:

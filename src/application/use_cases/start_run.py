@@ -20,6 +20,7 @@ from wfa.domain import machine
 from wfa.domain.commands import Create, Start
 from wfa.domain.events import Event
 from wfa.domain.progress import Decision
+from wfa.domain.workflow import Workflow
 
 
 class StartRunRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,43 +54,57 @@ class StartRun:
     async def execute(self, request: StartRunRequest) -> StartedRun:
         """Raise PayloadTooLarge, PayloadTooDeep, UnstorableText or NotJson for an input
         the engine will not keep."""
-        as_bounded_json(request.input, "the run's input", self._max_input_bytes, self._max_depth)
-        check_storable(request.idempotency_key, "the idempotency key")
+        self.check_input(request)
         try:
             async with self._uow() as uow:
-                existing = await self._existing(uow, request)
+                existing = await self.existing_run(uow, request)
                 if existing is not None:
                     return StartedRun(run_id=existing, created=False)
                 decision = await self.start_in(uow, request)
                 await uow.commit()
         except DuplicateRun:
-            # Another caller committed the same key between our read and our write.
-            async with self._uow() as uow:
-                existing = await self._existing(uow, request)
-            assert existing is not None, "a duplicate key names a stored run"
-            return StartedRun(run_id=existing, created=False)
+            return await self.raced(request)
         await self._transitions.deliver(decision)
         return StartedRun(run_id=decision.run.id, created=True)
+
+    def check_input(self, request: StartRunRequest) -> None:
+        """Raise PayloadTooLarge, PayloadTooDeep, UnstorableText or NotJson for an input
+        the engine will not keep."""
+        as_bounded_json(request.input, "the run's input", self._max_input_bytes, self._max_depth)
+        check_storable(request.idempotency_key, "the idempotency key")
+
+    async def raced(self, request: StartRunRequest) -> StartedRun:
+        """The run of the caller that committed the same key between our read and our write."""
+        async with self._uow() as uow:
+            existing = await self.existing_run(uow, request)
+        assert existing is not None, "a duplicate key names a stored run"
+        return StartedRun(run_id=existing, created=False)
 
     async def deliver(self, decision: Decision) -> None:
         """Queue the first job of a run created by ``start_in``, once its commit is done."""
         await self._transitions.deliver(decision)
 
-    async def _existing(self, uow: UnitOfWork, request: StartRunRequest) -> str | None:
+    async def existing_run(self, uow: UnitOfWork, request: StartRunRequest) -> str | None:
+        """The run an earlier request with the same idempotency key started, if any."""
         if request.idempotency_key is None:
             return None
         run = await uow.runs.by_idempotency_key(request.workflow_id, request.idempotency_key)
         return None if run is None else run.id
 
-    async def start_in(self, uow: UnitOfWork, request: StartRunRequest) -> Decision:
+    async def start_in(
+        self, uow: UnitOfWork, request: StartRunRequest, workflow: Workflow | None = None
+    ) -> Decision:
         """Create the run inside ``uow``'s transaction; the caller commits, then delivers.
 
-        Raises NotFound for a workflow that is not there (or deleted), DuplicateRun (at
-        once or at commit) for an idempotency key that is taken.
+        The run follows ``workflow`` when given (a version the caller read in ``uow``),
+        else the latest version. Raises NotFound for a workflow that is not there (or
+        deleted), DuplicateRun (at once or at commit) for an idempotency key that is taken.
         """
-        workflow = await uow.workflows.get(request.workflow_id)
+        if workflow is None:
+            workflow = await uow.workflows.get(request.workflow_id)
         if workflow is None:
             raise NotFound("workflow", request.workflow_id)
+        assert workflow.id == request.workflow_id, "the run starts the workflow it names"
         now = self._clock.now()
         created = machine.create(
             Create(

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgspec
+
 from wfa.application.errors import NotFound
 from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, check_storable
 from wfa.application.ports.actions import ActionCatalog
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from wfa.application.ports.secrets import SecretCipher
+from wfa.application.webhook_secrets import NO_CIPHER, has_webhook_secret, seal_new_secrets
 from wfa.domain.definition import Definition
 from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits
 from wfa.domain.schedule import Schedule, schedules_for
@@ -33,13 +37,21 @@ async def _definition(
     return await asyncio.to_thread(_checked, raw, actions, limits, max_depth)
 
 
-async def _store(uow: UnitOfWork, workflow: Workflow) -> None:
-    """Store a version and bring its schedules along: unchanged triggers keep their state."""
+async def _store(
+    uow: UnitOfWork, workflow: Workflow, cipher: SecretCipher, current: Workflow | None = None
+) -> Workflow:
+    """Store a version, its webhook secrets sealed, and bring its schedules along:
+    unchanged triggers keep their state. The stored version (secrets sealed)."""
+    if has_webhook_secret(workflow.definition):
+        previous = None if current is None else current.definition
+        definition = seal_new_secrets(workflow.definition, workflow.id, cipher, previous)
+        workflow = msgspec.structs.replace(workflow, definition=definition)
     await uow.workflows.add(workflow)
     existing = await uow.schedules.for_workflow(workflow.id)
     planned = schedules_for(workflow, existing, workflow.created_at)
     if planned or existing:
         await uow.schedules.replace(workflow.id, planned)
+    return workflow
 
 
 class RegisterWorkflow:
@@ -53,9 +65,10 @@ class RegisterWorkflow:
         entropy: Entropy,
         limits: DefinitionLimits = DEFAULT_LIMITS,
         max_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        cipher: SecretCipher = NO_CIPHER,
     ) -> None:
         self._uow, self._actions, self._clock, self._entropy = uow, actions, clock, entropy
-        self._limits, self._max_depth = limits, max_depth
+        self._limits, self._max_depth, self._cipher = limits, max_depth, cipher
 
     async def execute(self, raw: Any) -> Workflow:
         definition = await _definition(raw, self._actions, self._limits, self._max_depth)
@@ -66,7 +79,7 @@ class RegisterWorkflow:
             created_at=self._clock.now(),
         )
         async with self._uow() as uow:
-            await _store(uow, workflow)
+            workflow = await _store(uow, workflow, self._cipher)
             await uow.commit()
         return workflow
 
@@ -81,11 +94,13 @@ class UpdateWorkflow:
         clock: Clock,
         limits: DefinitionLimits = DEFAULT_LIMITS,
         max_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        cipher: SecretCipher = NO_CIPHER,
     ) -> None:
-        self._uow, self._actions, self._clock = uow, actions, clock
+        self._uow, self._actions, self._clock, self._cipher = uow, actions, clock, cipher
         self._limits, self._max_depth = limits, max_depth
 
     async def execute(self, workflow_id: str, raw: Any) -> Workflow:
+        """A webhook secret sent back as the placeholder keeps the one stored for its path."""
         definition = await _definition(raw, self._actions, self._limits, self._max_depth)
         async with self._uow() as uow:
             current = await uow.workflows.get(workflow_id)
@@ -97,7 +112,7 @@ class UpdateWorkflow:
                 definition=definition,
                 created_at=self._clock.now(),
             )
-            await _store(uow, workflow)
+            workflow = await _store(uow, workflow, self._cipher, current)
             await uow.commit()
         return workflow
 
@@ -147,8 +162,9 @@ class EnsureWorkflow:
         clock: Clock,
         limits: DefinitionLimits = DEFAULT_LIMITS,
         max_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        cipher: SecretCipher = NO_CIPHER,
     ) -> None:
-        self._uow, self._actions, self._clock = uow, actions, clock
+        self._uow, self._actions, self._clock, self._cipher = uow, actions, clock, cipher
         self._limits, self._max_depth = limits, max_depth
 
     async def execute(self, workflow_id: str, raw: Any) -> tuple[Workflow, bool]:
@@ -161,7 +177,7 @@ class EnsureWorkflow:
             workflow = Workflow(
                 id=workflow_id, version=1, definition=definition, created_at=self._clock.now()
             )
-            await _store(uow, workflow)
+            workflow = await _store(uow, workflow, self._cipher)
             await uow.commit()
         return workflow, True
 

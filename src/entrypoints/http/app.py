@@ -25,7 +25,7 @@ from wfa.entrypoints.http.auth import (
 )
 from wfa.entrypoints.http.bounded_input import bounded_request_class, refuse_nul_in_target
 from wfa.entrypoints.http.health import health, ready
-from wfa.entrypoints.http.hooks import receive_webhook
+from wfa.entrypoints.http.hooks import post_hook
 from wfa.entrypoints.http.keys import ApiKeyController
 from wfa.entrypoints.http.observe import metrics, metrics_middleware
 from wfa.entrypoints.http.openapi import finish_document
@@ -58,7 +58,7 @@ _PROVIDED = (
     "run_history",
     "follow_run",
     "await_run_end",
-    "find_webhook_workflow",
+    "receive_webhook",
     "readiness",
     "metrics_registry",
     "create_api_key",
@@ -99,9 +99,7 @@ def create_app(
         ),
         limit_middleware(settings.rate_limit_hook_path, webhook_path, "for this webhook path"),
     ]
-    hooks = Router(
-        path="/", route_handlers=[receive_webhook], middleware=[m for m in hook_limits if m]
-    )
+    hooks = Router(path="/", route_handlers=[post_hook], middleware=[m for m in hook_limits if m])
     redis = container.redis_client() if settings.redis_url else None
     allowed: dict[str, str] = {}
     app = Litestar(

@@ -1,22 +1,19 @@
-"""Webhooks: ``POST /hooks/{path}`` starts a run of the workflow that owns the path."""
+"""Webhooks: ``POST /hooks/{path}`` starts a run of the workflow that owns the path.
+
+Decodes the request and encodes the answer; ``ReceiveWebhook`` finds, checks and starts.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from wfa.application.use_cases.follow_run import AwaitRunEnd
-from wfa.application.use_cases.start_run import StartRun, StartRunRequest
-from wfa.application.use_cases.webhooks import FindWebhookWorkflow
-from wfa.domain.definition import WebhookTrigger
+from wfa.application.use_cases.webhooks import ReceiveWebhook, WebhookRequest
 from wfa.entrypoints.http.disconnect import client_gone
 from wfa.entrypoints.http.params import IdempotencyKey
 from wfa.entrypoints.http.problems import responses
@@ -34,7 +31,38 @@ Wait = Annotated[
         schema_extra={"minimum": 0},  # Litestar leaves out a bound of 0 (it tests truthiness)
     ),
 ]
-Signature = Annotated[str | None, HeaderParameter(name="X-WFA-Signature", max_length=200)]
+
+# No length or character bounds on these: a malformed signature header is a 401 from the
+# signature check (which bounds it), not a 400 from parameter validation.
+WfaSignature = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-WFA-Signature",
+        description="Scheme wfa (the default): 't=<unix seconds>,v1=<hex>', the hex being "
+        "HMAC-SHA256(secret, '<t>.<body>'); several v1= are allowed.",
+    ),
+]
+HubSignature = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-Hub-Signature-256", description="Scheme github: 'sha256=<hex HMAC of the body>'."
+    ),
+]
+GitHubDelivery = Annotated[
+    str | None,
+    HeaderParameter(name="X-GitHub-Delivery", description="Scheme github: the delivery id."),
+]
+StripeSignature = Annotated[
+    str | None,
+    HeaderParameter(name="Stripe-Signature", description="Scheme stripe: 't=<unix>,v1=<hex>'."),
+]
+SlackSignature = Annotated[
+    str | None, HeaderParameter(name="X-Slack-Signature", description="Scheme slack: 'v0=<hex>'.")
+]
+SlackTimestamp = Annotated[
+    str | None,
+    HeaderParameter(name="X-Slack-Request-Timestamp", description="Scheme slack: unix seconds."),
+]
 
 
 @post(
@@ -55,35 +83,40 @@ Signature = Annotated[str | None, HeaderParameter(name="X-WFA-Signature", max_le
         **responses(400, 401, 404, 413, 422),
     },
 )
-async def receive_webhook(
+async def post_hook(
     request: Request[Any, Any, Any],
     hook_path: FromPath[str],
-    find_webhook_workflow: NamedDependency[FindWebhookWorkflow],
-    start_run: NamedDependency[StartRun],
+    receive_webhook: NamedDependency[ReceiveWebhook],
     await_run_end: NamedDependency[AwaitRunEnd],
     wait: Wait = 0.0,
     idempotency_key: IdempotencyKey = None,
-    x_wfa_signature: Signature = None,
+    x_wfa_signature: WfaSignature = None,
+    x_hub_signature_256: HubSignature = None,
+    x_github_delivery: GitHubDelivery = None,
+    stripe_signature: StripeSignature = None,
+    x_slack_signature: SlackSignature = None,
+    x_slack_request_timestamp: SlackTimestamp = None,
 ) -> Response[RunAccepted | WaitedRun]:
     """Start a run with the JSON body as its input; ``?wait=S`` holds for its end.
 
-    A workflow whose webhook has a secret requires ``X-WFA-Signature: sha256=<hex>``, the
-    HMAC-SHA256 of the raw body. Answers 202 with the run id, or 200 with the run's outcome
-    when it ended within ``wait`` seconds.
+    A workflow whose webhook has a secret requires a signature in its scheme's header
+    (``signature`` on the trigger: ``wfa``, ``github``, ``stripe`` or ``slack``); a
+    signature already accepted is refused (401). Answers 202 with the run id, or 200 with
+    the run's outcome when it ended within ``wait`` seconds.
     """
-    path = hook_path.strip("/")
-    workflow = await find_webhook_workflow.execute(path)
-    body = await request.body()
-    trigger = next(
-        t for t in workflow.definition.triggers if isinstance(t, WebhookTrigger) and t.path == path
-    )
-    if trigger.secret is not None and not _signed(body, trigger.secret, x_wfa_signature):
-        raise NotAuthorizedException("missing or wrong X-WFA-Signature for this webhook")
-    started = await start_run.execute(
-        StartRunRequest(
-            workflow_id=workflow.id,
-            input=_json_body(body),
-            trigger=f"webhook:{path}",
+    headers = {
+        "x-wfa-signature": x_wfa_signature,
+        "x-hub-signature-256": x_hub_signature_256,
+        "x-github-delivery": x_github_delivery,
+        "stripe-signature": stripe_signature,
+        "x-slack-signature": x_slack_signature,
+        "x-slack-request-timestamp": x_slack_request_timestamp,
+    }
+    started = await receive_webhook.execute(
+        WebhookRequest(
+            path=hook_path.strip("/"),
+            body=await request.body(),
+            headers={name: value for name, value in headers.items() if value is not None},
             idempotency_key=idempotency_key,
         )
     )
@@ -93,22 +126,3 @@ async def receive_webhook(
             ended = WaitedRun(run_id=run.id, status=run.status, output=run.output, error=run.error)
             return Response(ended, status_code=200)
     return Response(RunAccepted(run_id=started.run_id, created=started.created), status_code=202)
-
-
-def _signed(body: bytes, secret: str, header: str | None) -> bool:
-    if not header or not header.startswith("sha256="):
-        return False
-    given = header.removeprefix("sha256=").strip().lower()
-    if not given.isascii():  # compare_digest raises on non-ASCII text: a 500, not a 401
-        return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, given)
-
-
-def _json_body(body: bytes) -> Any:
-    if not body.strip():
-        return None
-    try:
-        return msgspec.json.decode(body)
-    except msgspec.DecodeError as error:
-        raise ValidationException(f"the webhook body is not valid JSON: {error}") from None

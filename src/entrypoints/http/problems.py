@@ -16,14 +16,19 @@ from wfa.application.errors import (
     DuplicateApiKey,
     DuplicateRun,
     InvalidSecret,
+    InvalidWebhookBody,
     NotFound,
+    ReplayedWebhook,
     SecretKeyUnavailable,
     StoreRefused,
+    UnreadableSecret,
     WebhookPathTaken,
+    WebhookSecretRefused,
 )
 from wfa.application.paging import InvalidCursor
 from wfa.application.payloads import NotJson, PayloadTooDeep, PayloadTooLarge, UnstorableText
 from wfa.domain.errors import IllegalTransition, InvalidDefinition
+from wfa.domain.webhook_signatures import SignatureRefused
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +84,11 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (InvalidCursor, 400),
     (InvalidSecret, 422),
     (SecretKeyUnavailable, 503),  # the server has no WFA_SECRET_KEY to seal a secret with
+    (UnreadableSecret, 503),  # a webhook's stored secret that the server's keys do not open
+    (SignatureRefused, 401),
+    (ReplayedWebhook, 401),
+    (InvalidWebhookBody, 400),
+    (WebhookSecretRefused, 422),
 ]
 
 
@@ -143,6 +153,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ApplicationError: handle_domain_error,
     InvalidDefinition: handle_domain_error,
     IllegalTransition: handle_domain_error,
+    SignatureRefused: handle_domain_error,
     HTTPException: handle_http_error,
     Exception: handle_unexpected,
 }

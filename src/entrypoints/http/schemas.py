@@ -8,12 +8,13 @@ from typing import Any
 import msgspec
 
 from wfa.application.use_cases.queries import RunDetails
+from wfa.application.webhook_secrets import PLACEHOLDER
 from wfa.domain.events import ErrorInfo, RunEvent
 from wfa.domain.run import AttemptStatus, Run, RunStatus
 from wfa.domain.timeline import AttemptRecord
 from wfa.domain.workflow import Workflow
 
-REDACTED = "********"
+REDACTED = PLACEHOLDER
 
 
 class WorkflowOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -132,7 +133,7 @@ def workflow_out(workflow: Workflow) -> WorkflowOut:
     definition = workflow.definition.to_builtins()
     for trigger in definition.get("triggers", []):
         if trigger.get("secret"):
-            trigger["secret"] = REDACTED  # webhook secrets are never read back
+            trigger["secret"] = REDACTED  # never read back; sent back, it keeps the secret
     return WorkflowOut(
         id=workflow.id,
         name=workflow.name,

@@ -79,10 +79,10 @@ async def test_rotate_reseals_everything_with_the_first_key():
     await put.execute("A", "a-value")
     await put.execute("B", "b-value")
     before = dict(store.secrets)
-    count = await RotateSecrets(
+    rotated = await RotateSecrets(
         store.unit_of_work, FernetCipher.from_text(f"{new},{old}")
     ).execute()
-    assert count == 2
+    assert rotated.secrets == 2
     resolve = ResolveSecrets(store.unit_of_work, FernetCipher.from_text(new))  # old key gone
     assert await resolve.values(["A", "B"]) == {"A": "a-value", "B": "b-value"}
     assert store.secrets["A"].updated_at == before["A"].updated_at, "the value did not change"

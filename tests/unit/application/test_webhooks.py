@@ -10,8 +10,9 @@ from tests.unit.application.conftest import task
 from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.clock import FakeClock, SeededEntropy
 from wfa.application.errors import NotFound, WebhookPathTaken
-from wfa.application.use_cases.webhooks import FindWebhookWorkflow
+from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.application.use_cases.workflows import DeleteWorkflow, RegisterWorkflow, UpdateWorkflow
+from wfa.domain.workflow import Workflow
 
 
 def hooked(name: str, *paths: str) -> dict[str, Any]:
@@ -22,6 +23,20 @@ def hooked(name: str, *paths: str) -> dict[str, Any]:
     }
 
 
+class FindWebhook:
+    """The workflow a path starts, as ReceiveWebhook looks it up."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, path: str) -> Workflow:
+        async with self._uow() as uow:
+            workflow = await uow.workflows.by_webhook(path)
+        if workflow is None:
+            raise NotFound("webhook", path)
+        return workflow
+
+
 @pytest.fixture
 def use_cases(uow_factory):
     actions, clock = default_registry(), FakeClock()
@@ -29,7 +44,7 @@ def use_cases(uow_factory):
         RegisterWorkflow(uow_factory, actions, clock, SeededEntropy(1)),
         UpdateWorkflow(uow_factory, actions, clock),
         DeleteWorkflow(uow_factory),
-        FindWebhookWorkflow(uow_factory),
+        FindWebhook(uow_factory),
     )
 
 

@@ -57,6 +57,21 @@ def test_the_run_history_budget_defaults_to_ten_thousand_events():
     assert settings(WFA_RUN_MAX_EVENTS="500").run_max_events == 500
 
 
+def test_webhook_signature_windows_have_defaults_and_can_be_set():
+    window = settings().signature_window
+    assert (window.tolerance, window.github_retention) == (
+        timedelta(minutes=5),
+        timedelta(hours=24),
+    )
+    window = settings(
+        WFA_WEBHOOK_TOLERANCE="90", WFA_WEBHOOK_REPLAY_RETENTION="7d"
+    ).signature_window
+    assert (window.tolerance, window.github_retention) == (
+        timedelta(seconds=90),
+        timedelta(days=7),
+    )
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -87,6 +102,12 @@ def test_the_run_history_budget_defaults_to_ten_thousand_events():
         (
             {"WFA_QUEUE_IDLE_TIMEOUT_SECONDS": "0"},
             "WFA_QUEUE_IDLE_TIMEOUT_SECONDS: must be between 0.1 seconds and a day",
+        ),
+        ({"WFA_WEBHOOK_TOLERANCE": "2h"}, "WFA_WEBHOOK_TOLERANCE: must be between 1s and 3600s"),
+        ({"WFA_WEBHOOK_TOLERANCE": "soon"}, "WFA_WEBHOOK_TOLERANCE: 'soon' is not a duration"),
+        (
+            {"WFA_WEBHOOK_REPLAY_RETENTION": "10s"},
+            "WFA_WEBHOOK_REPLAY_RETENTION: must be between 60s and 2592000s",
         ),
     ],
 )

@@ -7,7 +7,7 @@ columns the hot queries need: status and times for listing, ``wake_at`` for due 
 
 Webhook routes map a path to the one workflow that owns it: the primary key on ``path`` is
 what settles two workflows claiming one path at once. API keys are kept as hashes only,
-secrets as ciphertext only.
+secrets as ciphertext only; webhook deliveries as digests, until they expire.
 """
 
 from __future__ import annotations
@@ -195,4 +195,15 @@ secrets = Table(
     Column("ciphertext", LargeBinary(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# Signed webhook deliveries seen lately (digests, never a signature), each kept until a
+# repeat could no longer pass its time window. The primary key is what refuses a replay,
+# also when two processes receive the same request at once.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("claim", String(64), primary_key=True),
+    Column("remember_until", UtcDateTime(), nullable=False),
+    Index("ix_webhook_deliveries_remember_until", "remember_until"),
 )

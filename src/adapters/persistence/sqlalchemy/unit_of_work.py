@@ -12,6 +12,7 @@ from wfa.adapters.persistence.sqlalchemy.api_keys import SqlApiKeys
 from wfa.adapters.persistence.sqlalchemy.repositories import SqlRuns
 from wfa.adapters.persistence.sqlalchemy.schedules import SqlSchedules
 from wfa.adapters.persistence.sqlalchemy.secrets import SqlSecrets
+from wfa.adapters.persistence.sqlalchemy.webhook_deliveries import SqlWebhookDeliveries
 from wfa.adapters.persistence.sqlalchemy.workflows import SqlWorkflows
 
 # As long as SQLite's own busy timeout: past it a transaction would have failed anyway.
@@ -53,6 +54,7 @@ class SqlUnitOfWork:
         self._api_keys = SqlApiKeys(self._connection)
         self._schedules = SqlSchedules(self._connection, self._dialect)
         self._secrets = SqlSecrets(self._connection, self._dialect)
+        self._webhook_deliveries = SqlWebhookDeliveries(self._connection)
 
     def _release_turn(self) -> None:
         if self._holding_turn and self._turn is not None:
@@ -96,6 +98,10 @@ class SqlUnitOfWork:
     @property
     def secrets(self) -> SqlSecrets:
         return self._secrets
+
+    @property
+    def webhook_deliveries(self) -> SqlWebhookDeliveries:
+        return self._webhook_deliveries
 
     async def commit(self) -> None:
         assert self._connection is not None, "commit inside 'async with'"

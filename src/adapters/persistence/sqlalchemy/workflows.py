@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, and_, func, insert, select, update
+from sqlalchemy import Select, Text, and_, cast, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
@@ -19,7 +19,7 @@ from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
 )
 from wfa.adapters.persistence.sqlalchemy.tables import webhook_routes, workflow_versions, workflows
 from wfa.adapters.persistence.sqlalchemy.webhook_routes import SqlWebhookRoutes
-from wfa.domain.definition import Definition
+from wfa.domain.definition import Definition, WebhookTrigger
 from wfa.domain.workflow import Workflow
 
 
@@ -100,6 +100,31 @@ class SqlWorkflows:
         if row is None:
             return None
         return _workflow(row.id, row.version, row.definition, row.created_at)
+
+    async def with_webhook_secrets(self) -> list[Workflow]:
+        versions = workflow_versions.c
+        # The text match only narrows the rows read; the triggers decide.
+        query = (
+            select(versions.workflow_id, versions.version, versions.definition, versions.created_at)
+            .where(cast(versions.definition, Text).like('%"secret"%'))
+            .order_by(versions.workflow_id, versions.version)
+        )
+        rows = (await self._db.execute(query)).all()
+        stored = [_workflow(r.workflow_id, r.version, r.definition, r.created_at) for r in rows]
+        return [workflow for workflow in stored if _has_webhook_secret(workflow)]
+
+    async def replace_definition(self, workflow: Workflow) -> None:
+        versions = workflow_versions.c
+        await self._db.execute(
+            update(workflow_versions)
+            .where(versions.workflow_id == workflow.id, versions.version == workflow.version)
+            .values(definition=workflow.definition)
+        )
+
+
+def _has_webhook_secret(workflow: Workflow) -> bool:
+    triggers = workflow.definition.triggers
+    return any(isinstance(t, WebhookTrigger) and t.secret is not None for t in triggers)
 
 
 def _latest_versions() -> Select[tuple[str, int, Any, datetime]]:
