@@ -84,9 +84,9 @@ class LocalEngine:
         self.secret_cipher = secret_cipher or FernetCipher.from_text(generate_key())
         cipher = self.secret_cipher
         self.register = RegisterWorkflow(
-            uow, self.actions, self.clock, self.entropy, limits, cipher=cipher
+            uow, self.actions, self.clock, self.entropy, limits=limits, cipher=cipher
         )
-        self.update = UpdateWorkflow(uow, self.actions, self.clock, limits, cipher=cipher)
+        self.update = UpdateWorkflow(uow, self.actions, self.clock, limits=limits, cipher=cipher)
         limit = max_payload_bytes
         self.start_run = StartRun(uow, self.transitions, self.clock, self.entropy, limit)
         self.set_secret = SetSecret(uow, self.secret_cipher, self.clock)

@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tests.recording import RecordingJobQueue
 from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.clock import FakeClock, SystemEntropy
 from wfa.adapters.events.memory import InMemoryEventPublisher
 from wfa.adapters.persistence.sqlalchemy.database import Database
 from wfa.adapters.persistence.sqlalchemy.tables import runs, webhook_deliveries
-from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.adapters.secrets.fernet import FernetCipher, generate_key
 from wfa.application.errors import ReplayedWebhook
 from wfa.application.ports.repositories import UnitOfWork
@@ -83,14 +83,14 @@ class MeetAfterLookup:
 async def test_one_signature_received_twice_at_once_starts_one_run(postgres_database, postgres_url):
     cipher, clock = FernetCipher.from_text(generate_key()), FakeClock(T0)
     register = RegisterWorkflow(
-        postgres_database.unit_of_work, default_registry(), clock, SystemEntropy(), cipher
+        postgres_database.unit_of_work, default_registry(), clock, SystemEntropy(), cipher=cipher
     )
     await register.execute(HOOKED)
     barrier = asyncio.Barrier(2)
     engines = [Database(postgres_url, pool_size=2) for _ in range(2)]
-    queues = [InMemoryJobQueue() for _ in engines]
+    queues = [RecordingJobQueue() for _ in engines]
 
-    def receiver(database: Database, queue: InMemoryJobQueue) -> ReceiveWebhook:
+    def receiver(database: Database, queue: RecordingJobQueue) -> ReceiveWebhook:
         def uow() -> MeetAfterLookup:
             return MeetAfterLookup(database.unit_of_work(), barrier)
 
