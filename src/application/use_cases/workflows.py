@@ -54,39 +54,8 @@ async def _store(
     return workflow
 
 
-class RegisterWorkflow:
-    """Validate a definition and store it as version 1 of a new workflow."""
-
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        actions: ActionCatalog,
-        clock: Clock,
-        entropy: Entropy,
-        *,
-        limits: DefinitionLimits = DEFAULT_LIMITS,
-        max_depth: int = DEFAULT_MAX_JSON_DEPTH,
-        cipher: SecretCipher = NO_CIPHER,
-    ) -> None:
-        self._uow, self._actions, self._clock, self._entropy = uow, actions, clock, entropy
-        self._limits, self._max_depth, self._cipher = limits, max_depth, cipher
-
-    async def execute(self, raw: Any) -> Workflow:
-        definition = await _definition(raw, self._actions, self._limits, self._max_depth)
-        workflow = Workflow(
-            id=self._entropy.new_id(),
-            version=1,
-            definition=definition,
-            created_at=self._clock.now(),
-        )
-        async with self._uow() as uow:
-            workflow = await _store(uow, workflow, self._cipher)
-            await uow.commit()
-        return workflow
-
-
-class UpdateWorkflow:
-    """Store a new version; runs already started keep the version they started on."""
+class _DefinitionWriter:
+    """What every use case that stores a definition shares: its checks and its sealing."""
 
     def __init__(
         self,
@@ -101,9 +70,47 @@ class UpdateWorkflow:
         self._uow, self._actions, self._clock, self._cipher = uow, actions, clock, cipher
         self._limits, self._max_depth = limits, max_depth
 
+    async def _definition(self, raw: Any) -> Definition:
+        return await _definition(raw, self._actions, self._limits, self._max_depth)
+
+
+class RegisterWorkflow(_DefinitionWriter):
+    """Validate a definition and store it as version 1 of a new workflow."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        actions: ActionCatalog,
+        clock: Clock,
+        entropy: Entropy,
+        *,
+        limits: DefinitionLimits = DEFAULT_LIMITS,
+        max_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        cipher: SecretCipher = NO_CIPHER,
+    ) -> None:
+        super().__init__(uow, actions, clock, limits=limits, max_depth=max_depth, cipher=cipher)
+        self._entropy = entropy
+
+    async def execute(self, raw: Any) -> Workflow:
+        definition = await self._definition(raw)
+        workflow = Workflow(
+            id=self._entropy.new_id(),
+            version=1,
+            definition=definition,
+            created_at=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            workflow = await _store(uow, workflow, self._cipher)
+            await uow.commit()
+        return workflow
+
+
+class UpdateWorkflow(_DefinitionWriter):
+    """Store a new version; runs already started keep the version they started on."""
+
     async def execute(self, workflow_id: str, raw: Any) -> Workflow:
         """A webhook secret sent back as the placeholder keeps the one stored for its path."""
-        definition = await _definition(raw, self._actions, self._limits, self._max_depth)
+        definition = await self._definition(raw)
         async with self._uow() as uow:
             current = await uow.workflows.get(workflow_id)
             if current is None:
@@ -154,25 +161,12 @@ class DeleteWorkflow:
             await uow.commit()
 
 
-class EnsureWorkflow:
+class EnsureWorkflow(_DefinitionWriter):
     """Store a workflow under a fixed id unless that id was ever used: seeding is idempotent."""
-
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        actions: ActionCatalog,
-        clock: Clock,
-        *,
-        limits: DefinitionLimits = DEFAULT_LIMITS,
-        max_depth: int = DEFAULT_MAX_JSON_DEPTH,
-        cipher: SecretCipher = NO_CIPHER,
-    ) -> None:
-        self._uow, self._actions, self._clock, self._cipher = uow, actions, clock, cipher
-        self._limits, self._max_depth = limits, max_depth
 
     async def execute(self, workflow_id: str, raw: Any) -> tuple[Workflow, bool]:
         """The workflow, and whether this call created it."""
-        definition = await _definition(raw, self._actions, self._limits, self._max_depth)
+        definition = await self._definition(raw)
         async with self._uow() as uow:
             existing = await uow.workflows.get(workflow_id, version=1)
             if existing is not None:
