@@ -131,7 +131,9 @@ def handle_http_error(request: Request[Any, Any, Any], error: HTTPException) -> 
     status = error.status_code
     detail = error.detail or _TITLES.get(status, "Error")
     if status == 413:
-        detail = "the request body is larger than this server accepts"
+        limit = getattr(request.app, "request_max_body_size", None)
+        most = f" ({limit:,} bytes at most: WFA_MAX_PAYLOAD_BYTES plus 64 KiB)" if limit else ""
+        detail = f"the request body is larger than this server accepts{most}"
     return problem_response(status, detail, request, problems, headers=error.headers)
 
 
