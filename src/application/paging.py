@@ -35,7 +35,8 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor.encode("ascii"))
         first, second = msgspec.json.decode(raw, type=tuple[str, str])
-        datetime.fromisoformat(first)
+        if datetime.fromisoformat(first).tzinfo is None:  # every page gives an aware time
+            raise ValueError("a cursor's time names its zone")
     except (ValueError, TypeError, binascii.Error, msgspec.DecodeError):
         raise InvalidCursor(cursor) from None
     # A database refuses NUL in text (PostgreSQL: an error, not an answer).

@@ -28,7 +28,12 @@ from typing import Any
 from wfa.domain.definition import ChoiceStep, FailStep, Step, SucceedStep, TaskStep, WaitStep
 from wfa.domain.errors import ExpressionError
 from wfa.domain.expression_cost import Budget
-from wfa.domain.expressions import expressions_in, parse_expression, render
+from wfa.domain.expressions import (
+    DEFAULT_MAX_EXPRESSION_LENGTH,
+    expressions_in,
+    parse_expression,
+    render,
+)
 from wfa.domain.secrets import secret_name_problem
 
 ROOT = "secrets"
@@ -68,24 +73,34 @@ def render_params(
     return render(template, context, budget, fixed=fixed)
 
 
-def step_secret_problems(step: Step) -> Iterator[tuple[str, str]]:
-    """``(relative path, message)`` for each refused use of ``secrets`` in a step."""
+def step_secret_problems(
+    step: Step, max_length: int = DEFAULT_MAX_EXPRESSION_LENGTH
+) -> Iterator[tuple[str, str]]:
+    """``(relative path, message)`` for each refused use of ``secrets`` in a step.
+
+    An expression longer than ``max_length`` is passed over: its length is reported by the
+    template check, and parsing it (and caching the parse) is what that limit prevents.
+    """
     if isinstance(step, TaskStep):
-        yield from _template_problems(".params", step.params, allowed=True)
+        yield from _template_problems(".params", step.params, max_length, allowed=True)
     elif isinstance(step, ChoiceStep):
         for index, choice in enumerate(step.choices):
-            if _reads_secrets(choice.when):
+            if len(choice.when.strip()) <= max_length and _reads_secrets(choice.when):
                 yield f".choices[{index}].when", _ONLY_IN_PARAMS
     elif isinstance(step, WaitStep):
-        yield from _template_problems(".until", step.until, allowed=False)
+        yield from _template_problems(".until", step.until, max_length, allowed=False)
     elif isinstance(step, SucceedStep):
-        yield from _template_problems(".output", step.output, allowed=False)
+        yield from _template_problems(".output", step.output, max_length, allowed=False)
     elif isinstance(step, FailStep):
-        yield from _template_problems(".cause", step.cause, allowed=False)
+        yield from _template_problems(".cause", step.cause, max_length, allowed=False)
 
 
-def _template_problems(path: str, template: Any, *, allowed: bool) -> Iterator[tuple[str, str]]:
+def _template_problems(
+    path: str, template: Any, max_length: int, *, allowed: bool
+) -> Iterator[tuple[str, str]]:
     for inner, source in expressions_in(template):
+        if len(source.strip()) > max_length:
+            continue
         if not allowed:
             if _reads_secrets(source):
                 yield f"{path}{inner}", _ONLY_IN_PARAMS

@@ -202,7 +202,7 @@ def _check_steps(
                 links_ok = False
         for where, message in step_problems(step, known_actions, limits):
             decoder.add(f"{path}{where}", message)
-        for where, message in step_secret_problems(step):
+        for where, message in step_secret_problems(step, limits.max_expression_length):
             decoder.add(f"{path}{where}", message)
     return links_ok
 

@@ -166,6 +166,7 @@ def _cursor(value: object) -> str:
         _cursor(["2030-01-01T00:00:00+00:00"]),
         _cursor({"a": 1}),
         _cursor(["2030-01-01T00:00:00+00:00", "r\u0000"]),  # PostgreSQL refuses NUL in text
+        _cursor(["2020-01-01T00:00:00", "r"]),  # a time without its zone: the store refuses it
         "A" * 10_000,
     ],
 )

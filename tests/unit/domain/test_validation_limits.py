@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import jmespath
 import pytest
 
 from tests.unit.domain.builders import choice, problems, task, workflow
@@ -120,6 +121,26 @@ def test_expressions_have_a_length_limit(step: dict[str, Any], path: str) -> Non
     assert f"{path}: {message} (WFA_MAX_EXPRESSION_LENGTH)" in found
     longer = DefinitionLimits(max_expression_length=3_000)
     parse_definition(workflow(step), known_actions={"log": dict[str, Any]}, limits=longer)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        choice("c", (LONG, "c")),
+        task("a", params={"message": "{{ " + LONG + " }}"}),
+        {"id": "s", "type": "succeed", "output": "{{ " + LONG + " }}"},
+    ],
+)
+def test_an_expression_over_the_length_limit_is_never_parsed(
+    step: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long expression refused for its length was still parsed by the secrets check, and
+    # the parse kept in the caches: megabytes held for every refused request.
+    parsed: list[str] = []
+    real = jmespath.compile
+    monkeypatch.setattr(jmespath, "compile", lambda text: parsed.append(text) or real(text))
+    problems(workflow(step), known_actions={"log": dict[str, Any]})
+    assert all(len(text) <= 2_000 for text in parsed)
 
 
 def test_an_expression_param_has_the_length_limit_too() -> None:
