@@ -7,6 +7,7 @@ stored is its hash and a short prefix (see ``domain.api_keys``).
 from __future__ import annotations
 
 from wfa.application.errors import DuplicateApiKey, NotFound
+from wfa.application.payloads import check_storable
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.domain.api_keys import KEY_PREFIX, ApiKey, Scope, hash_key, issue_key
@@ -30,7 +31,9 @@ class CreateApiKey:
         self._uow, self._clock, self._entropy = uow, clock, entropy
 
     async def execute(self, name: str, scope: Scope = DEFAULT_SCOPE) -> tuple[ApiKey, str]:
-        """The stored key and its plaintext, which nothing can show again."""
+        """The stored key and its plaintext, which nothing can show again; UnstorableText
+        for a name holding NUL (PostgreSQL refuses it in text)."""
+        check_storable(name, "the key's name")
         plaintext = KEY_PREFIX + self._entropy.token()
         key = issue_key(self._entropy.new_id(), name, plaintext, self._clock.now(), scope)
         async with self._uow() as uow:

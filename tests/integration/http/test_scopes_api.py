@@ -148,6 +148,12 @@ async def test_keys_are_listed_with_their_scope_and_a_bad_scope_is_400(api, keys
     assert bad.headers["content-type"] == "application/problem+json"
 
 
+async def test_a_key_name_holding_nul_is_422_not_a_store_error(api, keys):
+    refused = await api.client.post("/api/v1/api-keys", json={"name": "a\u0000b"})
+    assert refused.status_code == 422
+    assert "NUL" in refused.json()["detail"]
+
+
 def test_the_document_names_403_on_the_api_and_429_with_retry_after_where_limited():
     app = create_app(Container(settings=Settings(database_url="sqlite+aiosqlite:///:memory:")))
     paths = app.openapi_schema.to_schema()["paths"]
