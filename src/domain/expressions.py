@@ -93,8 +93,10 @@ def evaluate(source: str, context: dict[str, Any], budget: Budget | None = None)
     budget = Budget() if budget is None else budget
     interpreter = BoundedInterpreter(budget)
     try:
-        value = interpreter.visit(parse_expression(source).parsed, context)
-        budget.charge(interpreter.deep_size(value))  # the caller keeps, stores or prints it
+        parsed = parse_expression(source)
+        value = interpreter.visit(parsed.parsed, context)
+        if not _only_selects(parsed.parsed):  # the caller keeps, stores or prints what it built
+            budget.charge(interpreter.deep_size(value))
     except ExpressionTooCostly as error:
         raise ExpressionTooCostly(f"expression {source.strip()!r} {error}") from None
     except RecursionError:  # data nested deeper than Python walks (to_string, ==)
@@ -106,6 +108,22 @@ def evaluate(source: str, context: dict[str, Any], budget: Budget | None = None)
             f"expression {source.strip()!r} failed: {_first_line(error)}"
         ) from None
     return value
+
+
+_SELECTING = frozenset({"field", "subexpression", "index_expression", "index", "current"})
+
+
+def _only_selects(node: Any) -> bool:
+    """Whether an expression only picks a part of the context (``input.items[0]``): it builds
+    nothing, and what it picks came from decoded JSON or a stored output, bounded in size by
+    the payload limits and free of shared parts, so its size is not charged again."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.get("type") not in _SELECTING:
+            return False
+        stack.extend(current.get("children", []))
+    return True
 
 
 def is_truthy(value: Any) -> bool:

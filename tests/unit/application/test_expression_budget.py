@@ -59,14 +59,15 @@ async def test_a_costly_transform_fails_its_step_without_a_retry() -> None:
 
 
 async def test_the_budget_is_the_engines_setting() -> None:
-    # A hundred items fit the default budget but not one of 50 units, in every place.
+    # A hundred items built into a new list (a projection) fit the default budget but not
+    # one of 50 units, in every place.
     data = {"items": list(range(100))}
     choice = workflow(
-        {"id": "pick", "type": "choice", "choices": [{"when": "input.items", "next": "end"}]},
+        {"id": "pick", "type": "choice", "choices": [{"when": "input.items[*]", "next": "end"}]},
         {"id": "end", "type": "succeed"},
     )
-    transform = workflow(task("shape", "transform", params={"expression": "input.items"}))
-    params = workflow(task("say", "log", params={"message": "{{ input.items }}"}))
+    transform = workflow(task("shape", "transform", params={"expression": "input.items[*]"}))
+    params = workflow(task("say", "log", params={"message": "{{ input.items[*] }}"}))
     for raw in (choice, transform, params):
         assert (await engine().run_once(raw, input=data)).run.status is RunStatus.SUCCEEDED
         tight = await engine(budget=50).run_once(raw, input=data)

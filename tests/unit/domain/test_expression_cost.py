@@ -55,6 +55,17 @@ def test_hostile_expressions_fail_fast_with_the_named_error(expression: str) -> 
     assert f"{DEFAULT_EXPRESSION_BUDGET:,}" in str(refused.value)
 
 
+def test_picking_a_large_part_of_the_context_costs_nothing_for_its_size() -> None:
+    # A 1 MB input passed on whole (``{{ input }}``) went over the default budget: picking
+    # builds nothing, so only building and walking are charged.
+    items = [{"id": number, "name": "x" * 20} for number in range(25_000)]
+    context = {"input": {"items": items}}
+    assert evaluate("input", context) == {"items": items}
+    assert evaluate("input.items[0]", context) == items[0]
+    with pytest.raises(ExpressionTooCostly):
+        evaluate("to_string(input)", context)  # walked in full: charged in full
+
+
 def test_a_long_linear_walk_stops_at_the_budget_too() -> None:
     items = [{"id": number, "tags": ["a", "b"]} for number in range(200_000)]
     started = time.perf_counter()
