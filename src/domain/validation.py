@@ -145,6 +145,13 @@ def _check_triggers(decoder: Decoder, triggers: tuple[Trigger, ...], paths: list
             seen.add(trigger.path)
             if trigger.secret is not None and not 0 < len(trigger.secret) <= MAX_WEBHOOK_SECRET:
                 decoder.add(f"{where}.secret", f"must be 1 to {MAX_WEBHOOK_SECRET} characters long")
+            if trigger.secret is None and trigger.signature != "wfa":
+                # Without a secret nothing is checked: the sender's scheme would read as if
+                # requests were verified while anyone could start runs.
+                decoder.add(
+                    f"{where}.signature",
+                    f"a {trigger.signature!r} signature needs the webhook's 'secret'",
+                )
 
 
 def _schedule_problems(trigger: ScheduleTrigger) -> Iterator[tuple[str, str]]:

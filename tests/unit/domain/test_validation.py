@@ -202,6 +202,10 @@ def test_structural_problems_are_reported_at_their_path(raw: Any, expected: list
             ["triggers[1].path: webhook path 'in' is listed twice"],
         ),
         (
+            {"trigger": {"type": "webhook", "path": "gh", "signature": "github"}},
+            ["trigger.signature: a 'github' signature needs the webhook's 'secret'"],
+        ),
+        (
             {"trigger": {"type": "webhook", "path": "/in"}},
             ["trigger.path: '/in' is not a valid webhook path"],
         ),
