@@ -23,6 +23,7 @@ from wfa.domain.run import Run
 RECHECK_AFTER_SECONDS = 5.0
 DEFAULT_MAX_WAITERS = 1000
 HISTORY_PAGE = 500  # events read from the store at once: a history may hold 10,000 and more
+LIVE_BACKLOG = 1000  # live events held for a slow follower; past it they are read back later
 
 
 class FollowRun:
@@ -50,11 +51,12 @@ class FollowRun:
                 stored, finished, seq = await self._stored(run_id, last)
             if finished:
                 return
-            arrivals: asyncio.Queue[Event] = asyncio.Queue()
-            pump = asyncio.create_task(_pump(live, arrivals))
+            arrivals: asyncio.Queue[Event] = asyncio.Queue(maxsize=LIVE_BACKLOG)
+            dropped = asyncio.Event()
+            pump = asyncio.create_task(_pump(live, arrivals, dropped))
             try:
                 while True:
-                    batch = await self._next(run_id, last, arrivals)
+                    batch = await self._next(run_id, last, arrivals, dropped)
                     for event in batch:
                         yield event
                         last = event.seq
@@ -65,8 +67,13 @@ class FollowRun:
                 with contextlib.suppress(asyncio.CancelledError):
                     await pump
 
-    async def _next(self, run_id: str, last: int, arrivals: asyncio.Queue[Event]) -> list[Event]:
+    async def _next(
+        self, run_id: str, last: int, arrivals: asyncio.Queue[Event], dropped: asyncio.Event
+    ) -> list[Event]:
         """The events right after ``last``: from the feed when it has them, else the history."""
+        if arrivals.empty() and dropped.is_set():  # the backlog overflowed: read what it lost
+            dropped.clear()
+            return (await self._stored(run_id, last))[0]
         try:
             async with asyncio.timeout(self._recheck_after):
                 event = await arrivals.get()
@@ -90,9 +97,16 @@ class FollowRun:
         return history, run.status.is_terminal, run.seq
 
 
-async def _pump(live: AsyncIterator[Event], arrivals: asyncio.Queue[Event]) -> None:
+async def _pump(
+    live: AsyncIterator[Event], arrivals: asyncio.Queue[Event], dropped: asyncio.Event
+) -> None:
+    # A follower that reads slower than the run moves must not hold every event: one that
+    # finds the queue full is dropped, and the gap is refilled from the history (``_next``).
     async for event in live:
-        arrivals.put_nowait(event)
+        if arrivals.full():
+            dropped.set()
+        else:
+            arrivals.put_nowait(event)
 
 
 class WaiterLimit:
@@ -171,7 +185,7 @@ class AwaitRunEnd:
             run = await self._read(run_id)
             if run.status.is_terminal:
                 return run
-            arrivals: asyncio.Queue[Event] = asyncio.Queue()
+            arrivals: asyncio.Queue[Event] = asyncio.Queue(maxsize=LIVE_BACKLOG)
             pump = asyncio.create_task(_pump(live, arrivals))
             try:
                 while not run.status.is_terminal:

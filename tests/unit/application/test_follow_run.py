@@ -110,6 +110,31 @@ async def test_events_the_feed_missed_are_filled_in_from_the_history(make_engine
     assert await followed == details.history
 
 
+async def test_a_slow_follower_holds_a_bounded_backlog_and_still_misses_nothing(
+    make_engine, monkeypatch
+):
+    monkeypatch.setattr(follow_run, "LIVE_BACKLOG", 2)
+    held: list[int] = []
+    real_queue = asyncio.Queue
+
+    def watched_queue(maxsize: int = 0) -> asyncio.Queue[Any]:
+        held.append(maxsize)
+        return real_queue(maxsize)
+
+    engine = make_engine()
+    wf = await engine.add_workflow(
+        workflow({"id": "pause", "type": "wait", "seconds": 10}, *(task(f"t{n}") for n in range(8)))
+    )
+    run_id = await engine.start(wf.id)
+    follow = FollowRun(engine.unit_of_work, engine.events).execute(run_id)
+    monkeypatch.setattr(follow_run.asyncio, "Queue", watched_queue)
+    first = await anext(follow)  # live now; then the follower stops reading
+    details = await engine.settle(run_id)  # 30-odd events pass while nobody reads
+    rest = await collect(follow)
+    assert [first, *rest] == details.history
+    assert held[-1] == 2  # the follower's live backlog was bounded (after the feed's own)
+
+
 async def test_following_an_unknown_run_is_not_found(make_engine):
     engine = make_engine()
     with pytest.raises(NotFound):
