@@ -186,7 +186,9 @@ class AwaitRunEnd:
             if run.status.is_terminal:
                 return run
             arrivals: asyncio.Queue[Event] = asyncio.Queue(maxsize=LIVE_BACKLOG)
-            pump = asyncio.create_task(_pump(live, arrivals))
+            # This loop drains the queue as events come, so it overflows only on a stalled
+            # loop; an end lost so is found by reading the run again after recheck_after.
+            pump = asyncio.create_task(_pump(live, arrivals, asyncio.Event()))
             try:
                 while not run.status.is_terminal:
                     with contextlib.suppress(TimeoutError):
