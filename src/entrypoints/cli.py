@@ -140,6 +140,8 @@ async def _run(path: str, input_text: str | None, virtual: bool, as_json: bool) 
         actions=default_registry(http=http, expression_budget=settings.expression_budget),
         settings=engine_settings(settings),
         limits=settings.definition_limits,
+        max_payload_bytes=settings.max_payload_bytes,
+        max_json_depth=settings.max_json_depth,
     )
     try:
         workflow = await engine.add_workflow(raw)

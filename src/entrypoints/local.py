@@ -21,7 +21,7 @@ from wfa.adapters.observability.metrics import FanOutPublisher
 from wfa.adapters.persistence.memory import MemoryStore
 from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.adapters.secrets.fernet import FernetCipher, generate_key
-from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES
+from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.delivery import EventPublisher
 from wfa.application.ports.repositories import UnitOfWorkFactory
@@ -60,6 +60,7 @@ class LocalEngine:
         queue: InMemoryJobQueue | None = None,
         events: InMemoryEventPublisher | None = None,
         limits: DefinitionLimits = DEFAULT_LIMITS,
+        max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
     ) -> None:
         """``publisher``, when given, is told of every event after ``self.events`` (metrics).
 
@@ -83,12 +84,17 @@ class LocalEngine:
         self.transitions = RunTransitions(uow, self.queue, published, self.clock, settings)
         self.secret_cipher = secret_cipher or FernetCipher.from_text(generate_key())
         cipher = self.secret_cipher
+        depth = max_json_depth
         self.register = RegisterWorkflow(
-            uow, self.actions, self.clock, self.entropy, limits=limits, cipher=cipher
+            uow, self.actions, self.clock, self.entropy, limits=limits, max_depth=depth, cipher=cipher
         )
-        self.update = UpdateWorkflow(uow, self.actions, self.clock, limits=limits, cipher=cipher)
+        self.update = UpdateWorkflow(
+            uow, self.actions, self.clock, limits=limits, max_depth=depth, cipher=cipher
+        )
         limit = max_payload_bytes
-        self.start_run = StartRun(uow, self.transitions, self.clock, self.entropy, limit)
+        self.start_run = StartRun(
+            uow, self.transitions, self.clock, self.entropy, limit, max_depth=depth
+        )
         self.set_secret = SetSecret(uow, self.secret_cipher, self.clock)
         secrets = ResolveSecrets(uow, self.secret_cipher)
         self.execute_step = ExecuteStep(
@@ -97,6 +103,7 @@ class LocalEngine:
             self.entropy,
             limit,
             secrets=secrets,
+            max_output_depth=depth,
             expression_budget=self.transitions.settings.expression_budget,
         )
         self.fire_due_timers = FireDueTimers(uow, self.transitions, self.clock, self.entropy)

@@ -152,6 +152,19 @@ def test_a_bad_history_budget_is_one_line_and_exit_2(tmp_path, capsys, monkeypat
     )
 
 
+def test_run_applies_the_payload_limits_the_environment_sets(capsys, monkeypatch):
+    monkeypatch.setenv("WFA_MAX_PAYLOAD_BYTES", "2048")
+    big = json.dumps({"order_id": 1, "note": "x" * 3000})
+    assert main(["run", str(EXAMPLE), "--input", big, "--virtual-time"]) == 2
+    err = capsys.readouterr().err
+    assert "over the limit of 2048 bytes" in err
+    assert len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("WFA_MAX_JSON_DEPTH", "6")  # the definition nests 5 deep: it passes
+    deep = json.dumps({"order_id": 1, "total": 5, "a": [[[[[[1]]]]]]})
+    assert main(["run", str(EXAMPLE), "--input", deep, "--virtual-time"]) == 2
+    assert "deeper than 6 levels" in capsys.readouterr().err
+
+
 def test_run_with_bad_input_json_exits_2(capsys):
     assert main(["run", str(EXAMPLE), "--input", "{nope"]) == 2
     assert capsys.readouterr().err.startswith("wfa: --input is not valid JSON")
