@@ -86,7 +86,13 @@ class LocalEngine:
         cipher = self.secret_cipher
         depth = max_json_depth
         self.register = RegisterWorkflow(
-            uow, self.actions, self.clock, self.entropy, limits=limits, max_depth=depth, cipher=cipher
+            uow,
+            self.actions,
+            self.clock,
+            self.entropy,
+            limits=limits,
+            max_depth=depth,
+            cipher=cipher,
         )
         self.update = UpdateWorkflow(
             uow, self.actions, self.clock, limits=limits, max_depth=depth, cipher=cipher
