@@ -10,12 +10,12 @@ from litestar.config.app import ExperimentalFeatures
 from litestar.datastructures import MutableScopeHeaders
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.routes import HTTPRoute
 from litestar.types import BeforeMessageSendHookHandler, LifespanHook, Message, Scope
 
 from wfa import __version__
 from wfa.entrypoints.container import Container
+from wfa.entrypoints.http.api_docs import DOCS_PATH, docs_assets, docs_page
 from wfa.entrypoints.http.auth import (
     SECURITY,
     SECURITY_COMPONENTS,
@@ -103,7 +103,7 @@ def create_app(
     redis = container.redis_client() if settings.redis_url else None
     allowed: dict[str, str] = {}
     app = Litestar(
-        route_handlers=[api, hooks, health, ready, metrics],
+        route_handlers=[api, hooks, health, ready, metrics, docs_assets()],
         middleware=[metrics_middleware(container.http_metrics()), refuse_nul_in_target],
         request_class=bounded_request_class(settings.max_json_depth),
         dependencies={name: _provide(container, name) for name in _PROVIDED},
@@ -114,9 +114,11 @@ def create_app(
             title="wfa",
             version=__version__,
             description="Durable workflow automation: definitions as data, runs never lost.",
-            path="/schema",
+            path=DOCS_PATH,
             components=[SECURITY_COMPONENTS],
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[docs_page()],
+            # Each handler's docstring is its operation's description: one text, two readers.
+            use_handler_docstrings=True,
         ),
         on_startup=list(on_startup),
         on_shutdown=list(on_shutdown),

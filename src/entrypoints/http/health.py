@@ -12,7 +12,7 @@ from wfa.entrypoints.readiness import Readiness
 
 @get("/health", tags=["operations"])
 async def health() -> HealthOut:
-    """The process is up."""
+    """Liveness: the process is up and answering; it checks nothing else (see /ready)."""
     return HealthOut(status="ok")
 
 
