@@ -8,6 +8,10 @@
   extra property; its schema says so with ``additionalProperties: false``.
 * Every operation under /api/v1 can answer 403 (the key's scope falls short) and, like
   webhooks, 429 (a rate limit, with ``Retry-After``): documented once here, not per handler.
+* The workflow definition's body is decoded by the domain, so its parts (step and trigger
+  types, retry policy...) are added here as components, written from the domain's Structs
+  (definition_schema.py); examples, and the webhook's any-JSON body, come from
+  openapi_examples.py.
 * Litestar documents a 400 of its own shape (``status_code``, ``detail``, ``extra`` as
   application/json) on every operation with parameters; the app answers a 400 as a problem
   (problems.py), so that is what the document says.
@@ -34,6 +38,8 @@ from litestar.openapi.spec import (
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import BaseRoute, HTTPRoute
 
+from wfa.entrypoints.http.definition_schema import definition_components
+from wfa.entrypoints.http.openapi_examples import add_examples
 from wfa.entrypoints.http.problems import PROBLEM_JSON, Problem
 
 _PROBLEM = f"#/components/schemas/{Problem.__name__}"
@@ -65,9 +71,16 @@ def finish_document(openapi: OpenAPI, routes: Iterable[BaseRoute]) -> None:
         for struct in _structs_in(handler.parsed_data_field.annotation)
         if struct.__struct_config__.forbid_unknown_fields
     }
-    for schema in (openapi.components.schemas or {}).values():
+    schemas = openapi.components.schemas if openapi.components.schemas is not None else {}
+    for schema in schemas.values():
         if schema.title in closed:
             schema.additional_properties = False
+    parts = definition_components()
+    if clash := set(parts) & set(schemas):
+        raise RuntimeError(f"OpenAPI component names used twice: {sorted(clash)}")
+    schemas.update(parts)
+    openapi.components.schemas = schemas
+    add_examples(openapi)
 
 
 def _operations(openapi: OpenAPI) -> Iterator[Operation]:

@@ -6,8 +6,6 @@ from typing import Annotated, Any
 
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.openapi.spec import Example, Schema
-from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
@@ -20,9 +18,8 @@ from wfa.application.use_cases.workflows import (
     UpdateWorkflow,
 )
 from wfa.domain.api_keys import Scope
-from wfa.domain.definition import STEP_TYPES, TRIGGER_TYPES
-from wfa.domain.validation import STEP_ID
 from wfa.entrypoints.http.auth import needs
+from wfa.entrypoints.http.definition_schema import definition_body_schema
 from wfa.entrypoints.http.params import IdempotencyKey, Limit
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import (
@@ -35,48 +32,11 @@ from wfa.entrypoints.http.schemas import (
     workflow_out,
 )
 
-DEFINITION_EXAMPLE = {
-    "name": "hello",
-    "steps": [
-        {"id": "greet", "type": "task", "action": "set", "params": {"hi": "{{ input.name }}"}}
-    ],
-}
-_OBJECT = Schema(type=OpenAPIType.OBJECT)
-# The outline of a definition. Its rules (step ids and links, known actions, expressions, cron)
-# are more than a schema says: a definition that breaks one is 422 with every problem listed.
-DEFINITION_SCHEMA: dict[str, Any] = {
-    "type": OpenAPIType.OBJECT,
-    "required": ["name", "steps"],
-    "additional_properties": False,
-    "properties": {
-        "name": Schema(type=OpenAPIType.STRING, min_length=1),
-        "description": Schema(type=OpenAPIType.STRING),
-        "trigger": Schema(
-            type=OpenAPIType.OBJECT,
-            required=["type"],
-            properties={"type": Schema(type=OpenAPIType.STRING, enum=sorted(TRIGGER_TYPES))},
-        ),
-        "triggers": Schema(type=OpenAPIType.ARRAY, min_items=1, items=_OBJECT),
-        "steps": Schema(
-            type=OpenAPIType.ARRAY,
-            min_items=1,
-            items=Schema(
-                type=OpenAPIType.OBJECT,
-                required=["id", "type"],
-                properties={
-                    "id": Schema(type=OpenAPIType.STRING, pattern=STEP_ID.pattern),
-                    "type": Schema(type=OpenAPIType.STRING, enum=sorted(STEP_TYPES)),
-                },
-            ),
-        ),
-    },
-}
 Definition = Annotated[
     Any,
     Body(
         description="A workflow definition (see docs/definitions.md).",
-        examples=[Example(summary="a one-step workflow", value=DEFINITION_EXAMPLE)],
-        schema_extra=DEFINITION_SCHEMA,
+        schema_extra=definition_body_schema(),
     ),
 ]
 After = Annotated[

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import jsonschema_rs
 import pytest
+
+from wfa.domain.definition import STEP_TYPES, TRIGGER_TYPES
+from wfa.entrypoints.http.openapi_examples import DEFINITIONS
 
 # Every page that renders the document (the not-found page of /schema/* aside).
 UI_PAGES = ["/schema", "/schema/swagger", "/schema/oauth2-redirect.html"]
@@ -47,7 +51,8 @@ async def test_each_ui_page_references_only_local_files(api, page):
     assert response.headers["content-type"].startswith("text/html")
     urls = referenced(response.text)
     for url in urls:
-        assert url.startswith("/") and not url.startswith("//"), f"{page} loads {url}"
+        assert url.startswith("/"), f"{page} loads {url}"
+        assert not url.startswith("//"), f"{page} loads {url}"
 
 
 async def test_the_page_loads_its_script_style_and_icon_from_this_server(api):
@@ -85,3 +90,75 @@ async def test_every_operation_says_what_it_does(api):
             description = operation.get("description", "")
             assert len(description) >= 20, f"{method.upper()} {path} has no description"
     assert not [p for p in spec["paths"] if p.startswith("/schema")]
+
+
+def _examples(spec):
+    """(where, schema, value) for every example on a request or response body."""
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            bodies = [("request", operation.get("requestBody", {}))]
+            bodies += list(operation.get("responses", {}).items())
+            for status, body in bodies:
+                for media in body.get("content", {}).values():
+                    for name, example in media.get("examples", {}).items():
+                        where = f"{method.upper()} {path} {status} {name}"
+                        yield where, media["schema"], example["value"]
+
+
+async def test_the_examples_are_true_to_their_schemas(api):
+    spec = (await api.client.get("/schema/openapi.json")).json()
+    found = list(_examples(spec))
+    where = {w.rsplit(" ", 1)[0] for w, _, _ in found}
+    assert {
+        "POST /api/v1/workflows request",
+        "PUT /api/v1/workflows/{workflow_id} request",
+        "POST /api/v1/workflows 422",
+        "GET /api/v1/runs/{run_id} 200",
+        "POST /hooks/{hook_path} request",
+    } <= where
+    for name, schema, value in found:
+        validator = jsonschema_rs.validator_for({"allOf": [schema], **spec})
+        assert validator.is_valid(value), (name, list(validator.iter_errors(value))[:3])
+    # Not vacuous: a wrong value is caught by the same check.
+    run = spec["paths"]["/api/v1/runs/{run_id}"]["get"]["responses"]["200"]["content"]
+    wrong = {**next(iter(run["application/json"]["examples"].values()))["value"], "status": "x"}
+    schema = run["application/json"]["schema"]
+    assert not jsonschema_rs.validator_for({"allOf": [schema], **spec}).is_valid(wrong)
+
+
+@pytest.mark.parametrize("name", sorted(DEFINITIONS))
+async def test_each_definition_example_is_accepted(api, name):
+    definition = DEFINITIONS[name].value
+    created = await api.client.post("/api/v1/workflows", json=definition)
+    assert created.status_code == 201, created.text
+
+
+async def test_a_step_is_a_union_tagged_by_type_with_every_field(api):
+    spec = (await api.client.get("/schema/openapi.json")).json()
+    components = spec["components"]["schemas"]
+    body = spec["paths"]["/api/v1/workflows"]["post"]["requestBody"]["content"]
+    steps = body["application/json"]["schema"]["properties"]["steps"]["items"]
+    assert steps["discriminator"]["propertyName"] == "type"
+    assert set(steps["discriminator"]["mapping"]) == set(STEP_TYPES)
+    assert len(steps["oneOf"]) == len(STEP_TYPES)
+    for tag, struct in STEP_TYPES.items():
+        step = components[steps["discriminator"]["mapping"][tag].rsplit("/", 1)[-1]]
+        assert set(step["properties"]) == {"type", *struct.__struct_fields__}, tag
+        assert step["properties"]["type"]["enum"] == [tag]
+        assert step["additionalProperties"] is False
+        assert step["description"], tag  # the step type's docstring
+    task = components["TaskStep"]["properties"]
+    assert task["retry"] == {**task["retry"], "$ref": "#/components/schemas/RetryPolicy"}
+    wait = components["WaitStep"]["properties"]
+    assert {"seconds", "until", "next"} <= set(wait)
+    one = body["application/json"]["schema"]["properties"]["trigger"]
+    assert set(one["discriminator"]["mapping"]) == set(TRIGGER_TYPES)
+
+
+async def test_the_webhook_body_is_any_json_and_becomes_the_input(api):
+    spec = (await api.client.get("/schema/openapi.json")).json()
+    body = spec["paths"]["/hooks/{hook_path}"]["post"]["requestBody"]
+    assert body["required"] is False
+    schema = body["content"]["application/json"]["schema"]
+    assert set(schema) <= {"description"}  # no constraint: any JSON value
+    assert "input" in body["description"]
