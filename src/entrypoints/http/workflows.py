@@ -23,6 +23,7 @@ from wfa.domain.api_keys import Scope
 from wfa.domain.definition import STEP_TYPES, TRIGGER_TYPES
 from wfa.domain.validation import STEP_ID
 from wfa.entrypoints.http.auth import needs
+from wfa.entrypoints.http.body_hints import envelope
 from wfa.entrypoints.http.params import IdempotencyKey, Limit
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import (
@@ -168,7 +169,7 @@ class WorkflowController(Controller):
 
     @post(
         "/{workflow_id:str}/runs",
-        opt=needs(Scope.OPERATOR),
+        opt={**needs(Scope.OPERATOR), **envelope("input", "the run's input")},
         status_code=202,
         responses=responses(400, 401, 404, 413, 422),
     )
