@@ -35,6 +35,7 @@ from wfa.entrypoints.http.schemas import (
     WorkflowPage,
     workflow_out,
 )
+from wfa.entrypoints.http.strict_requests import accepts_yaml
 
 DEFINITION_EXAMPLE = {
     "name": "hello",
@@ -91,7 +92,7 @@ class WorkflowController(Controller):
 
     @post(
         "/",
-        opt=needs(Scope.OPERATOR),
+        opt={**needs(Scope.OPERATOR), **accepts_yaml()},
         status_code=201,
         responses=responses(400, 401, 409, 413, 422),
     )
@@ -120,7 +121,7 @@ class WorkflowController(Controller):
 
     @put(
         "/{workflow_id:str}",
-        opt=needs(Scope.OPERATOR),
+        opt={**needs(Scope.OPERATOR), **accepts_yaml()},
         responses=responses(400, 401, 404, 409, 413, 422),
     )
     async def update(
