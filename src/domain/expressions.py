@@ -54,7 +54,7 @@ def parse_expression(source: str) -> ParsedResult:
     except RecursionError:
         raise ExpressionError(f"expression {text[:40]!r}… is nested too deeply") from None
     except ParseError as error:
-        reason = f"{error.msg} at column {error.lex_position}"
+        reason = f"{error.msg} at column {error.lex_position}{_literal_hint(text, error)}"
         raise ExpressionError(f"malformed expression {text!r}: {reason}") from None
     except JMESPathError as error:
         raise ExpressionError(f"malformed expression {text!r}: {_first_line(error)}") from None
@@ -80,6 +80,20 @@ def _function_names(node: Any) -> set[str]:
         elif isinstance(current, list):
             stack.extend(current)
     return names
+
+
+_BARE_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def _literal_hint(text: str, error: ParseError) -> str:
+    """The fix for the commonest first mistake, ``total > 100``: JMESPath reads a bare
+    number as an index, and a literal must be written in backticks."""
+    if str(getattr(error, "token_type", "")).lower() != "number":
+        return ""
+    position = error.lex_position if isinstance(error.lex_position, int) else -1
+    number = _BARE_NUMBER.match(text, position) if position >= 0 else None
+    literal = number.group() if number else str(error.token_value)
+    return f"; JMESPath literals need backticks: `{literal}`"
 
 
 def _first_line(error: Exception) -> str:

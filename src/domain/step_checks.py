@@ -11,6 +11,7 @@ from wfa.domain.expressions import check_template, compile_expression
 from wfa.domain.limits import DefinitionLimits, too_many
 from wfa.domain.params import params_problems
 from wfa.domain.retry import RetryPolicy
+from wfa.domain.suggestions import did_you_mean, known_names
 
 MAX_ATTEMPTS_LIMIT = 100
 MAX_BACKOFF_RATE = 100.0
@@ -41,7 +42,8 @@ def _task_problems(
 ) -> Iterator[tuple[str, str]]:
     longest = limits.max_expression_length
     if known_actions is not None and step.action not in known_actions:
-        yield ".action", f"unknown action {step.action!r}"
+        hint = did_you_mean(step.action, known_actions)
+        yield ".action", f"unknown action {step.action!r}{hint} ({known_names(known_actions)})"
     elif isinstance(known_actions, Mapping):
         kind = known_actions[step.action]
         for problem in params_problems(step.params, kind, max_expression_length=longest):

@@ -28,6 +28,7 @@ from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits, too_many
 from wfa.domain.schedule import schedule_key
 from wfa.domain.secret_references import step_secret_problems
 from wfa.domain.step_checks import step_problems
+from wfa.domain.suggestions import did_you_mean
 
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 STEP_ID_RULE = "letters, digits, _ and -, starting with a letter or _, at most 128"
@@ -205,7 +206,8 @@ def _check_steps(
             decoder.add(f"{path}.id", f"{step.id!r} is not a valid step id ({STEP_ID_RULE})")
         for where, target in step_targets(step):
             if target not in first:
-                decoder.add(f"{path}.{where}", f"unknown step {target!r}")
+                hint = did_you_mean(target, first)
+                decoder.add(f"{path}.{where}", f"unknown step {target!r}{hint}")
                 links_ok = False
         for where, message in step_problems(step, known_actions, limits):
             decoder.add(f"{path}{where}", message)

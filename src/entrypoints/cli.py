@@ -29,6 +29,7 @@ from wfa.entrypoints import cli_apikey, cli_db, cli_secret
 from wfa.entrypoints.config import ConfigError, engine_settings, load_settings
 from wfa.entrypoints.definition_files import DefinitionFileError, load_definition_file, parse_input
 from wfa.entrypoints.local import LocalEngine, RunStuck
+from wfa.entrypoints.settings_catalogue import options_are_settings, settings_help
 from wfa.entrypoints.timeline_view import render_run
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -52,15 +53,33 @@ def build_parser() -> argparse.ArgumentParser:
     cli_db.add_commands(commands)
     cli_apikey.add_commands(commands)
     cli_secret.add_commands(commands)
-    commands.add_parser("serve", help="API + worker + scheduler in one process (embedded)")
-    commands.add_parser("api", help="the HTTP API alone (needs WFA_REDIS_URL; scale to N)")
-    commands.add_parser("worker", help="run step jobs from Redis (needs WFA_REDIS_URL; scale to N)")
-    commands.add_parser("scheduler", help="fire due timers and apply retention (scale to N)")
+    for role, summary in ROLES.items():
+        commands.add_parser(
+            role,
+            help=summary,
+            description=summary,
+            epilog=settings_help(role),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
     return parser
 
 
+ROLES = {
+    "serve": "API + worker + scheduler in one process (embedded)",
+    "api": "the HTTP API alone (needs WFA_REDIS_URL; scale to N)",
+    "worker": "run step jobs from Redis (needs WFA_REDIS_URL; scale to N)",
+    "scheduler": "fire due timers and apply retention (scale to N)",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command in ROLES:
+        print(f"wfa: {options_are_settings(args.command, extra)}", file=sys.stderr)
+        return EXIT_USAGE
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     log_format = os.environ.get("WFA_LOG_FORMAT")
     # A bad value is reported by the settings check with the variable's name.
     configure_logging(log_format if log_format in ("text", "json") else None)

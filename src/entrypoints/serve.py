@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Iterator
 
@@ -22,6 +23,7 @@ from wfa.entrypoints.cli_db import ensure_sqlite_folder, seal_plain_webhook_secr
 from wfa.entrypoints.config import Settings
 from wfa.entrypoints.container import Container
 from wfa.entrypoints.http.app import create_app
+from wfa.entrypoints.listener import bind_listener
 from wfa.entrypoints.processes import BackgroundRoles
 
 log = logging.getLogger("wfa.serve")
@@ -32,14 +34,19 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 
 def serve(settings: Settings, *, everything: bool = True) -> int:
     """Serve the API; with ``everything``, the worker and the scheduler run beside it."""
-    if everything:
-        ensure_sqlite_folder(settings.database_url)
-        migrate.upgrade(settings.database_url)  # Alembic runs its own loop: before ours starts
-    asyncio.run(_serve(settings, everything))
+    # The port first: a taken WFA_PORT must stop the start before an admin key is made.
+    listener = bind_listener(settings.host, settings.port)
+    try:
+        if everything:
+            ensure_sqlite_folder(settings.database_url)
+            migrate.upgrade(settings.database_url)  # Alembic runs its own loop: before ours
+        asyncio.run(_serve(settings, everything, listener))
+    finally:
+        listener.close()
     return 0
 
 
-async def _serve(settings: Settings, everything: bool) -> None:
+async def _serve(settings: Settings, everything: bool, listener: socket.socket) -> None:
     container = Container(settings=settings)
     new_key = await container.ensure_bootstrap_key().execute(settings.api_key)
     container.secret_cipher()  # reads (or makes) the secret key now: a bad one stops start-up
@@ -60,7 +67,7 @@ async def _serve(settings: Settings, everything: bool) -> None:
     )
     _banner(settings, new_key, everything)
     try:
-        await server.serve()
+        await server.serve(sockets=[listener])
     finally:
         await container.http_request().aclose()  # the worker's pooled HTTP connections
         await container.database().dispose()

@@ -40,6 +40,7 @@ from wfa.entrypoints.http.rate_limits import (
 )
 from wfa.entrypoints.http.runs import RunController
 from wfa.entrypoints.http.secrets import SecretController
+from wfa.entrypoints.http.strict_requests import StrictRequests
 from wfa.entrypoints.http.workflows import WorkflowController
 
 # Every use case the handlers name, provided from the container by the same name.
@@ -102,10 +103,12 @@ def create_app(
     hooks = Router(path="/", route_handlers=[post_hook], middleware=[m for m in hook_limits if m])
     redis = container.redis_client() if settings.redis_url else None
     allowed: dict[str, str] = {}
+    strict = StrictRequests()
     app = Litestar(
         route_handlers=[api, hooks, health, ready, metrics, docs_assets()],
         middleware=[metrics_middleware(container.http_metrics()), refuse_nul_in_target],
         request_class=bounded_request_class(settings.max_json_depth),
+        guards=[strict.guard],
         dependencies={name: _provide(container, name) for name in _PROVIDED},
         exception_handlers=EXCEPTION_HANDLERS,
         stores={STORE_NAME: rate_limit_store(redis)},
@@ -135,6 +138,7 @@ def create_app(
             if isinstance(route, HTTPRoute)
         }
     )
+    strict.learn(app)
     finish_document(app.openapi_schema, app.routes)
     return app
 

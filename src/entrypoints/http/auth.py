@@ -27,7 +27,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from wfa.domain.api_keys import ApiKey
+from wfa.domain.api_keys import KEY_PREFIX, ApiKey
 from wfa.domain.api_keys import Scope as KeyScope
 
 CACHE_SECONDS = 5.0
@@ -142,6 +142,13 @@ def scope_guard(callers: Callers) -> Callable[..., Awaitable[None]]:
 
 def _refuse_unknown(connection: ASGIConnection[Any, Any, Any, Any]) -> NoReturn:
     if presented_key(connection) is None:
+        if connection.headers.get("authorization", "").strip().startswith(KEY_PREFIX):
+            # A key pasted without its scheme: the commonest first 401, said as its fix.
+            raise NotAuthorizedException(
+                "the Authorization header needs the Bearer scheme: "
+                "send 'Authorization: Bearer <key>' (or 'X-API-Key: <key>')",
+                headers={"WWW-Authenticate": 'Bearer realm="wfa"'},
+            )
         raise NotAuthorizedException(
             "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key'",
             headers={"WWW-Authenticate": 'Bearer realm="wfa"'},

@@ -13,19 +13,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import msgspec
 from litestar import Request
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
+from litestar.types import ASGIApp, Empty, HTTPResponseStartEvent, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, check_json_text
 from wfa.entrypoints.http.problems import PROBLEM_JSON, Problem
+from wfa.entrypoints.http.strict_requests import media_type
+from wfa.entrypoints.http.yaml_bodies import YAML_TYPES, load_yaml_body
 
 _CHECKED = "wfa_body_depth_checked"  # in the connection's state: one scan per request
 
 
 def bounded_request_class(max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> type[Request[Any, Any, Any]]:
-    """A Request whose body is refused (PayloadTooDeep, 400) when nested too deep."""
+    """A Request whose body is refused (PayloadTooDeep, 400) when nested too deep, and whose
+    YAML body (on a route that accepts one) is read as YAML's safe subset."""
 
     class BoundedRequest(Request[Any, Any, Any]):
         async def body(self) -> bytes:
@@ -35,6 +40,16 @@ def bounded_request_class(max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> type[Reque
                 check_json_text(body, "the request body", max_depth)
                 state[_CHECKED] = True
             return body
+
+        async def json(self) -> Any:
+            # Only a route that accepts YAML lets a YAML body this far (strict_requests.py).
+            if media_type(self) not in YAML_TYPES:
+                return await super().json()
+            state = ScopeState.from_scope(self.scope)
+            if state.json is Empty:
+                body = await self.body()
+                state.json = await anyio.to_thread.run_sync(load_yaml_body, body, max_depth)
+            return state.json
 
     return BoundedRequest
 

@@ -18,6 +18,7 @@ from wfa.entrypoints.http.disconnect import client_gone
 from wfa.entrypoints.http.params import IdempotencyKey
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import RunAccepted, WaitedRun
+from wfa.entrypoints.http.strict_requests import any_query
 
 MAX_WAIT_SECONDS = 60.0
 # Not optional: Litestar reads the text "null" as None for an optional parameter, so
@@ -69,6 +70,7 @@ SlackTimestamp = Annotated[
     "/hooks/{hook_path:path}",
     tags=["webhooks"],
     status_code=202,
+    opt=any_query(),
     responses={
         200: ResponseSpec(
             data_container=WaitedRun,

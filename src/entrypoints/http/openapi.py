@@ -12,6 +12,8 @@
   types, retry policy...) are added here as components, written from the domain's Structs
   (definition_schema.py); examples, and the webhook's any-JSON body, come from
   openapi_examples.py.
+* Every operation with a request body can answer 415 (a content type it does not read); one
+  that also reads YAML (``opt=accepts_yaml()``) lists ``application/yaml`` beside JSON.
 * Litestar documents a 400 of its own shape (``status_code``, ``detail``, ``extra`` as
   application/json) on every operation with parameters; the app answers a 400 as a problem
   (problems.py), so that is what the document says.
@@ -33,6 +35,7 @@ from litestar.openapi.spec import (
     Operation,
     Parameter,
     Reference,
+    RequestBody,
     Schema,
 )
 from litestar.openapi.spec.enums import OpenAPIType
@@ -41,6 +44,7 @@ from litestar.routes import BaseRoute, HTTPRoute
 from wfa.entrypoints.http.definition_schema import definition_components
 from wfa.entrypoints.http.openapi_examples import add_examples
 from wfa.entrypoints.http.problems import PROBLEM_JSON, Problem
+from wfa.entrypoints.http.strict_requests import YAML_OPT
 
 _PROBLEM = f"#/components/schemas/{Problem.__name__}"
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -62,6 +66,7 @@ def finish_document(openapi: OpenAPI, routes: Iterable[BaseRoute]) -> None:
         invalid = (operation.responses or {}).get("400")
         if isinstance(invalid, OpenAPIResponse) and PROBLEM_JSON not in (invalid.content or {}):
             invalid.content = {PROBLEM_JSON: OpenAPIMediaType(schema=Reference(_PROBLEM))}
+    _document_body_types(openapi, routes)
     closed = {
         struct.__name__
         for route in routes
@@ -81,6 +86,30 @@ def finish_document(openapi: OpenAPI, routes: Iterable[BaseRoute]) -> None:
     schemas.update(parts)
     openapi.components.schemas = schemas
     add_examples(openapi)
+
+
+def _document_body_types(openapi: OpenAPI, routes: Iterable[BaseRoute]) -> None:
+    yaml_too = {
+        (route.path_format, method.lower())
+        for route in routes
+        if isinstance(route, HTTPRoute)
+        for method, (handler, _) in route.route_handler_map.items()
+        if handler.opt.get(YAML_OPT)
+    }
+    for path, path_item in (openapi.paths or {}).items():
+        for method in _METHODS:
+            operation = getattr(path_item, method, None)
+            if not isinstance(operation, Operation) or not isinstance(
+                operation.request_body, RequestBody
+            ):
+                continue
+            answers = operation.responses if operation.responses is not None else {}
+            answers.setdefault("415", _problem("Unsupported Media Type: send application/json"))
+            operation.responses = answers
+            content = operation.request_body.content
+            if (path, method) in yaml_too and "application/json" in content:
+                as_json = content["application/json"]
+                content["application/yaml"] = OpenAPIMediaType(schema=as_json.schema)
 
 
 def _operations(openapi: OpenAPI) -> Iterator[Operation]:

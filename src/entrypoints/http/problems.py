@@ -29,6 +29,7 @@ from wfa.application.paging import InvalidCursor
 from wfa.application.payloads import NotJson, PayloadTooDeep, PayloadTooLarge, UnstorableText
 from wfa.domain.errors import IllegalTransition, InvalidDefinition
 from wfa.domain.webhook_signatures import SignatureRefused
+from wfa.entrypoints.http.body_hints import envelope_hint
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ def handle_http_error(request: Request[Any, Any, Any], error: HTTPException) -> 
         problems = [_validation_item(item) for item in error.extra]
     status = error.status_code
     detail = error.detail or _TITLES.get(status, "Error")
+    if isinstance(error, ValidationException):
+        detail += envelope_hint(request, error)
     if status == 413:
         limit = getattr(request.app, "request_max_body_size", None)
         most = f" ({limit:,} bytes at most: WFA_MAX_PAYLOAD_BYTES plus 64 KiB)" if limit else ""

@@ -19,6 +19,7 @@ from wfa.application.use_cases.workflows import (
 )
 from wfa.domain.api_keys import Scope
 from wfa.entrypoints.http.auth import needs
+from wfa.entrypoints.http.body_hints import envelope
 from wfa.entrypoints.http.definition_schema import definition_body_schema
 from wfa.entrypoints.http.params import IdempotencyKey, Limit
 from wfa.entrypoints.http.problems import responses
@@ -31,6 +32,7 @@ from wfa.entrypoints.http.schemas import (
     WorkflowPage,
     workflow_out,
 )
+from wfa.entrypoints.http.strict_requests import accepts_yaml
 
 Definition = Annotated[
     Any,
@@ -50,7 +52,7 @@ class WorkflowController(Controller):
 
     @post(
         "/",
-        opt=needs(Scope.OPERATOR),
+        opt={**needs(Scope.OPERATOR), **accepts_yaml()},
         status_code=201,
         responses=responses(400, 401, 409, 413, 422),
     )
@@ -79,7 +81,7 @@ class WorkflowController(Controller):
 
     @put(
         "/{workflow_id:str}",
-        opt=needs(Scope.OPERATOR),
+        opt={**needs(Scope.OPERATOR), **accepts_yaml()},
         responses=responses(400, 401, 404, 409, 413, 422),
     )
     async def update(
@@ -128,7 +130,7 @@ class WorkflowController(Controller):
 
     @post(
         "/{workflow_id:str}/runs",
-        opt=needs(Scope.OPERATOR),
+        opt={**needs(Scope.OPERATOR), **envelope("input", "the run's input")},
         status_code=202,
         responses=responses(400, 401, 404, 413, 422),
     )

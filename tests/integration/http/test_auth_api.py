@@ -17,6 +17,22 @@ async def test_requests_without_a_valid_key_are_401_problems(api, headers):
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+async def test_a_key_sent_without_bearer_is_told_the_header_it_needs(api):
+    api.client.headers.pop("Authorization")
+    response = await api.client.get("/api/v1/workflows", headers={"Authorization": api.key})
+    assert response.status_code == 401
+    detail = response.json()["detail"]
+    assert detail.startswith("the Authorization header needs the Bearer scheme")
+    assert "send 'Authorization: Bearer <key>'" in detail
+    assert api.key not in response.text
+
+
+async def test_an_unknown_scheme_that_is_no_key_gets_the_general_answer(api):
+    api.client.headers.pop("Authorization")
+    response = await api.client.get("/api/v1/workflows", headers={"Authorization": "Basic x"})
+    assert response.json()["detail"].startswith("an API key is required")
+
+
 async def test_the_key_works_as_bearer_or_x_api_key(api):
     api.client.headers.pop("Authorization")
     assert (await api.client.get("/api/v1/runs", headers={"X-API-Key": api.key})).status_code == 200

@@ -274,3 +274,20 @@ async def test_an_events_page_out_of_range_is_a_400_problem(api):
         assert response.headers["content-type"].startswith("application/problem+json")
     full = await api.client.get(f"/api/v1/runs/{run_id}/events", params={"limit": 5000})
     assert full.status_code == 200
+
+
+async def test_a_start_body_without_input_is_told_where_the_input_goes(api):
+    workflow = await api.create_workflow(HELLO)
+    bad = await api.client.post(f"/api/v1/workflows/{workflow['id']}/runs", json={"name": "Ada"})
+    assert bad.status_code == 400
+    assert bad.json()["detail"].endswith(
+        'the run\'s input goes under "input": {"input": {"name": "Ada"}}'
+    )
+
+
+async def test_a_long_start_body_is_not_echoed_in_the_hint(api):
+    workflow = await api.create_workflow(HELLO)
+    body = {"name": "x" * 500}
+    bad = await api.client.post(f"/api/v1/workflows/{workflow['id']}/runs", json=body)
+    assert bad.json()["detail"].endswith('the run\'s input goes under "input": {"input": {…}}')
+    assert "x" * 500 not in bad.text

@@ -51,7 +51,11 @@ async def test_an_invalid_definition_is_422_with_every_problem_and_its_path(api)
     assert {(p["path"], p["message"]) for p in body["problems"]} == {
         ("name", "must not be empty"),
         ("steps[0].next", "unknown step 'b'"),
-        ("steps[0].action", "unknown action 'nope'"),
+        (
+            "steps[0].action",
+            "unknown action 'nope'; did you mean 'noop'? "
+            "(known: fail, http.request, log, noop, set, sleep, transform)",
+        ),
     }
 
 

@@ -136,7 +136,10 @@ async def test_a_run_gets_the_plugins_output_and_its_named_errors():
 async def test_without_the_plugin_its_action_is_unknown():
     with pytest.raises(InvalidDefinition) as refused:
         await LocalEngine.virtual().add_workflow(greeting({"name": "Ada"}))
-    assert problems(refused) == [f"steps[0].action: unknown action '{GREET}'"]
+    assert problems(refused) == [
+        f"steps[0].action: unknown action '{GREET}' "
+        "(known: fail, http.request, log, noop, set, sleep, transform)"
+    ]
 
 
 def test_a_plugin_named_like_a_built_in_is_skipped_without_being_imported(site, caplog):

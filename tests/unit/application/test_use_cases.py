@@ -22,7 +22,8 @@ async def test_registering_refuses_unknown_actions_with_the_step_path(make_engin
     with pytest.raises(InvalidDefinition) as refused:
         await engine.add_workflow(workflow(task("a", "no.such.action")))
     assert [str(p) for p in refused.value.problems] == [
-        "steps[0].action: unknown action 'no.such.action'"
+        "steps[0].action: unknown action 'no.such.action' (known: fail, http.request, log, "
+        "noop, set, sleep, sleepy, transform)"
     ]
 
 

@@ -161,6 +161,29 @@ def test_expressions_that_do_not_parse_raise_expression_error(source: str, messa
 
 
 @pytest.mark.parametrize(
+    ("source", "literal"),
+    [("x == 200", "`200`"), ("total > 100", "`100`"), ("a >= -1.5", "`-1.5`")],
+)
+def test_a_bare_number_is_answered_with_the_backticks_it_needs(source: str, literal: str) -> None:
+    with pytest.raises(ExpressionError) as error:
+        compile_expression(source)
+
+    assert str(error.value).endswith(f"JMESPath literals need backticks: {literal}")
+
+
+@pytest.mark.parametrize("source", ["status == 'ok'", "total > `100`", "items[0]"])
+def test_quoted_and_backticked_literals_parse(source: str) -> None:
+    compile_expression(source)
+
+
+def test_other_parse_errors_carry_no_literal_hint() -> None:
+    with pytest.raises(ExpressionError) as error:
+        compile_expression("]]")
+
+    assert "backticks" not in str(error.value)
+
+
+@pytest.mark.parametrize(
     ("source", "message"),
     [
         (

@@ -187,7 +187,9 @@ def test_a_definition_whose_params_fit_is_built() -> None:
 def test_names_alone_check_the_actions_but_not_their_params() -> None:
     raw = workflow(task("post", action="call", params={"verb": 1}))
     assert parse_definition(raw, known_actions={"call"}).start.id == "post"
-    assert problems(raw, known_actions={"log"}) == ["steps[0].action: unknown action 'call'"]
+    assert problems(raw, known_actions={"log"}) == [
+        "steps[0].action: unknown action 'call' (known: log)"
+    ]
 
 
 class Colour(enum.Enum):

@@ -279,7 +279,7 @@ def test_one_definition_reports_all_of_its_problems_at_once() -> None:
         "steps[0].retry.max_attempts: must be between 1 and 100",
         "steps[0].timeout: must be more than 0 and at most 31622400 seconds",
         "steps[2]: a wait step needs exactly one of 'seconds' or 'until'",
-        "steps[4].action: unknown action 'shout'",
+        "steps[4].action: unknown action 'shout' (known: log)",
         "steps[4].params.message: '{{' is never closed by '}}'",
     ]
     assert [str(problem) for problem in refused.value.problems] == expected

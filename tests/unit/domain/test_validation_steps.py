@@ -157,7 +157,9 @@ def test_unknown_actions_are_refused_only_when_the_known_ones_are_given() -> Non
     raw = workflow(task("a", action="email.send"))
 
     assert parse_definition(raw).start.id == "a"
-    assert problems(raw, known_actions={"log"}) == ["steps[0].action: unknown action 'email.send'"]
+    assert problems(raw, known_actions={"log"}) == [
+        "steps[0].action: unknown action 'email.send' (known: log)"
+    ]
 
 
 def test_choice_conditions_may_contain_braces_but_not_unknown_functions() -> None:
@@ -179,3 +181,18 @@ def test_choice_conditions_may_contain_braces_but_not_unknown_functions() -> Non
 def test_templates_calling_unknown_functions_are_refused_at_validation() -> None:
     raw = workflow(task("a", params={"x": "{{ upper(input.name) }}"}))
     assert problems(raw) == ["steps[0].params.x: unknown function upper() in 'upper(input.name)'"]
+
+
+def test_a_misspelt_step_id_is_answered_with_the_close_one() -> None:
+    raw = workflow(task("fetch", next="proces"), task("process"), task("done"))
+
+    assert problems(raw) == ["steps[0].next: unknown step 'proces'; did you mean 'process'?"]
+
+
+def test_a_misspelt_action_names_the_close_one_and_then_every_known_one() -> None:
+    raw = workflow(task("a", action="http.get"))
+
+    assert problems(raw, known_actions={"http.request", "log", "set"}) == [
+        "steps[0].action: unknown action 'http.get'; did you mean 'http.request'? "
+        "(known: http.request, log, set)"
+    ]

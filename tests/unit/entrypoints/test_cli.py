@@ -45,7 +45,8 @@ def test_validate_lists_every_problem_and_exits_1(tmp_path, capsys):
     assert sorted(err[1:]) == sorted(
         [
             "  steps[0].next: unknown step 'ghost'",
-            "  steps[0].action: unknown action 'nope'",
+            "  steps[0].action: unknown action 'nope'; did you mean 'noop'? (known: fail, "
+            "http.request, log, noop, set, sleep, transform)",
             "  steps[1].id: duplicate step id 'a' (first at steps[0])",
         ]
     )
