@@ -20,6 +20,7 @@ from wfa.adapters.observability.metrics import (
     MetricsPublisher,
     process_registry,
 )
+from wfa.adapters.observability.run_log import RunLogPublisher
 from wfa.adapters.persistence.sqlalchemy.database import Database
 from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.adapters.queue.taskiq_redis import TaskiqJobQueue, make_broker
@@ -118,7 +119,8 @@ class Container(containers.DeclarativeContainer):
     metrics_registry = providers.Singleton(process_registry, waiter_limit)
     metrics = providers.Singleton(MetricsPublisher, metrics_registry)
     http_metrics = providers.Singleton(HttpMetrics, metrics_registry)
-    publisher = providers.Singleton(FanOutPublisher, events, metrics)
+    run_log = providers.Singleton(RunLogPublisher)
+    publisher = providers.Singleton(FanOutPublisher, events, metrics, run_log)
 
     transitions = providers.Singleton(
         RunTransitions,
