@@ -6,6 +6,8 @@ the worker and the scheduler all take what they need from here and nothing else.
 
 from __future__ import annotations
 
+import asyncio
+
 from dependency_injector import containers, providers
 from redis.asyncio import Redis
 
@@ -113,6 +115,8 @@ class Container(containers.DeclarativeContainer):
         redis=providers.Singleton(RedisEventBus, redis_client),
     )
     feed = events
+    # Set once when the process begins to stop: open SSE streams end on it.
+    server_stopping = providers.Singleton(asyncio.Event)
     # One per process: it caps the webhook callers holding for their run's end at once.
     waiter_limit = providers.Singleton(WaiterLimit, settings.provided.max_waiters)
     # One registry per process: the engine's metrics and the HTTP metrics share it.
