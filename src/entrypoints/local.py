@@ -18,7 +18,6 @@ from wfa.adapters.actions.catalog import ActionRegistry
 from wfa.adapters.clock import FakeClock, SeededEntropy, SystemClock, SystemEntropy
 from wfa.adapters.events.memory import InMemoryEventPublisher
 from wfa.adapters.observability.metrics import FanOutPublisher
-from wfa.adapters.observability.run_log import RunLogPublisher
 from wfa.adapters.persistence.memory import MemoryStore
 from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.adapters.secrets.fernet import FernetCipher, generate_key
@@ -63,7 +62,7 @@ class LocalEngine:
         limits: DefinitionLimits = DEFAULT_LIMITS,
         max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
     ) -> None:
-        """``publisher``, when given, is told of every event after ``self.events`` and the run log.
+        """``publisher``, when given, is told of every event after ``self.events`` (metrics).
 
         ``queue`` and ``events`` replace the fresh in-memory ones (tests pass recording ones).
 
@@ -79,8 +78,9 @@ class LocalEngine:
         self.unit_of_work = uow
         # self.events stays the memory publisher that followers read, whatever else
         # is told; FanOutPublisher keeps an extra publisher's failure from reaching the engine.
-        extra = () if publisher is None else (publisher,)
-        published = FanOutPublisher(self.events, RunLogPublisher(), *extra)
+        published: EventPublisher = (
+            self.events if publisher is None else FanOutPublisher(self.events, publisher)
+        )
         self.transitions = RunTransitions(uow, self.queue, published, self.clock, settings)
         self.secret_cipher = secret_cipher or FernetCipher.from_text(generate_key())
         cipher = self.secret_cipher

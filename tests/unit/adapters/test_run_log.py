@@ -31,7 +31,10 @@ def records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 def engine_with(*actions: Any) -> LocalEngine:
     registry = ActionRegistry([*builtin_actions(), *actions])
-    return LocalEngine.virtual(actions=registry, events=RecordingEventPublisher())
+    # As the container wires it; `wfa run` leaves it out: its timeline says the same.
+    return LocalEngine.virtual(
+        actions=registry, publisher=RunLogPublisher(), events=RecordingEventPublisher()
+    )
 
 
 async def test_a_flaky_run_logs_its_start_each_failure_with_its_retry_time_and_its_success(
