@@ -72,7 +72,8 @@ async def _serve(settings: Settings, everything: bool) -> None:
 
 class _Server(uvicorn.Server):
     """uvicorn, except that a stop by signal ends the process normally (exit 0), and that
-    responses held open (SSE streams) are told to end before uvicorn waits for them.
+    responses held open (SSE streams, `?wait` holders) are told to end before uvicorn
+    waits for them.
 
     uvicorn raises the signal again after its graceful shutdown, which makes a clean,
     finished stop look like a kill to supervisors and scripts. It waits for every open
