@@ -34,6 +34,7 @@ async def event_stream(
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=100)
     pump = asyncio.create_task(_pump(events, queue))
     stop = asyncio.ensure_future(stopping.wait())
+    get: asyncio.Future[object] | None = None
     try:
         while True:
             get = asyncio.ensure_future(queue.get())
@@ -59,7 +60,9 @@ async def event_stream(
                 data=msgspec.json.encode(item).decode(), event=event_type(item), id=item.seq
             )
     finally:
-        stop.cancel()
+        for waiting in (stop, get):
+            if waiting is not None:
+                waiting.cancel()
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pump
