@@ -14,6 +14,7 @@ from datetime import datetime
 import msgspec
 
 from wfa.application.errors import ConcurrencyConflict, NotFound
+from wfa.application.log_context import log_context
 from wfa.application.ports.clock import Clock
 from wfa.application.ports.delivery import EventPublisher, JobQueue
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
@@ -144,7 +145,10 @@ class RunTransitions:
         if decision.jobs:
             await self._queue.enqueue(decision.jobs)
         if decision.events:
-            await self._publisher.publish(decision.run.id, decision.events)
+            # Every publisher (the run log among them) sees which run and workflow it is about.
+            run = decision.run
+            with log_context(run_id=run.id, workflow_id=run.workflow_id):
+                await self._publisher.publish(run.id, decision.events)
 
 
 def holds(run: Run, job: Job) -> bool:

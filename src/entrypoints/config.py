@@ -62,6 +62,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_key: str | None = None
     secret_key: str | None = None
     log_format: str | None = None  # text on a terminal, else json
+    access_log: bool = False  # one wfa.http line per request
     http_allow: tuple[str, ...] = ()
     # The largest response body http.request reads (decompressed); more fails http.too_large.
     http_max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
@@ -113,6 +114,7 @@ def load_settings(
         api_key=_api_key(get("WFA_API_KEY")),
         secret_key=_secret_key(get("WFA_SECRET_KEY")),
         log_format=_choice("WFA_LOG_FORMAT", get("WFA_LOG_FORMAT"), ("text", "json")),
+        access_log=_switch("WFA_ACCESS_LOG", get("WFA_ACCESS_LOG")),
         http_allow=_http_allow(get("WFA_HTTP_ALLOW")),
         http_max_response_bytes=_integer(
             "WFA_HTTP_MAX_RESPONSE_BYTES",
@@ -279,6 +281,17 @@ def _choice(variable: str, value: str | None, choices: tuple[str, ...]) -> str |
     if value not in choices:
         raise ConfigError(f"{variable}: {value!r} is not one of {', '.join(choices)}")
     return value
+
+
+_ON, _OFF = ("1", "true"), ("0", "false")
+
+
+def _switch(variable: str, value: str | None) -> bool:
+    if not value:
+        return False
+    if value.strip().lower() not in _ON + _OFF:
+        raise ConfigError(f"{variable}: {value!r} is not one of 1, true, 0, false")
+    return value.strip().lower() in _ON
 
 
 MIN_API_KEY_LENGTH = 32

@@ -6,6 +6,8 @@ the worker and the scheduler all take what they need from here and nothing else.
 
 from __future__ import annotations
 
+import asyncio
+
 from dependency_injector import containers, providers
 from redis.asyncio import Redis
 
@@ -20,6 +22,7 @@ from wfa.adapters.observability.metrics import (
     MetricsPublisher,
     process_registry,
 )
+from wfa.adapters.observability.run_log import RunLogPublisher
 from wfa.adapters.persistence.sqlalchemy.database import Database
 from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.adapters.queue.taskiq_redis import TaskiqJobQueue, make_broker
@@ -112,13 +115,16 @@ class Container(containers.DeclarativeContainer):
         redis=providers.Singleton(RedisEventBus, redis_client),
     )
     feed = events
+    # Set once when the process begins to stop: open SSE streams end on it.
+    server_stopping = providers.Singleton(asyncio.Event)
     # One per process: it caps the webhook callers holding for their run's end at once.
     waiter_limit = providers.Singleton(WaiterLimit, settings.provided.max_waiters)
     # One registry per process: the engine's metrics and the HTTP metrics share it.
     metrics_registry = providers.Singleton(process_registry, waiter_limit)
     metrics = providers.Singleton(MetricsPublisher, metrics_registry)
     http_metrics = providers.Singleton(HttpMetrics, metrics_registry)
-    publisher = providers.Singleton(FanOutPublisher, events, metrics)
+    run_log = providers.Singleton(RunLogPublisher)
+    publisher = providers.Singleton(FanOutPublisher, events, metrics, run_log)
 
     transitions = providers.Singleton(
         RunTransitions,

@@ -22,6 +22,7 @@ from wfa.adapters.persistence.sqlalchemy import migrate
 from wfa.entrypoints.cli_db import ensure_sqlite_folder, seal_plain_webhook_secrets
 from wfa.entrypoints.config import Settings
 from wfa.entrypoints.container import Container
+from wfa.entrypoints.http.access_log import access_logged
 from wfa.entrypoints.http.app import create_app
 from wfa.entrypoints.listener import bind_listener
 from wfa.entrypoints.processes import BackgroundRoles
@@ -55,15 +56,16 @@ async def _serve(settings: Settings, everything: bool, listener: socket.socket) 
     roles = BackgroundRoles(container, worker=everything, scheduler=everything)
     app = create_app(container, on_startup=[roles.start], on_shutdown=[roles.stop])
     server = _Server(
+        container.server_stopping(),
         uvicorn.Config(
-            app,
+            access_logged(app) if settings.access_log else app,
             host=settings.host,
             port=settings.port,
             log_config=None,
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
-        )
+        ),
     )
     _banner(settings, new_key, everything)
     try:
@@ -75,11 +77,23 @@ async def _serve(settings: Settings, everything: bool, listener: socket.socket) 
 
 
 class _Server(uvicorn.Server):
-    """uvicorn, except that a stop by signal ends the process normally (exit 0).
+    """uvicorn, except that a stop by signal ends the process normally (exit 0), and that
+    responses held open (SSE streams, `?wait` holders) are told to end before uvicorn
+    waits for them.
 
     uvicorn raises the signal again after its graceful shutdown, which makes a clean,
-    finished stop look like a kill to supervisors and scripts.
+    finished stop look like a kill to supervisors and scripts. It waits for every open
+    connection for the grace period, then cancels what is left with an ERROR and a
+    traceback: a stream ends only when it is told to.
     """
+
+    def __init__(self, stopping: asyncio.Event, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._stopping = stopping
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._stopping.set()
+        await super().shutdown(sockets)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -21,7 +21,10 @@ from wfa.domain.secrets import Redactor
 
 FORMATS = ("text", "json")
 # The fields a record may carry that say what it is about; anything else in extra= is not logged.
-FIELDS = ("run_id", "step_id", "attempt", "workflow_id", "request_id")
+FIELDS = (
+    *("run_id", "step_id", "attempt", "workflow_id", "request_id", "error", "retry_at"),
+    *("method", "path", "status", "duration_ms", "client"),  # the access log's
+)
 
 _encoder = msgspec.json.Encoder(enc_hook=str)  # an odd extra is logged as its str, not lost
 

@@ -58,6 +58,7 @@ _PROVIDED = (
     "list_runs",
     "run_history",
     "follow_run",
+    "server_stopping",
     "await_run_end",
     "receive_webhook",
     "readiness",

@@ -1,7 +1,8 @@
-"""When the client of a request hangs up: what a handler holding the connection open waits on."""
+"""When a request held open should let go: its client hung up, or the server is stopping."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,3 +21,24 @@ def client_gone(request: Request[Any, Any, Any]) -> Callable[[], Awaitable[None]
             pass
 
     return gone
+
+
+def released(
+    request: Request[Any, Any, Any], stopping: asyncio.Event
+) -> Callable[[], Awaitable[None]]:
+    """A wait that ends when the client disconnects or the server begins to stop.
+
+    A holder answered at once when the server stops lets the server finish its shutdown
+    instead of waiting out its grace period and cancelling the request with an ERROR.
+    """
+    gone = client_gone(request)
+
+    async def either() -> None:
+        watches = {asyncio.ensure_future(gone()), asyncio.ensure_future(stopping.wait())}
+        try:
+            await asyncio.wait(watches, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for watch in watches:
+                watch.cancel()
+
+    return either

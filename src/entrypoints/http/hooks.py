@@ -5,6 +5,7 @@ Decodes the request and encodes the answer; ``ReceiveWebhook`` finds, checks and
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from litestar import Request, Response, post
@@ -14,7 +15,7 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from wfa.application.use_cases.follow_run import AwaitRunEnd
 from wfa.application.use_cases.webhooks import ReceiveWebhook, WebhookRequest
-from wfa.entrypoints.http.disconnect import client_gone
+from wfa.entrypoints.http.disconnect import released
 from wfa.entrypoints.http.params import IdempotencyKey
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import RunAccepted, WaitedRun
@@ -90,6 +91,7 @@ async def post_hook(
     hook_path: FromPath[str],
     receive_webhook: NamedDependency[ReceiveWebhook],
     await_run_end: NamedDependency[AwaitRunEnd],
+    server_stopping: NamedDependency[asyncio.Event],
     wait: Wait = 0.0,
     idempotency_key: IdempotencyKey = None,
     x_wfa_signature: WfaSignature = None,
@@ -123,8 +125,10 @@ async def post_hook(
         )
     )
     if wait:
-        run = await await_run_end.within(started.run_id, wait, client_gone(request))
-        if run is not None:  # None: not ended in time, the caller left, or no place was free
+        let_go = released(request, server_stopping)
+        run = await await_run_end.within(started.run_id, wait, let_go)
+        # None: not ended in time, the caller left, the server is stopping, or no place was free
+        if run is not None:
             ended = WaitedRun(run_id=run.id, status=run.status, output=run.output, error=run.error)
             return Response(ended, status_code=200)
     return Response(RunAccepted(run_id=started.run_id, created=started.created), status_code=202)

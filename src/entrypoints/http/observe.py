@@ -47,7 +47,18 @@ def metrics_middleware(http_metrics: HttpMetrics) -> Any:
     return middleware
 
 
+REQUEST_ID = "wfa.request_id"  # scope state key: set by the access log, which runs first
+
+
 def _request_id(scope: Scope) -> str:
+    given = scope.get("state", {}).get(REQUEST_ID)
+    if given is not None:
+        return str(given)
+    return request_id_of(scope)
+
+
+def request_id_of(scope: Scope) -> str:
+    """The caller's X-Request-Id when it is sane, else a new one."""
     for name, value in scope.get("headers", []):
         if name == b"x-request-id" and 0 < len(value) <= 100:
             return value.decode("latin-1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from litestar import Controller, get, post
@@ -122,16 +123,18 @@ class RunController(Controller):
         run_id: FromPath[str],
         follow_run: NamedDependency[FollowRun],
         get_run: NamedDependency[GetRun],
+        server_stopping: NamedDependency[asyncio.Event],
         last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         """The run's history as Server-Sent Events, then live until the run ends.
 
         Each event's id is its seq; reconnect with ``Last-Event-ID`` to go on from there.
+        When the server stops, the stream ends after a last comment saying so.
         """
         await get_run.execute(run_id)  # 404 before the stream starts
         # Past the history means "seen it all" (FollowRun bounds it by the run's seq).
         after = min(int(last_event_id), MAX_SEQ) if last_event_id else 0
-        return ServerSentEvent(event_stream(follow_run.execute(run_id, after)))
+        return ServerSentEvent(event_stream(follow_run.execute(run_id, after), server_stopping))
 
     @post(
         "/{run_id:str}/cancel",

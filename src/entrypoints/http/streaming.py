@@ -2,6 +2,10 @@
 
 The run's events are pumped into a queue by a task of their own, so waiting for the next
 one can time out (and send a keep-alive) without cancelling the iterator mid-step.
+
+When the server begins to stop, an open stream says so in a last comment and ends: the
+server then finishes its shutdown at once instead of waiting out its grace period, and the
+client reconnects (to another process, or this one once back) with ``Last-Event-ID``.
 """
 
 from __future__ import annotations
@@ -16,21 +20,37 @@ from litestar.response.sse import ServerSentEventMessage
 from wfa.domain.events import Event, event_type
 
 KEEP_ALIVE_SECONDS = 15.0
+STOPPING_COMMENT = "server stopping; reconnect with Last-Event-ID"
+# Sent with the last comment: browsers' EventSource waits this long before reconnecting.
+RECONNECT_AFTER_MS = 2000
 _END = object()
 
 
 async def event_stream(
-    events: AsyncIterator[Event], keep_alive: float = KEEP_ALIVE_SECONDS
+    events: AsyncIterator[Event],
+    stopping: asyncio.Event,
+    keep_alive: float = KEEP_ALIVE_SECONDS,
 ) -> AsyncIterator[ServerSentEventMessage]:
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=100)
     pump = asyncio.create_task(_pump(events, queue))
+    stop = asyncio.ensure_future(stopping.wait())
+    get: asyncio.Future[object] | None = None
     try:
         while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), keep_alive)
-            except TimeoutError:
+            get = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait(
+                (get, stop), timeout=keep_alive, return_when=asyncio.FIRST_COMPLETED
+            )
+            if stop in done or not done:
+                get.cancel()  # an event taken from the queue now is sent again on reconnect
+                if stop in done:
+                    yield ServerSentEventMessage(
+                        comment=STOPPING_COMMENT, data=None, retry=RECONNECT_AFTER_MS
+                    )
+                    return
                 yield ServerSentEventMessage(comment="keep-alive")
                 continue
+            item = get.result()
             if item is _END:
                 return
             if isinstance(item, BaseException):
@@ -40,6 +60,9 @@ async def event_stream(
                 data=msgspec.json.encode(item).decode(), event=event_type(item), id=item.seq
             )
     finally:
+        for waiting in (stop, get):
+            if waiting is not None:
+                waiting.cancel()
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pump

@@ -46,6 +46,15 @@ def test_the_queue_can_be_named_and_its_idle_timeout_set():
     assert (loaded.queue_name, loaded.queue_idle_timeout_seconds) == ("staging:jobs", 120.0)
 
 
+def test_the_access_log_is_off_unless_switched_on():
+    assert settings().access_log is False
+    assert settings(WFA_ACCESS_LOG="").access_log is False
+    assert settings(WFA_ACCESS_LOG="0").access_log is False
+    assert settings(WFA_ACCESS_LOG="False").access_log is False
+    assert settings(WFA_ACCESS_LOG="1").access_log is True
+    assert settings(WFA_ACCESS_LOG="TRUE").access_log is True
+
+
 def test_the_waiters_cap_defaults_to_a_thousand_and_may_be_zero():
     assert settings().max_waiters == 1000
     assert settings(WFA_MAX_WAITERS="0").max_waiters == 0
@@ -81,6 +90,7 @@ def test_webhook_signature_windows_have_defaults_and_can_be_set():
         ({"WFA_DATABASE_URL": "::nonsense"}, "WFA_DATABASE_URL: not a database URL"),
         ({"WFA_REDIS_URL": "localhost:6379"}, "WFA_REDIS_URL: 'localhost:6379' is not a redis://"),
         ({"WFA_LOG_FORMAT": "xml"}, "WFA_LOG_FORMAT: 'xml' is not one of text, json"),
+        ({"WFA_ACCESS_LOG": "yes"}, "WFA_ACCESS_LOG: 'yes' is not one of 1, true, 0, false"),
         ({"WFA_HTTP_ALLOW": "10.0.0.0/33"}, "WFA_HTTP_ALLOW: '10.0.0.0/33' is not a valid CIDR"),
         (
             {"WFA_RETENTION_MAX_AGE": "a month"},
