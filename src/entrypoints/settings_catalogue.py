@@ -37,6 +37,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WFA_API_KEY", "unset: made once", "bootstrap admin API key", _API),
     Setting("WFA_SECRET_KEY", "unset: beside SQLite", "key(s) that encrypt secrets", _API_WORKER),
     Setting("WFA_LOG_FORMAT", "text on a terminal", "text or json"),
+    Setting("WFA_ACCESS_LOG", "off", "one wfa.http line per request (1/true)", _API),
     Setting("WFA_HTTP_ALLOW", "empty", "internal hosts http.request may reach", _WORKER),
     Setting("WFA_HTTP_MAX_RESPONSE_BYTES", "10485760", "largest http.request body", _WORKER),
     Setting("WFA_MAX_PAYLOAD_BYTES", "1048576", "largest run input or step output", _API_WORKER),
