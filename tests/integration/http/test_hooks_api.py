@@ -106,14 +106,17 @@ async def post_signed(api, body: bytes, header: str, **headers: str):
 async def test_a_captured_request_cannot_be_replayed_even_with_another_idempotency_key(api):
     await api.create_workflow(SIGNED)
     body = json.dumps({"name": "Di"}).encode()
-    header = signature(body)
+    signed_at = int(time.time())
+    header = signature(body, at=signed_at)
     first = await post_signed(api, body, header, **{"Idempotency-Key": "a"})
     assert first.status_code == 202
     for key in ("a", "b"):
         again = await post_signed(api, body, header, **{"Idempotency-Key": key})
         assert again.status_code == 401, key
         assert "received before" in again.json()["detail"]
-    resigned = signature(body, at=int(time.time()) - 1)  # the same second signs the same
+    # Another second signs anew (the same second signs the same). Not time.time() - 1: when
+    # the clock ticked since the first signature, that is the first signature's second.
+    resigned = signature(body, at=signed_at - 1)
     fresh = await post_signed(api, body, resigned, **{"Idempotency-Key": "a"})
     assert fresh.status_code == 202, "a new signature with the same key is the same run"
     assert fresh.json() == {"run_id": first.json()["run_id"], "created": False}
