@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-WFA = str(Path(sys.executable).parent / "wfa")
+from tests.integration.serve_process import serving
 
 ORDER_FLOW = {
     "name": "orders",
@@ -40,41 +34,11 @@ ORDER_FLOW = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
     key = "wfa_test_key_for_the_end_to_end_test_0123456789"
-    env = {
-        **os.environ,
-        "WFA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'wfa.db'}",
-        "WFA_PORT": str(port),
-        "WFA_API_KEY": key,
-        "WFA_LOG_FORMAT": "json",
-    }
-    process = subprocess.Popen(
-        [WFA, "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise AssertionError(process.communicate()[0].decode()[-3000:])
-    yield base, key, process
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
+    with serving(tmp_path, key) as (base, process):
+        yield base, key, process
 
 
 def test_a_webhook_run_streams_to_its_end_and_the_server_stops_cleanly(server):

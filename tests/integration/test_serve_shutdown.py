@@ -10,20 +10,16 @@ process shows the run log (``wfa.runs``) and the access log
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-WFA = str(Path(sys.executable).parent / "wfa")
+from tests.integration.serve_process import serving
+
 KEY = "wfa_test_key_for_the_shutdown_test_0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 PAUSED = {
@@ -33,42 +29,10 @@ PAUSED = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "WFA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'wfa.db'}",
-        "WFA_PORT": str(port),
-        "WFA_API_KEY": KEY,
-        "WFA_LOG_FORMAT": "json",
-        "WFA_ACCESS_LOG": "1",
-    }
-    env.pop("WFA_REDIS_URL", None)
-    process = subprocess.Popen(
-        [WFA, "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise AssertionError(process.communicate()[0].decode()[-3000:])
-    yield base, process
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
+    with serving(tmp_path, KEY, WFA_ACCESS_LOG="1") as (base, process):
+        yield base, process
 
 
 def records(output: str) -> list[dict[str, Any]]:

@@ -8,17 +8,13 @@ holders and the callers turned away show on /metrics.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-WFA = str(Path(sys.executable).parent / "wfa")
+from tests.integration.serve_process import serving
+
 KEY = "wfa_test_key_for_the_waiters_test_0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 PAUSED = {
@@ -33,44 +29,13 @@ QUICK = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def base(tmp_path):
     """``wfa serve`` with room for two waiters, with both workflows."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "WFA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'wfa.db'}",
-        "WFA_PORT": str(port),
-        "WFA_API_KEY": KEY,
-        "WFA_LOG_FORMAT": "json",
-        "WFA_MAX_WAITERS": "2",
-    }
-    env.pop("WFA_REDIS_URL", None)
-    process = subprocess.Popen(
-        [WFA, "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise AssertionError(process.communicate()[0].decode()[-3000:])
-    for flow in (PAUSED, QUICK):
-        assert httpx.post(f"{url}/api/v1/workflows", json=flow, headers=AUTH).status_code == 201
-    yield url
-    process.kill()
-    process.communicate(timeout=10)
+    with serving(tmp_path, KEY, WFA_MAX_WAITERS="2") as (url, _):
+        for flow in (PAUSED, QUICK):
+            assert httpx.post(f"{url}/api/v1/workflows", json=flow, headers=AUTH).status_code == 201
+        yield url
 
 
 async def metric(client: httpx.AsyncClient, name: str) -> float:
