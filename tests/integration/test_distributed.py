@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import service_url
 from tests.databases import postgres_schema
-from tests.integration.test_serve_end_to_end import free_port
+from tests.integration.serve_process import free_port
 
 WFA = str(Path(sys.executable).parent / "wfa")
 API_KEY = "wfa_distributed_test_key_0123456789abcdef"
