@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, PayloadTooDeep, check_json_text
+from wfa.entrypoints.bounded_yaml import load_bounded_yaml
 
 MAX_DEFINITION_BYTES = 1_000_000
 
@@ -53,11 +54,11 @@ def _json(path: str, text: str) -> Any:
 
 
 def _yaml(path: str, text: str) -> Any:
-    _not_too_deep(text, path)
+    # Nesting is counted as the YAML is composed, block style (indentation) included.
     try:
-        return yaml.safe_load(text)
-    except RecursionError:  # nested by indentation past what the parser's recursion holds
-        raise DefinitionFileError(f"{path}: nested too deeply") from None
+        return load_bounded_yaml(text, path, DEFAULT_MAX_JSON_DEPTH, aliases=True)
+    except PayloadTooDeep as error:
+        raise DefinitionFileError(str(error)) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""

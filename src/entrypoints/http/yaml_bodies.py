@@ -14,33 +14,9 @@ from typing import Any
 import yaml
 from litestar.exceptions import ClientException
 
-from wfa.application.payloads import PayloadTooDeep
+from wfa.entrypoints.bounded_yaml import YamlAlias, load_bounded_yaml
 
 YAML_TYPES = frozenset({"application/yaml", "text/yaml", "application/x-yaml", "text/x-yaml"})
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """yaml's safe loader, counting container depth and refusing aliases as it composes."""
-
-    def __init__(self, text: str, max_depth: int) -> None:
-        super().__init__(text)
-        self._max_depth, self._depth = max_depth, 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-            raise ClientException(
-                f"the YAML body uses an alias (*name) at line {mark.line + 1}; "
-                "aliases are not accepted: write the value out"
-            )
-        container = self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent)
-        self._depth += container
-        try:
-            if self._depth > self._max_depth:
-                raise PayloadTooDeep("the request body", self._max_depth)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= container
 
 
 def load_yaml_body(body: bytes, max_depth: int) -> Any:
@@ -49,14 +25,13 @@ def load_yaml_body(body: bytes, max_depth: int) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise ClientException("the YAML body is not UTF-8 text") from None
-    loader = _BoundedLoader(text, max_depth)
     try:
-        return loader.get_single_data()
+        return load_bounded_yaml(text, "the request body", max_depth, aliases=False)
+    except YamlAlias as error:
+        raise ClientException(f"the YAML body {error}") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         raise ClientException(f"the body is not valid YAML{where}: {error.problem}") from None
     except yaml.YAMLError as error:
         raise ClientException(f"the body is not valid YAML: {error}") from None
-    finally:
-        loader.dispose()

@@ -205,6 +205,11 @@ def test_run_with_an_input_no_store_keeps_exits_2_in_one_line(capsys, given, sai
     [
         ("deep.json", "[" * 5000 + "]" * 5000, "nests arrays and objects deeper than 64"),
         ("deep.yaml", "a: " + "[" * 5000 + "]" * 5000, "nests arrays and objects deeper than 64"),
+        (  # block style: nested by indentation, no brackets to count
+            "block.yaml",
+            "".join(f"{'  ' * level}k{level}:\n" for level in range(200)) + " " * 400 + "v: 1\n",
+            "nests arrays and objects deeper than 64",
+        ),
         ("nul.json", '{"name": "x\\u0000", "steps": []}', "the definition holds a NUL character"),
     ],
 )
