@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tests.delegating import DelegatingUnitOfWork
 from tests.recording import RecordingEventPublisher, RecordingJobQueue
 from wfa.adapters.clock import FakeClock, SystemEntropy
 from wfa.adapters.events.memory import InMemoryEventPublisher
@@ -177,31 +178,15 @@ class RacingRuns:
             raise
 
 
-class WrappedUnitOfWork:
+class WrappedUnitOfWork(DelegatingUnitOfWork):
     """A real unit of work whose run repository is seen through ``wrap_runs``."""
-
-    def __init__(self, inner: UnitOfWork) -> None:
-        self._inner = inner
 
     def wrap_runs(self, runs: RunRepository) -> Any:
         return runs
 
-    async def __aenter__(self) -> WrappedUnitOfWork:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self._inner.__aexit__(*exc_info)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)  # every repository but runs, as the inner has them
-
     @property
     def runs(self) -> Any:
         return self.wrap_runs(self._inner.runs)
-
-    async def commit(self) -> None:
-        await self._inner.commit()
 
 
 class RacingUnitOfWork(WrappedUnitOfWork):

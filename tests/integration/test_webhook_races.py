@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tests.delegating import DelegatingUnitOfWork
 from tests.recording import RecordingJobQueue
 from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.clock import FakeClock, SystemEntropy
@@ -44,21 +45,12 @@ def signed_now() -> dict[str, str]:
     return {"x-wfa-signature": f"t={t},v1={digest}"}
 
 
-class MeetAfterLookup:
+class MeetAfterLookup(DelegatingUnitOfWork):
     """A real unit of work whose webhook lookup waits until every contender has looked."""
 
     def __init__(self, inner: UnitOfWork, barrier: asyncio.Barrier) -> None:
-        self._inner, self._barrier = inner, barrier
-
-    async def __aenter__(self) -> MeetAfterLookup:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self._inner.__aexit__(*exc_info)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+        super().__init__(inner)
+        self._barrier = barrier
 
     @property
     def workflows(self) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.delegating import DelegatingUnitOfWork
 from tests.recording import RecordingEventPublisher, RecordingJobQueue
 from wfa.adapters.actions.builtin import builtin_actions
 from wfa.adapters.actions.catalog import ActionRegistry
@@ -62,24 +63,15 @@ def scripted() -> dict[str, Scripted]:
     return {}
 
 
-class CountingUnitOfWork:
+class CountingUnitOfWork(DelegatingUnitOfWork):
     """Wraps a unit of work to count commits: the engine's write path has a budget."""
 
     def __init__(self, inner: UnitOfWork, counter: list[int]) -> None:
-        self._inner, self._counter = inner, counter
-
-    async def __aenter__(self) -> CountingUnitOfWork:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self._inner.__aexit__(*exc_info)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)  # every repository, as the inner unit has them
+        super().__init__(inner)
+        self._counter = counter
 
     async def commit(self) -> None:
-        await self._inner.commit()
+        await super().commit()
         self._counter[0] += 1
 
 

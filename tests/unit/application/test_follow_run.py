@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.delegating import DelegatingUnitOfWork
 from tests.unit.application.conftest import task, workflow
 from wfa.application.errors import NotFound
 from wfa.application.use_cases import follow_run
@@ -15,21 +16,12 @@ from wfa.domain.events import RunSucceeded
 from wfa.domain.run import RunStatus
 
 
-class HistoryReadSpy:
+class HistoryReadSpy(DelegatingUnitOfWork):
     """A unit of work that notes each history read: after which seq, and how many at most."""
 
     def __init__(self, inner: Any, reads: list[tuple[int, int | None]]) -> None:
-        self._inner, self._reads = inner, reads
-
-    async def __aenter__(self) -> HistoryReadSpy:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self._inner.__aexit__(*exc_info)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+        super().__init__(inner)
+        self._reads = reads
 
     @property
     def runs(self) -> Any:

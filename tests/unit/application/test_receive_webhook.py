@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from tests.delegating import DelegatingUnitOfWork
 from tests.unit.application.conftest import task
 from wfa.adapters.clock import FakeClock
 from wfa.adapters.persistence.memory import MemoryStore
@@ -107,20 +108,10 @@ async def test_the_run_follows_the_version_whose_secret_accepted_the_request(eng
         def __getattr__(self, name: str) -> Any:
             return getattr(self._inner, name)
 
-    class StaleUnitOfWork:
+    class StaleUnitOfWork(DelegatingUnitOfWork):
         def __init__(self) -> None:
-            self._inner = store.unit_of_work()
+            super().__init__(store.unit_of_work())
             self.workflows = StaleWorkflows(self._inner.workflows)
-
-        async def __aenter__(self) -> StaleUnitOfWork:
-            await self._inner.__aenter__()
-            return self
-
-        async def __aexit__(self, *exc: Any) -> None:
-            await self._inner.__aexit__(*exc)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._inner, name)
 
     receive = ReceiveWebhook(StaleUnitOfWork, engine.start_run, engine.secret_cipher, engine.clock)
     request = WebhookRequest(path="orders", body=BODY, headers=signed(engine.clock))

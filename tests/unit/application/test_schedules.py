@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.delegating import DelegatingUnitOfWork
 from tests.unit.application.conftest import CountedEngine
 from wfa.adapters.clock import FakeClock
 from wfa.application.ports.repositories import RunFilter
@@ -203,19 +204,9 @@ async def test_a_fire_whose_commit_failed_is_weighed_again(
     workflow = await engine.add_workflow(scheduled("0 * * * *"))
     failing = engine.fire_schedules._uow
 
-    class CrashingCommit:
+    class CrashingCommit(DelegatingUnitOfWork):
         def __init__(self) -> None:
-            self._inner = failing()
-
-        async def __aenter__(self) -> Any:
-            await self._inner.__aenter__()
-            return self
-
-        async def __aexit__(self, *exc: Any) -> None:
-            await self._inner.__aexit__(*exc)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._inner, name)
+            super().__init__(failing())
 
         async def commit(self) -> None:
             raise ConnectionError("the database went away")
