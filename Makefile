@@ -48,11 +48,13 @@ test: lint typecheck imports
 
 ## make bench: engine throughput per store, and webhook-to-done through wfa serve beside the
 ## engine alone, each as ratios measured side by side in one run (PostgreSQL joins when
-## WFA_BENCH_DATABASE_URL or WFA_TEST_DATABASE_URL is set); then the soak.
+## WFA_BENCH_DATABASE_URL or WFA_TEST_DATABASE_URL is set); a 1,000-item map on two workers and
+## a step's cost at step 10 vs step 1,000 (PostgreSQL and Redis); then the soak.
 bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py --runs 500 --concurrency 8
 	WFA_BENCH_DATABASE_URL="$${WFA_BENCH_DATABASE_URL:-$$WFA_TEST_DATABASE_URL}" \
 	    $(BIN)/python bench/webhook_to_done.py --runs 500 --concurrency 8
+	$(BIN)/python bench/fan_out.py --items 1000 --steps 1000
 	$(MAKE) soak
 
 ## make soak: 20,000 webhook runs through one wfa serve; fails when its memory keeps growing

@@ -8,6 +8,7 @@ decided elsewhere comes out as an ignored decision.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -15,16 +16,21 @@ import msgspec
 
 from wfa.application.errors import ConcurrencyConflict, NotFound
 from wfa.application.log_context import log_context
+from wfa.application.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.ports.clock import Clock
 from wfa.application.ports.delivery import EventPublisher, JobQueue
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from wfa.application.run_family import RunFamily
 from wfa.domain import machine
 from wfa.domain.commands import BeginAttempt, RunCommand
 from wfa.domain.definition import Definition
 from wfa.domain.progress import Decision, EngineSettings, Job
 from wfa.domain.run import AttemptStatus, Run
 
+log = logging.getLogger(__name__)
+
 MAX_CONFLICT_RETRIES = 5
+_Key = tuple[str, int, str | None]  # workflow id, version, scope
 
 
 class Moved(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,6 +57,7 @@ class RunTransitions:
         publisher: EventPublisher,
         clock: Clock,
         settings: EngineSettings | None = None,
+        max_output_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ) -> None:
         self._uow = uow
         self._queue = queue
@@ -58,6 +65,7 @@ class RunTransitions:
         self._clock = clock
         self.settings = settings or EngineSettings()
         self._definitions = _DefinitionCache()
+        self._family = RunFamily(self.definition_of, self.settings, clock.now, max_output_bytes)
 
     async def apply(
         self,
@@ -74,7 +82,12 @@ class RunTransitions:
         for _ in range(MAX_CONFLICT_RETRIES):
             try:
                 moved = await self._apply_once(run_id, command, claim_next)
-            except ConcurrencyConflict:
+            except ConcurrencyConflict as conflict:
+                # Rare by design (a run's writers queue on its row where they can): each one
+                # is worth seeing, and the benchmarks count them.
+                log.info(
+                    "decided again after a concurrent change", extra={"run_id": conflict.run_id}
+                )
                 continue
             await self.deliver(moved.decision)
             return moved
@@ -109,8 +122,16 @@ class RunTransitions:
         if claim_next and not decision.ignored:
             decision, claimed = self._claim_next(definition, decision, now)
         if not decision.ignored:
-            await uow.runs.save(decision.run, decision.events, expected_seq=run.seq)
+            others = await self._family.save(uow, run, decision)
+            if others:
+                decision = msgspec.structs.replace(decision, others=tuple(others))
         return Moved(decision=decision, definition=definition, claimed=claimed)
+
+    async def store_new(self, uow: UnitOfWork, decision: Decision) -> Decision:
+        """Store a run's first decision in ``uow`` (the caller commits) with what it asks of
+        other runs; deliver the decision returned, once committed."""
+        others = await self._family.save(uow, None, decision)
+        return msgspec.structs.replace(decision, others=tuple(others)) if others else decision
 
     def _claim_next(
         self, definition: Definition, decision: Decision, now: datetime
@@ -120,7 +141,8 @@ class RunTransitions:
             return decision, None
         begin = BeginAttempt(step_id=job.step_id, attempt=job.attempt)
         claimed = machine.decide(definition, decision.run, begin, now, self.settings)
-        merged = Decision(
+        merged = msgspec.structs.replace(
+            decision,
             run=claimed.run,
             events=decision.events + claimed.events,
             jobs=tuple(other for other in decision.jobs if other != job),
@@ -129,26 +151,38 @@ class RunTransitions:
         return merged, job if holds(claimed.run, job) else None
 
     async def definition_of(self, uow: UnitOfWork, run: Run) -> Definition:
-        """The definition version a run follows; versions never change, so they are cached."""
-        key = (run.workflow_id, run.workflow_version)
+        """The steps a run follows (its workflow version's, or the part of them a branch or
+        iteration runs); versions never change, so they are cached."""
+        key = (run.workflow_id, run.workflow_version, run.scope)
         cached = self._definitions.get(key)
         if cached is not None:
             return cached
         workflow = await uow.workflows.get(run.workflow_id, run.workflow_version)
         if workflow is None:
             raise NotFound("workflow version", f"{run.workflow_id}@{run.workflow_version}")
-        self._definitions.put(key, workflow.definition)
-        return workflow.definition
+        definition = workflow.definition.scoped(run.scope)
+        self._definitions.put(key, definition)
+        return definition
 
     async def deliver(self, decision: Decision) -> None:
-        """After commit: send the decision's jobs, then tell followers what happened."""
-        if decision.jobs:
-            await self._queue.enqueue(decision.jobs)
+        """After commit: send the decision's jobs, then tell followers what happened; the
+        same for each decision taken on a related run in the same transaction."""
+        jobs = [job for each in _all(decision) for job in each.jobs]
+        if jobs:
+            await self._queue.enqueue(jobs)
+        for each in _all(decision):
+            await self._publish(each)
+
+    async def _publish(self, decision: Decision) -> None:
         if decision.events:
             # Every publisher (the run log among them) sees which run and workflow it is about.
             run = decision.run
             with log_context(run_id=run.id, workflow_id=run.workflow_id):
                 await self._publisher.publish(run.id, decision.events)
+
+
+def _all(decision: Decision) -> list[Decision]:
+    return [decision, *decision.others]
 
 
 def holds(run: Run, job: Job) -> bool:
@@ -165,13 +199,13 @@ class _DefinitionCache:
     """A bounded map of immutable definition versions; the oldest entry leaves first."""
 
     def __init__(self, size: int = 1024) -> None:
-        self._known: dict[tuple[str, int], Definition] = {}
+        self._known: dict[_Key, Definition] = {}
         self._size = size
 
-    def get(self, key: tuple[str, int]) -> Definition | None:
+    def get(self, key: _Key) -> Definition | None:
         return self._known.get(key)
 
-    def put(self, key: tuple[str, int], definition: Definition) -> None:
+    def put(self, key: _Key, definition: Definition) -> None:
         if len(self._known) >= self._size:
             self._known.pop(next(iter(self._known)))
         self._known[key] = definition

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from wfa.domain.events import ErrorInfo
+from wfa.domain.events import ErrorInfo, ParentLink
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,6 +20,10 @@ class Create(Command, frozen=True, kw_only=True):
     input: Any = None
     trigger: str = "manual"
     idempotency_key: str | None = None
+    parent: ParentLink | None = None
+    scope: str | None = None
+    item: Any = None
+    depth: int = 0
 
 
 class Start(Command, frozen=True, kw_only=True):
@@ -50,6 +54,25 @@ class FailAttempt(_AttemptCommand, frozen=True, kw_only=True):
     random_fraction: float = 0.0  # in [0, 1): drives full jitter, handed in by the caller
 
 
+class EndChild(_AttemptCommand, frozen=True, kw_only=True):
+    """A child of the step's attempt ended: ``error`` None when it succeeded."""
+
+    index: int
+    error: ErrorInfo | None = None
+    random_fraction: float = 0.0
+
+
+class Join(_AttemptCommand, frozen=True, kw_only=True):
+    """Every child of the step's attempt ended: here are their outputs, by index.
+
+    ``outputs[i]`` is child i's output (None for a child that failed).
+    """
+
+    outputs: tuple[Any, ...]
+    errors: tuple[ErrorInfo | None, ...]  # errors[i]: child i's error, None if it succeeded
+    error: ErrorInfo | None = None  # the outputs could not be joined (too large together)
+
+
 class Wake(Command, frozen=True, kw_only=True):
     """A durable timer came due: retry backoff, wait, attempt deadline or redelivery."""
 
@@ -58,6 +81,8 @@ class Wake(Command, frozen=True, kw_only=True):
 
 class Cancel(Command, frozen=True, kw_only=True):
     reason: str = ""
+    # Sent by the engine for a parent that no longer needs its children, started or not.
+    by_parent: bool = False
 
 
 class Resume(Command, frozen=True, kw_only=True):
@@ -71,6 +96,8 @@ RunCommand = (
     | ExtendLease
     | CompleteAttempt
     | FailAttempt
+    | EndChild
+    | Join
     | Wake
     | Cancel
     | Resume

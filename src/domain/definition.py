@@ -70,6 +70,71 @@ class WaitStep(_Step, tag="wait", frozen=True, kw_only=True):
     next: str | None = None
 
 
+class _FanStep(_Step, frozen=True, kw_only=True):
+    """A step that runs child runs and waits for them: retried and caught like a task."""
+
+    input: Any = None  # template; the children's input (default: this run's input)
+    next: str | None = None
+    # Unlike a task, running every child again is rarely what a failure calls for.
+    retry: RetryPolicy = RetryPolicy(max_attempts=1)
+    catch: tuple[Catch, ...] = ()
+
+    def catcher_for(self, error: str) -> Catch | None:
+        return next((catch for catch in self.catch if catch.catches(error)), None)
+
+
+class Branch(_Data, frozen=True, kw_only=True):
+    """One branch of a parallel step: a step list of its own, ids scoped to it."""
+
+    name: str
+    steps: tuple[Step, ...]
+
+
+BranchFailure = Literal["fail", "continue"]
+
+
+class ParallelStep(_FanStep, tag="parallel", frozen=True, kw_only=True):
+    """Run every branch at once; the output maps each branch's name to its output.
+
+    The first branch failure cancels the others and fails the step (``on_branch_failure:
+    fail``), or is kept as ``{"error": ...}`` in the output (``continue``).
+    """
+
+    branches: tuple[Branch, ...]
+    on_branch_failure: BranchFailure = "fail"
+
+
+class MapStep(_FanStep, tag="map", frozen=True, kw_only=True):
+    """Run ``steps`` once per item of the list ``items`` yields, ``max_concurrency`` at once.
+
+    ``tolerated_failures`` is a count (``3``) or a percentage of the items (``"10%"``); the
+    output lists each iteration's output in item order, ``null`` for a tolerated failure.
+    """
+
+    items: str
+    steps: tuple[Step, ...]
+    max_concurrency: int = 10
+    tolerated_failures: int | str = 0
+
+    def tolerated(self, total: int) -> int:
+        """How many iterations of ``total`` may fail before the step fails."""
+        if isinstance(self.tolerated_failures, int):
+            return self.tolerated_failures
+        percent = float(self.tolerated_failures.rstrip("%"))
+        return int(total * percent / 100)
+
+
+class WorkflowStep(_FanStep, tag="workflow", frozen=True, kw_only=True):
+    """Start a run of another workflow (by id or name) and take its output when it ends.
+
+    With ``wait: false`` the step goes on at once with ``{"run_id": ...}``.
+    """
+
+    workflow: str
+    version: int | None = None
+    wait: bool = True
+
+
 class SucceedStep(_Step, tag="succeed", frozen=True, kw_only=True):
     """End the run successfully; ``output`` (templated) is its result."""
 
@@ -83,14 +148,21 @@ class FailStep(_Step, tag="fail", frozen=True, kw_only=True):
     cause: str | None = None
 
 
-Step = TaskStep | ChoiceStep | WaitStep | SucceedStep | FailStep
+FanStep = ParallelStep | MapStep | WorkflowStep
+Step = TaskStep | ChoiceStep | WaitStep | SucceedStep | FailStep | FanStep
 STEP_TYPES: dict[str, type[Step]] = {
     "task": TaskStep,
     "choice": ChoiceStep,
     "wait": WaitStep,
     "succeed": SucceedStep,
     "fail": FailStep,
+    "parallel": ParallelStep,
+    "map": MapStep,
+    "workflow": WorkflowStep,
 }
+FAN_STEPS = (ParallelStep, MapStep, WorkflowStep)
+SCOPE_SEPARATOR = "/"
+"""Joins the parts of a scope: ``fan`` (a map's steps), ``par/a`` (branch a of step par)."""
 
 
 class _Trigger(_Data, frozen=True, tag_field="type"):
@@ -171,7 +243,26 @@ class Definition(_Data, frozen=True, kw_only=True, dict=True):
     def has_step(self, step_id: str) -> bool:
         return step_id in self._index
 
-    def following(self, step: TaskStep | WaitStep) -> str:
+    def scoped(self, scope: str | None) -> Definition:
+        """The step list a child run follows: the whole workflow, a branch, or a map's steps.
+
+        KeyError when the scope names no such list (a definition it was not made from).
+        """
+        if not scope:
+            return self
+        steps = self.steps
+        parts = scope.split(SCOPE_SEPARATOR)
+        while parts:
+            step = _find(steps, parts.pop(0))
+            if isinstance(step, ParallelStep):
+                steps = _find(step.branches, parts.pop(0)).steps
+            elif isinstance(step, MapStep):
+                steps = step.steps
+            else:
+                raise KeyError(scope)
+        return msgspec.structs.replace(self, steps=steps)
+
+    def following(self, step: TaskStep | WaitStep | FanStep) -> str:
         """Where a task or wait step goes on success: its ``next``, the next in list, or END."""
         if step.next is not None:
             return step.next
@@ -187,3 +278,19 @@ class Definition(_Data, frozen=True, kw_only=True, dict=True):
         """The definition as plain JSON-like data, ready to store or send."""
         data: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(self))
         return data
+
+
+def _find(items: tuple[Any, ...], key: str) -> Any:
+    """The step (by id) or branch (by name) called ``key``."""
+    for item in items:
+        if (item.name if isinstance(item, Branch) else item.id) == key:
+            return item
+    raise KeyError(key)
+
+
+def child_scope(scope: str | None, step: FanStep, branch: str | None = None) -> str | None:
+    """The scope of a child of ``step`` (run in ``scope``); None for another workflow's run."""
+    if isinstance(step, WorkflowStep):
+        return None
+    parts = [*([scope] if scope else []), step.id, *([branch] if branch is not None else [])]
+    return SCOPE_SEPARATOR.join(parts)

@@ -21,6 +21,8 @@ class ErrorInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     # Seconds the far side asked us to wait before trying again (HTTP Retry-After): a retry
     # waits at least this long, whatever the step's policy says.
     retry_after: float | None = None
+    # What went wrong underneath: a child run's own error (``workflow.failed``...).
+    cause: ErrorInfo | None = None
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_defaults=True):
@@ -30,6 +32,21 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_de
     at: datetime
 
 
+class ParentLink(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Which step of which run started a child run, in which of its attempts, at which place.
+
+    ``kind``: ``branch`` and ``iteration`` runs follow a part of their parent's definition
+    (``scope``); a ``workflow`` run is a run of another workflow of its own.
+    """
+
+    run_id: str
+    step_id: str
+    attempt: int
+    index: int
+    kind: str
+    wait: bool = True  # the parent waits for its end (else it went on at once)
+
+
 class RunCreated(Event, tag="run.created", frozen=True, kw_only=True):
     run_id: str
     workflow_id: str
@@ -37,6 +54,10 @@ class RunCreated(Event, tag="run.created", frozen=True, kw_only=True):
     input: Any = None
     trigger: str = "manual"
     idempotency_key: str | None = None
+    parent: ParentLink | None = None
+    scope: str | None = None  # the step list it follows, for a branch or an iteration
+    item: Any = None  # an iteration's item
+    depth: int = 0  # how many parents it has
 
 
 class RunStarted(Event, tag="run.started", frozen=True, kw_only=True):
@@ -82,6 +103,8 @@ class AttemptSucceeded(Event, tag="step.succeeded", frozen=True, kw_only=True):
     step_id: str
     attempt: int
     output: Any = None
+    # A map step's tolerated failures, ``[{"index": i, "error": ...}]``: its output has null there.
+    errors: list[Any] | None = None
 
 
 class AttemptFailed(Event, tag="step.failed", frozen=True, kw_only=True):
@@ -96,6 +119,31 @@ class StepCaught(Event, tag="step.caught", frozen=True, kw_only=True):
     step_id: str
     error: ErrorInfo
     next: str
+
+
+class FanOpened(Event, tag="fan.opened", frozen=True, kw_only=True):
+    """A parallel, map or workflow step's attempt created its ``total`` children."""
+
+    step_id: str
+    attempt: int
+    total: int
+    limit: int  # children running at once at most
+    tolerated: int  # child failures the step tolerates (-1: all of them)
+
+
+class ChildrenStarted(Event, tag="fan.started", frozen=True, kw_only=True):
+    """Children up to index ``upto`` (excluded) are started."""
+
+    step_id: str
+    attempt: int
+    upto: int
+
+
+class ChildEnded(Event, tag="fan.child_ended", frozen=True, kw_only=True):
+    step_id: str
+    attempt: int
+    index: int
+    error: ErrorInfo | None = None  # None: the child succeeded
 
 
 class ChoiceMade(Event, tag="choice.made", frozen=True, kw_only=True):
@@ -141,6 +189,9 @@ RunEvent = (
     | AttemptSucceeded
     | AttemptFailed
     | StepCaught
+    | FanOpened
+    | ChildrenStarted
+    | ChildEnded
     | ChoiceMade
     | WaitStarted
     | WaitEnded

@@ -21,6 +21,8 @@ class DefinitionLimits(msgspec.Struct, frozen=True, kw_only=True):
     max_triggers: int = 50  # triggers of one definition
     max_error_names: int = 50  # names in one retry_on or one catch's errors
     max_expression_length: int = DEFAULT_MAX_EXPRESSION_LENGTH  # characters of one expression
+    max_branches: int = 100  # branches of one parallel step
+    max_map_concurrency: int = 1_000  # the highest max_concurrency a map step may ask for
 
 
 DEFAULT_LIMITS = DefinitionLimits()
@@ -32,6 +34,8 @@ VARIABLES = {
     "max_triggers": "WFA_MAX_TRIGGERS",
     "max_error_names": "WFA_MAX_ERROR_NAMES",
     "max_expression_length": "WFA_MAX_EXPRESSION_LENGTH",
+    "max_branches": "WFA_MAX_BRANCHES",
+    "max_map_concurrency": "WFA_MAX_MAP_CONCURRENCY",
 }
 
 

@@ -11,20 +11,23 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import datetime, timedelta
+from typing import Any
 
 from wfa.domain.commands import (
     BeginAttempt,
     Cancel,
     CompleteAttempt,
     Create,
+    EndChild,
     ExtendLease,
     FailAttempt,
+    Join,
     Resume,
     RunCommand,
     Start,
     Wake,
 )
-from wfa.domain.definition import Definition, FailStep, TaskStep
+from wfa.domain.definition import FAN_STEPS, Definition, FailStep, TaskStep
 from wfa.domain.errors import IllegalTransition
 from wfa.domain.events import (
     AttemptLeaseExtended,
@@ -35,8 +38,10 @@ from wfa.domain.events import (
     RunCreated,
     RunResumed,
     RunStarted,
+    RunSucceeded,
     WaitEnded,
 )
+from wfa.domain.fan_out import end_child, join, open_fan
 from wfa.domain.progress import (
     HISTORY_LIMIT,
     Decision,
@@ -60,8 +65,20 @@ def create(command: Create, now: datetime) -> Decision:
         input=command.input,
         trigger=command.trigger,
         idempotency_key=command.idempotency_key,
+        parent=command.parent,
+        scope=command.scope,
+        item=command.item,
+        depth=command.depth,
     )
     return Decision(run=evolve(None, event), events=(event,))
+
+
+def carry(command: Create, output: Any, now: datetime) -> Decision:
+    """A child created already ended: its place succeeded in the attempt its parent's resume
+    goes on from, so it takes that output instead of running again."""
+    created = create(command, now)
+    ended = RunSucceeded(seq=2, at=now, output=output)
+    return Decision(run=evolve(created.run, ended), events=(*created.events, ended))
 
 
 def decide(
@@ -92,10 +109,14 @@ def _apply(progress: Progress, command: RunCommand) -> None:
             _complete(progress, command)
         case FailAttempt():
             _fail(progress, command)
+        case EndChild():
+            end_child(progress, command)
+        case Join():
+            join(progress, command)
         case Wake():
             _wake(progress, command.random_fraction)
         case Cancel():
-            _cancel(progress, command.reason)
+            _cancel(progress, command)
         case Resume():
             _resume(progress)
 
@@ -111,6 +132,7 @@ def _current(progress: Progress, step_id: str, number: int, *wanted: AttemptStat
     attempt = progress.run.attempt
     return (
         attempt is not None
+        and progress.run.fan is None  # a fan step's attempt is moved by its children only
         and attempt.step_id == step_id
         and attempt.number == number
         and attempt.status in wanted
@@ -179,7 +201,11 @@ def _wake(progress: Progress, random_fraction: float) -> None:
         return
     attempt = run.attempt
     if attempt.status in (AttemptStatus.SCHEDULED, AttemptStatus.QUEUED):
-        progress.queue(attempt.step_id, attempt.number)
+        step = progress.definition.step(attempt.step_id)
+        if isinstance(step, FAN_STEPS):
+            open_fan(progress, step, attempt.number)  # its retry's backoff is over
+        else:
+            progress.queue(attempt.step_id, attempt.number)
         return
     timeout_at = progress.timeout_at()
     if timeout_at is not None and timeout_at <= now:
@@ -191,17 +217,27 @@ def _wake(progress: Progress, random_fraction: float) -> None:
     progress.attempt_failed(error, random_fraction)
 
 
-def _cancel(progress: Progress, reason: str) -> None:
-    status = progress.run.status
+def _cancel(progress: Progress, command: Cancel) -> None:
+    run = progress.run
+    status = run.status
     if status.is_terminal:
         raise IllegalTransition(f"run is already {status}; only an unfinished run can be cancelled")
-    progress.record(RunCancelled, reason=reason)
+    if run.parent is not None and status is RunStatus.PENDING and not command.by_parent:
+        raise IllegalTransition(
+            f"this run waits for run {run.parent.run_id} to start it; cancel that run instead"
+        )
+    progress.record(RunCancelled, reason=command.reason)
 
 
 def _resume(progress: Progress) -> None:
     run = progress.run
     if run.status is not RunStatus.FAILED:
         raise IllegalTransition(f"run is {run.status}; only a failed run can be retried")
+    if run.parent is not None and run.parent.wait:
+        # Its parent counted its failure already: retry the parent, which runs it anew.
+        raise IllegalTransition(
+            f"this run is part of run {run.parent.run_id}; retry that run instead"
+        )
     step_id = run.failed_step
     if step_id is None or isinstance(progress.definition.step(step_id), FailStep):
         raise IllegalTransition("the run ended at a fail step; there is no failed step to retry")
@@ -214,4 +250,5 @@ def _resume(progress: Progress) -> None:
             "it cannot be retried, start a new run"
         )
     progress.record(RunResumed, step_id=step_id)
+    progress.resuming = step_id
     progress.go_to(step_id)

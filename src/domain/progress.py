@@ -17,9 +17,11 @@ import msgspec
 
 from wfa.domain.definition import (
     END,
+    FAN_STEPS,
     ChoiceStep,
     Definition,
     FailStep,
+    FanStep,
     Step,
     SucceedStep,
     TaskStep,
@@ -42,6 +44,7 @@ from wfa.domain.events import (
 )
 from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
 from wfa.domain.expressions import condition_holds, render
+from wfa.domain.fan_out import FanRef, Spawn, open_fan
 from wfa.domain.run import Run, evolve
 
 DEFAULT_MAX_EVENTS = 10_000
@@ -63,6 +66,8 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_events: int = DEFAULT_MAX_EVENTS  # a run's history budget; a definition may lower it
     # Units the expressions of one decision may spend together (see expression_cost).
     expression_budget: int = DEFAULT_EXPRESSION_BUDGET
+    max_depth: int = 10  # parents a run may have: sub-workflows, branches and iterations
+    max_map_items: int = 10_000  # items one map step's attempt may run over
 
 
 class Job(msgspec.Struct, frozen=True, array_like=True):
@@ -74,11 +79,23 @@ class Job(msgspec.Struct, frozen=True, array_like=True):
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
-    """The run after a command, the events that got it there, and the jobs to deliver."""
+    """The run after a command, the events that got it there, and the jobs to deliver.
+
+    A parallel, map or workflow step also asks for work on other runs, done in the same
+    transaction: children to create (``spawns``) and start (``starts``, by run id), the
+    unfinished children of a fan to cancel (``cancels``), and the outputs of a fan whose
+    children all ended to be read and handed back as a Join (``collect``).
+    """
 
     run: Run
     events: tuple[Event, ...] = ()
     jobs: tuple[Job, ...] = ()
+    spawns: tuple[Spawn, ...] = ()
+    starts: tuple[str, ...] = ()
+    cancels: tuple[FanRef, ...] = ()
+    collect: FanRef | None = None
+    # Decisions the engine took on related runs (children, a parent) in the same transaction.
+    others: tuple[Decision, ...] = ()
 
     @property
     def ignored(self) -> bool:
@@ -105,9 +122,31 @@ class Progress:
         self.costs = Budget(settings.expression_budget)
         self._events: list[Event] = []
         self._jobs: list[Job] = []
+        self.spawns: list[Spawn] = []
+        self.starts: list[str] = []
+        self.collect: FanRef | None = None
+        self.resuming: str | None = None  # the step a resumed run goes on from
+        self._fan_before = run.fan
 
     def decision(self) -> Decision:
-        return Decision(run=self.run, events=tuple(self._events), jobs=tuple(self._jobs))
+        # A fan the run left (failed, cancelled, out of budget) before all its children ended
+        # leaves them nothing to do: they are cancelled with this decision.
+        before, now = self._fan_before, self.run.fan
+        left = (
+            before is not None
+            and before.unfinished
+            and (now is None or (now.step_id, now.attempt) != (before.step_id, before.attempt))
+        )
+        cancels = (FanRef(before.step_id, before.attempt),) if left and before else ()
+        return Decision(
+            run=self.run,
+            events=tuple(self._events),
+            jobs=tuple(self._jobs),
+            spawns=tuple(self.spawns),
+            starts=tuple(self.starts),
+            cancels=cancels,
+            collect=self.collect,
+        )
 
     def room_to_go_on(self) -> bool:
         """Whether one more event fits and still leaves the last slot for an ending."""
@@ -131,6 +170,9 @@ class Progress:
         error = ErrorInfo(error=HISTORY_LIMIT, message=message, retryable=False)
         self._append(RunFailed(seq=self.run.seq + 1, at=self.now, error=error, step_id=where))
         self._jobs.clear()
+        self.spawns.clear()
+        self.starts.clear()
+        self.collect = None
         raise HistoryFull(message)
 
     def go_to(self, target: str) -> None:
@@ -141,7 +183,7 @@ class Progress:
                 self.record(RunSucceeded, output=self.run.last_output)
                 return
             step = self.definition.step(target)
-            if isinstance(step, TaskStep):
+            if isinstance(step, (TaskStep, *FAN_STEPS)):
                 self._schedule(step, try_number=1, delay=0.0)
                 return
             if isinstance(step, ChoiceStep | WaitStep):
@@ -207,7 +249,7 @@ class Progress:
         value = render(step.until, self.run.context(), budget=self.costs)
         return parse_instant(value)
 
-    def _schedule(self, step: TaskStep, try_number: int, delay: float) -> None:
+    def _schedule(self, step: TaskStep | FanStep, try_number: int, delay: float) -> None:
         number = self.run.attempt_counts.get(step.id, 0) + 1
         due_at = self.now + timedelta(seconds=delay)
         if due_at > self.now:  # a delay that rounds to 0 microseconds is due now
@@ -222,8 +264,12 @@ class Progress:
             due_at=due_at,
             wake_at=wake_at,
         )
-        if due_at <= self.now:  # recorded first: no job for an attempt the budget refused
+        if due_at > self.now:
+            return
+        if isinstance(step, TaskStep):  # recorded first: no job for an attempt the budget refused
             self._jobs.append(Job(self.run.id, step.id, number))
+        else:
+            open_fan(self, step, number)
 
     def queue(self, step_id: str, number: int) -> None:
         """(Re)send a due attempt's job, and look again later in case it is lost."""
@@ -236,7 +282,7 @@ class Progress:
         attempt = self.run.attempt
         assert attempt is not None
         step = self.definition.step(attempt.step_id)
-        assert isinstance(step, TaskStep)
+        assert isinstance(step, (TaskStep, *FAN_STEPS))
         self.record(AttemptFailed, step_id=step.id, attempt=attempt.number, error=error)
         if error.retryable and step.retry.allows_retry(error.error, attempt.try_number):
             delay = step.retry.delay_before(
@@ -260,8 +306,7 @@ class Progress:
         if attempt is None or attempt.started_at is None:
             return None
         step = self.definition.step(attempt.step_id)
-        assert isinstance(step, TaskStep)
-        if step.timeout is None:
+        if not isinstance(step, TaskStep) or step.timeout is None:
             return None
         return attempt.started_at + timedelta(seconds=step.timeout)
 

@@ -21,9 +21,13 @@ from wfa.domain.events import (
     AttemptScheduled,
     AttemptStarted,
     AttemptSucceeded,
+    ChildEnded,
+    ChildrenStarted,
     ChoiceMade,
     ErrorInfo,
     Event,
+    FanOpened,
+    ParentLink,
     RunCancelled,
     RunCreated,
     RunFailed,
@@ -69,8 +73,38 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True):
     try_number: int  # counts attempts since the step was entered: what the retry policy limits
     status: AttemptStatus
     due_at: datetime
-    wake_at: datetime  # when the engine looks at this attempt again if nothing else happens
+    # When the engine looks at this attempt again if nothing else happens; None for a
+    # parallel, map or workflow step's running attempt, which its children's ends move.
+    wake_at: datetime | None
     started_at: datetime | None = None
+
+
+class Fan(msgspec.Struct, frozen=True, kw_only=True):
+    """The children of the current parallel, map or workflow step's attempt, counted.
+
+    Children are created at once, ``started`` of them in index order, at most ``limit``
+    running at a time; what each one did is kept in its own run, not here, so recording a
+    child's end touches a bounded amount of the parent whatever the number of children.
+    """
+
+    step_id: str
+    attempt: int
+    total: int
+    limit: int
+    tolerated: int  # failures the step survives; -1: all of them
+    started: int = 0
+    running: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    first_error: ErrorInfo | None = None
+
+    @property
+    def ended(self) -> int:
+        return self.succeeded + self.failed
+
+    @property
+    def unfinished(self) -> int:
+        return self.total - self.ended
 
 
 class Run(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,11 +118,17 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     seq: int  # events so far; the version a writer must still see to save its change
+    parent: ParentLink | None = None
+    scope: str | None = None  # the part of the definition a branch or iteration follows
+    item: Any = None
+    depth: int = 0
+    fan: Fan | None = None
     current_step: str | None = None
     attempt: Attempt | None = None
     wait_until: datetime | None = None
     outputs: dict[str, Any] = {}
     caught: dict[str, ErrorInfo] = {}
+    failures: dict[str, list[Any]] = {}  # a map step's tolerated failures: [{index, error}]
     attempt_counts: dict[str, int] = {}
     last_output: Any = None
     output: Any = None
@@ -111,9 +151,16 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
         }
         for step_id, error in self.caught.items():
             steps.setdefault(step_id, {})["error"] = msgspec.to_builtins(error)
+        for step_id, failures in self.failures.items():
+            steps.setdefault(step_id, {})["errors"] = failures
         attempt = self.attempt.try_number if self.attempt is not None else None
-        run = {"id": self.id, "workflow_id": self.workflow_id, "attempt": attempt}
-        return {"input": self.input, "steps": steps, "run": run}
+        run: dict[str, Any] = {"id": self.id, "workflow_id": self.workflow_id, "attempt": attempt}
+        context = {"input": self.input, "steps": steps, "run": run}
+        if self.parent is not None:
+            run["parent_run_id"] = self.parent.run_id
+            if self.parent.kind == "iteration":
+                context["item"], context["index"] = self.item, self.parent.index
+        return context
 
 
 def evolve(run: Run | None, event: Event) -> Run:
@@ -145,6 +192,10 @@ def _created(event: RunCreated) -> Run:
         input=event.input,
         trigger=event.trigger,
         idempotency_key=event.idempotency_key,
+        parent=event.parent,
+        scope=event.scope,
+        item=event.item,
+        depth=event.depth,
         created_at=event.at,
         updated_at=event.at,
         seq=event.seq,
@@ -168,11 +219,38 @@ def _apply(run: Run, event: Event) -> Run:
         case AttemptSucceeded():
             outputs = {**run.outputs, event.step_id: event.output}
             caught = {k: v for k, v in run.caught.items() if k != event.step_id}
+            failures = {k: v for k, v in run.failures.items() if k != event.step_id}
+            if event.errors:
+                failures[event.step_id] = event.errors
             return replace(
-                run, attempt=None, outputs=outputs, caught=caught, last_output=event.output
+                run,
+                attempt=None,
+                fan=None,
+                outputs=outputs,
+                caught=caught,
+                failures=failures,
+                last_output=event.output,
             )
         case AttemptFailed():
-            return replace(run, attempt=None)
+            return replace(run, attempt=None, fan=None)
+        case FanOpened():
+            fan = Fan(
+                step_id=event.step_id,
+                attempt=event.attempt,
+                total=event.total,
+                limit=event.limit,
+                tolerated=event.tolerated,
+            )
+            run = _with_attempt(
+                run, status=AttemptStatus.RUNNING, wake_at=None, started_at=event.at
+            )
+            return replace(run, fan=fan)
+        case ChildrenStarted():
+            fan = _fan(run)
+            running = fan.running + event.upto - fan.started
+            return replace(run, fan=replace(fan, started=event.upto, running=running))
+        case ChildEnded():
+            return replace(run, fan=_child_ended(_fan(run), event.error))
         case StepCaught():
             return replace(run, caught={**run.caught, event.step_id: event.error})
         case ChoiceMade():
@@ -211,6 +289,18 @@ def _scheduled(run: Run, event: AttemptScheduled) -> Run:
     )
 
 
+def _fan(run: Run) -> Fan:
+    assert run.fan is not None, "fan events follow fan.opened"
+    return run.fan
+
+
+def _child_ended(fan: Fan, error: ErrorInfo | None) -> Fan:
+    if error is None:
+        return replace(fan, running=fan.running - 1, succeeded=fan.succeeded + 1)
+    first = fan.first_error if fan.first_error is not None else error
+    return replace(fan, running=fan.running - 1, failed=fan.failed + 1, first_error=first)
+
+
 def _with_attempt(run: Run, **changes: Any) -> Run:
     assert run.attempt is not None, "attempt events follow step.scheduled"
     status = RunStatus.RUNNING
@@ -218,4 +308,6 @@ def _with_attempt(run: Run, **changes: Any) -> Run:
 
 
 def _ended(run: Run, status: RunStatus, **changes: Any) -> Run:
-    return replace(run, status=status, attempt=None, wait_until=None, current_step=None, **changes)
+    return replace(
+        run, status=status, attempt=None, fan=None, wait_until=None, current_step=None, **changes
+    )

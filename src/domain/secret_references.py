@@ -25,7 +25,16 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from wfa.domain.definition import ChoiceStep, FailStep, Step, SucceedStep, TaskStep, WaitStep
+from wfa.domain.definition import (
+    FAN_STEPS,
+    ChoiceStep,
+    FailStep,
+    MapStep,
+    Step,
+    SucceedStep,
+    TaskStep,
+    WaitStep,
+)
 from wfa.domain.errors import ExpressionError
 from wfa.domain.expression_cost import Budget
 from wfa.domain.expressions import (
@@ -93,6 +102,10 @@ def step_secret_problems(
         yield from _template_problems(".output", step.output, max_length, allowed=False)
     elif isinstance(step, FailStep):
         yield from _template_problems(".cause", step.cause, max_length, allowed=False)
+    elif isinstance(step, FAN_STEPS):
+        yield from _template_problems(".input", step.input, max_length, allowed=False)
+        if isinstance(step, MapStep):
+            yield from _template_problems(".items", step.items, max_length, allowed=False)
 
 
 def _template_problems(

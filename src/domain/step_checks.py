@@ -5,9 +5,21 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from wfa.domain.definition import ChoiceStep, FailStep, Step, SucceedStep, TaskStep, WaitStep
+from wfa.domain.definition import (
+    FAN_STEPS,
+    Catch,
+    ChoiceStep,
+    FailStep,
+    FanStep,
+    MapStep,
+    Step,
+    SucceedStep,
+    TaskStep,
+    WaitStep,
+    WorkflowStep,
+)
 from wfa.domain.errors import ExpressionError
-from wfa.domain.expressions import check_template, compile_expression
+from wfa.domain.expressions import check_template, compile_expression, is_whole_template
 from wfa.domain.limits import DefinitionLimits, too_many
 from wfa.domain.params import params_problems
 from wfa.domain.retry import RetryPolicy
@@ -35,6 +47,43 @@ def step_problems(
         if not step.error.strip():
             yield ".error", "must not be empty"
         yield from _template_problems(".cause", step.cause, longest)
+    elif isinstance(step, FAN_STEPS):
+        yield from _fan_problems(step, limits)
+
+
+def _fan_problems(step: FanStep, limits: DefinitionLimits) -> Iterator[tuple[str, str]]:
+    longest = limits.max_expression_length
+    yield from _template_problems(".input", step.input, longest)
+    yield from _retry_problems(step.retry, limits)
+    yield from _catch_problems(step.catch, limits)
+    if isinstance(step, MapStep):
+        if not is_whole_template(step.items):
+            yield ".items", "must be one template that yields a list, like '{{ input.orders }}'"
+        else:
+            yield from _template_problems(".items", step.items, longest)
+        most = limits.max_map_concurrency
+        if not 1 <= step.max_concurrency <= most:
+            yield ".max_concurrency", f"must be between 1 and {most:,} (WFA_MAX_MAP_CONCURRENCY)"
+        yield from _tolerance_problems(step.tolerated_failures)
+    if isinstance(step, WorkflowStep):
+        if not step.workflow.strip():
+            yield ".workflow", "must name a workflow (its id or its name)"
+        if step.version is not None and step.version < 1:
+            yield ".version", "must be 1 or more"
+
+
+def _tolerance_problems(tolerated: int | str) -> Iterator[tuple[str, str]]:
+    if isinstance(tolerated, int):
+        if tolerated < 0:
+            yield ".tolerated_failures", "must be 0 or more"
+        return
+    number = tolerated[:-1] if tolerated.endswith("%") else None
+    try:
+        percent = float(number) if number is not None else None
+    except ValueError:
+        percent = None
+    if percent is None or not 0 <= percent <= 100:
+        yield ".tolerated_failures", "must be a count (3) or a percentage from 0% to 100% ('10%')"
 
 
 def _task_problems(
@@ -52,11 +101,17 @@ def _task_problems(
     yield from _retry_problems(step.retry, limits)
     if step.timeout is not None and not 0 < step.timeout <= MAX_DURATION:
         yield ".timeout", f"must be more than 0 and at most {MAX_DURATION:.0f} seconds"
-    refusal = too_many(limits, "max_catches", len(step.catch), "catch entries")
+    yield from _catch_problems(step.catch, limits)
+
+
+def _catch_problems(
+    catches: tuple[Catch, ...], limits: DefinitionLimits
+) -> Iterator[tuple[str, str]]:
+    refusal = too_many(limits, "max_catches", len(catches), "catch entries")
     if refusal is not None:
         yield ".catch", refusal
         return
-    for index, catch in enumerate(step.catch):
+    for index, catch in enumerate(catches):
         if not catch.errors:
             yield f".catch[{index}].errors", "must name at least one error (or '*')"
         refusal = too_many(limits, "max_error_names", len(catch.errors), "error names")

@@ -17,6 +17,7 @@ from wfa.domain.events import (
     AttemptSucceeded,
     ErrorInfo,
     Event,
+    FanOpened,
     RunCancelled,
     RunFailed,
 )
@@ -61,7 +62,9 @@ def attempts(history: Iterable[Event]) -> list[AttemptRecord]:
                 scheduled_at=event.at,
                 due_at=event.due_at,
             )
-        elif isinstance(event, AttemptQueued | AttemptStarted | AttemptSucceeded | AttemptFailed):
+        elif isinstance(
+            event, AttemptQueued | AttemptStarted | FanOpened | AttemptSucceeded | AttemptFailed
+        ):
             key = (event.step_id, event.attempt)
             records[key] = _advance(records[key], event)
         elif isinstance(event, RunCancelled | RunFailed):
@@ -77,11 +80,11 @@ def attempts(history: Iterable[Event]) -> list[AttemptRecord]:
 
 def _advance(
     record: AttemptRecord,
-    event: AttemptQueued | AttemptStarted | AttemptSucceeded | AttemptFailed,
+    event: AttemptQueued | AttemptStarted | FanOpened | AttemptSucceeded | AttemptFailed,
 ) -> AttemptRecord:
     if isinstance(event, AttemptQueued):
         return replace(record, status=AttemptStatus.QUEUED)
-    if isinstance(event, AttemptStarted):
+    if isinstance(event, AttemptStarted | FanOpened):  # a fan's attempt starts its children
         return replace(record, status=AttemptStatus.RUNNING, started_at=event.at)
     if isinstance(event, AttemptSucceeded):
         return replace(

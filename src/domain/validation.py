@@ -7,6 +7,8 @@ from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from wfa.domain.cron import CronError, FireTimes, check_cron, load_zone
 from wfa.domain.decoding import Decoder
 from wfa.domain.definition import (
@@ -14,6 +16,7 @@ from wfa.domain.definition import (
     MIN_RUN_EVENTS,
     STEP_TYPES,
     TRIGGER_TYPES,
+    Branch,
     Definition,
     Limits,
     ManualTrigger,
@@ -62,27 +65,21 @@ def parse_definition(
             raise InvalidDefinition([Problem("steps", refusal)])
     one, many = body.pop("trigger", None), body.pop("triggers", None)
     triggers = _triggers(decoder, one, many, raw, limits)
-    steps = _steps(decoder, raw_steps)
+    steps = _StepLists(decoder, known_actions, limits).build(raw_steps, "steps")
     shell = decoder.struct({**body, "steps": []}, Definition, "")
     name = raw.get("name")
     if isinstance(name, str) and not name.strip():
         decoder.add("name", "must not be empty")
     if shell is not None:
         _check_limits(decoder, shell.limits)
-    links_ok = steps is not None and _check_steps(decoder, raw_steps, steps, known_actions, limits)
-    if links_ok and shell is not None and triggers is not None and steps is not None:
-        complete = tuple(step for step in steps if step is not None)
-        if len(complete) == len(steps):
-            definition = Definition(
-                name=shell.name,
-                description=shell.description,
-                steps=complete,
-                triggers=triggers,
-                limits=shell.limits,
-            )
-            _check_graph(decoder, definition)
-            if not decoder.problems:
-                return definition
+    if shell is not None and triggers is not None and steps is not None and not decoder.problems:
+        return Definition(
+            name=shell.name,
+            description=shell.description,
+            steps=steps,
+            triggers=triggers,
+            limits=shell.limits,
+        )
     raise InvalidDefinition(decoder.problems)
 
 
@@ -171,57 +168,146 @@ def _schedule_problems(trigger: ScheduleTrigger) -> Iterator[tuple[str, str]]:
             yield "cron", str(error)
 
 
-def _steps(decoder: Decoder, raw_steps: Any) -> list[Step | None] | None:
-    if not isinstance(raw_steps, list) or not raw_steps:
-        decoder.add("steps", "a workflow needs a non-empty array of steps")
-        return None
-    return [
-        decoder.tagged(raw, STEP_TYPES, f"steps[{i}]", "step") for i, raw in enumerate(raw_steps)
-    ]
+class _StepLists:
+    """Decodes and checks a step list and every list nested in it (branches, map steps).
 
+    Each list is checked on its own: ids are scoped to it, links stay inside it, and every
+    step in it must be reachable and able to end. Steps are counted across all the lists.
+    """
 
-def _check_steps(
-    decoder: Decoder,
-    raw_steps: list[Any],
-    steps: list[Step | None],
-    known_actions: Collection[str] | None,
-    limits: DefinitionLimits,
-) -> bool:
-    """Check ids, links and each decoded step; True when ids are unique and every link resolves."""
-    ids = [raw.get("id") if isinstance(raw, dict) else None for raw in raw_steps]
-    links_ok = True
-    first: dict[str, int] = {}
-    for position, step_id in enumerate(ids):
-        if isinstance(step_id, str) and step_id in first:
-            where = f"first at steps[{first[step_id]}]"
-            decoder.add(f"steps[{position}].id", f"duplicate step id {step_id!r} ({where})")
-            links_ok = False
-        elif isinstance(step_id, str):
-            first[step_id] = position
-    for position, step in enumerate(steps):
-        if step is None:
-            continue
-        path = f"steps[{position}]"
-        if not STEP_ID.match(step.id):
-            decoder.add(f"{path}.id", f"{step.id!r} is not a valid step id ({STEP_ID_RULE})")
-        for where, target in step_targets(step):
-            if target not in first:
-                hint = did_you_mean(target, first)
-                decoder.add(f"{path}.{where}", f"unknown step {target!r}{hint}")
+    def __init__(
+        self,
+        decoder: Decoder,
+        known_actions: Collection[str] | Mapping[str, Any] | None,
+        limits: DefinitionLimits,
+    ) -> None:
+        self.decoder, self.known_actions, self.limits = decoder, known_actions, limits
+        self.counted = 0
+        self.refused = False
+
+    def build(self, raw_steps: Any, path: str) -> tuple[Step, ...] | None:
+        """The list's steps, or None when it (or a list inside it) has a problem."""
+        decoder = self.decoder
+        if not isinstance(raw_steps, list) or not raw_steps:
+            whose = "a workflow" if path == "steps" else "this list"
+            decoder.add(path, f"{whose} needs a non-empty array of steps")
+            return None
+        self.counted += len(raw_steps)
+        refusal = too_many(self.limits, "max_steps", self.counted, "steps in all")
+        if refusal is not None:
+            if not self.refused:
+                decoder.add(path, refusal)
+            self.refused = True
+            return None
+        steps = [self._step(raw, f"{path}[{i}]") for i, raw in enumerate(raw_steps)]
+        links_ok = self._check(raw_steps, steps, path)
+        complete = tuple(step for step in steps if step is not None)
+        if not links_ok or len(complete) != len(steps):
+            return None
+        before = len(decoder.problems)
+        _check_graph(decoder, complete, path)
+        return complete if len(decoder.problems) == before else None
+
+    def _step(self, raw: Any, path: str) -> Step | None:
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if kind == "parallel":
+            return self._parallel(raw, path)
+        if kind == "map":
+            shell = self.decoder.tagged({**raw, "steps": []}, STEP_TYPES, path, "step")
+            inner = self.build(raw.get("steps"), f"{path}.steps")
+            if shell is None or inner is None:
+                self._shell_problems(shell, path)
+                return None
+            return msgspec.structs.replace(shell, steps=inner)
+        return self.decoder.tagged(raw, STEP_TYPES, path, "step")
+
+    def _parallel(self, raw: dict[str, Any], path: str) -> Step | None:
+        decoder = self.decoder
+        raw_branches = raw.get("branches")
+        shell = decoder.tagged({**raw, "branches": []}, STEP_TYPES, path, "step")
+        if not isinstance(raw_branches, list) or not raw_branches:
+            decoder.add(f"{path}.branches", "a parallel step needs a non-empty array of branches")
+            return None
+        refusal = too_many(self.limits, "max_branches", len(raw_branches), "branches")
+        if refusal is not None:
+            decoder.add(f"{path}.branches", refusal)
+            return None
+        branches: list[Branch | None] = []
+        seen: dict[str, int] = {}
+        for index, raw_branch in enumerate(raw_branches):
+            where = f"{path}.branches[{index}]"
+            name_and_steps = raw_branch if isinstance(raw_branch, dict) else {}
+            head = decoder.struct(
+                {**name_and_steps, "steps": []} if isinstance(raw_branch, dict) else raw_branch,
+                Branch,
+                where,
+            )
+            inner = self.build(name_and_steps.get("steps"), f"{where}.steps")
+            if head is not None and not STEP_ID.match(head.name):
+                decoder.add(
+                    f"{where}.name", f"{head.name!r} is not a valid branch name ({STEP_ID_RULE})"
+                )
+                head = None
+            elif head is not None and head.name in seen:
+                first = f"first at branches[{seen[head.name]}]"
+                decoder.add(f"{where}.name", f"duplicate branch name {head.name!r} ({first})")
+                head = None
+            elif head is not None:
+                seen[head.name] = index
+            branches.append(
+                None if head is None or inner is None else Branch(name=head.name, steps=inner)
+            )
+        if shell is None or any(branch is None for branch in branches):
+            self._shell_problems(shell, path)
+            return None
+        return msgspec.structs.replace(shell, branches=tuple(b for b in branches if b is not None))
+
+    def _shell_problems(self, shell: Step | None, path: str) -> None:
+        """A parallel or map step's own problems, when a list inside it kept it from being
+        built (``_check`` reports them for the steps that were)."""
+        if shell is not None:
+            for where, message in step_problems(shell, self.known_actions, self.limits):
+                self.decoder.add(f"{path}{where}", message)
+
+    def _check(self, raw_steps: list[Any], steps: list[Step | None], path: str) -> bool:
+        """Check ids, links and each decoded step; True when ids are unique and links resolve."""
+        decoder = self.decoder
+        ids = [raw.get("id") if isinstance(raw, dict) else None for raw in raw_steps]
+        links_ok = True
+        first: dict[str, int] = {}
+        for position, step_id in enumerate(ids):
+            if isinstance(step_id, str) and step_id in first:
+                where = f"first at {path}[{first[step_id]}]"
+                decoder.add(f"{path}[{position}].id", f"duplicate step id {step_id!r} ({where})")
                 links_ok = False
-        for where, message in step_problems(step, known_actions, limits):
-            decoder.add(f"{path}{where}", message)
-        for where, message in step_secret_problems(step, limits.max_expression_length):
-            decoder.add(f"{path}{where}", message)
-    return links_ok
+            elif isinstance(step_id, str):
+                first[step_id] = position
+        for position, step in enumerate(steps):
+            if step is None:
+                continue
+            at = f"{path}[{position}]"
+            if not STEP_ID.match(step.id):
+                decoder.add(f"{at}.id", f"{step.id!r} is not a valid step id ({STEP_ID_RULE})")
+            for where, target in step_targets(step):
+                if target not in first:
+                    hint = did_you_mean(target, first)
+                    decoder.add(f"{at}.{where}", f"unknown step {target!r}{hint}")
+                    links_ok = False
+            for where, message in step_problems(step, self.known_actions, self.limits):
+                decoder.add(f"{at}{where}", message)
+            longest = self.limits.max_expression_length
+            for where, message in step_secret_problems(step, longest):
+                decoder.add(f"{at}{where}", message)
+        return links_ok
 
 
-def _check_graph(decoder: Decoder, definition: Definition) -> None:
+def _check_graph(decoder: Decoder, steps: tuple[Step, ...], path: str) -> None:
+    definition = Definition(name="-", steps=steps)  # the graph of one list, on its own
     for position in unreachable_steps(definition):
-        step_id = definition.steps[position].id
-        decoder.add(f"steps[{position}]", f"step {step_id!r} is unreachable from the first step")
+        step_id = steps[position].id
+        decoder.add(f"{path}[{position}]", f"step {step_id!r} is unreachable from the first step")
     for position in steps_that_never_end(definition):
-        step_id = definition.steps[position].id
+        step_id = steps[position].id
         decoder.add(
-            f"steps[{position}]", f"step {step_id!r} can never reach an end (it only loops)"
+            f"{path}[{position}]", f"step {step_id!r} can never reach an end (it only loops)"
         )

@@ -183,7 +183,7 @@ async def _run(path: str, input_text: str | None, virtual: bool, as_json: bool) 
     if as_json:
         print(msgspec.json.encode(details).decode())
     else:
-        print(render_run(details, workflow.name))
+        print(render_run(await engine.family(details.run.id), workflow.name))
     return EXIT_OK if details.run.status is RunStatus.SUCCEEDED else EXIT_FAILED
 
 

@@ -75,6 +75,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redeliver_after_seconds: float = 30.0
     # A run's history budget; a workflow's limits.max_events may lower it, never raise it.
     run_max_events: int = DEFAULT_MAX_EVENTS
+    # Parents a run may have (sub-workflows, branches, iterations); items one map runs over.
+    max_depth: int = 10
+    max_map_items: int = 10_000
     # The job stream's key (its consumer group lives in it); one per deployment on a Redis DB.
     queue_name: str = "wfa:jobs"
     # A job unacked this long (its worker died) is claimed by another worker.
@@ -139,6 +142,8 @@ def load_settings(
             MIN_RUN_EVENTS,
             MAX_RUN_EVENTS,
         ),
+        max_depth=_integer("WFA_MAX_DEPTH", get("WFA_MAX_DEPTH"), 10, 1, 1000),
+        max_map_items=_integer("WFA_MAX_MAP_ITEMS", get("WFA_MAX_MAP_ITEMS"), 10_000, 1, 10**6),
         queue_name=get("WFA_QUEUE_NAME") or "wfa:jobs",
         queue_idle_timeout_seconds=_seconds(
             "WFA_QUEUE_IDLE_TIMEOUT_SECONDS", get("WFA_QUEUE_IDLE_TIMEOUT_SECONDS"), 300.0
@@ -185,6 +190,8 @@ def engine_settings(settings: Settings) -> EngineSettings:
         redeliver_after=settings.redeliver_after_seconds,
         max_events=settings.run_max_events,
         expression_budget=settings.expression_budget,
+        max_depth=settings.max_depth,
+        max_map_items=settings.max_map_items,
     )
 
 

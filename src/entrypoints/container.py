@@ -40,7 +40,7 @@ from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import FireSchedules
 from wfa.application.use_cases.follow_run import AwaitRunEnd, FollowRun, WaiterLimit
 from wfa.application.use_cases.prune_runs import PruneRuns
-from wfa.application.use_cases.queries import GetRun, GetRunHistory, ListRuns
+from wfa.application.use_cases.queries import GetRun, GetRunHistory, ListChildren, ListRuns
 from wfa.application.use_cases.secrets import (
     DeleteSecret,
     ListSecrets,
@@ -133,6 +133,7 @@ class Container(containers.DeclarativeContainer):
         publisher=publisher,
         clock=clock,
         settings=engine_settings,
+        max_output_bytes=settings.provided.max_payload_bytes,
     )
 
     # Built when first asked for: on SQLite without WFA_SECRET_KEY that makes the key file.
@@ -193,6 +194,7 @@ class Container(containers.DeclarativeContainer):
     get_run = providers.Singleton(GetRun, unit_of_work)
     list_runs = providers.Singleton(ListRuns, unit_of_work)
     run_history = providers.Singleton(GetRunHistory, unit_of_work)
+    list_children = providers.Singleton(ListChildren, unit_of_work)
     follow_run = providers.Singleton(FollowRun, unit_of_work, feed)
     await_run_end = providers.Singleton(AwaitRunEnd, unit_of_work, feed, waiters=waiter_limit)
     receive_webhook = providers.Singleton(

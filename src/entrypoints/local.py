@@ -10,7 +10,7 @@ timer (real time) or moves a fake clock straight to it (virtual time).
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wfa.adapters.actions.builtin import default_registry
@@ -31,13 +31,15 @@ from wfa.application.use_cases.control_run import CancelRun, RetryRun
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import DEFAULT_CATCHUP, FireSchedules
-from wfa.application.use_cases.queries import GetRun, RunDetails
+from wfa.application.use_cases.queries import GetRun, ListChildren, RunDetails
 from wfa.application.use_cases.secrets import ResolveSecrets, SetSecret
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
 from wfa.application.use_cases.workflows import RegisterWorkflow, UpdateWorkflow
+from wfa.domain.events import FanOpened
 from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits
 from wfa.domain.progress import EngineSettings
 from wfa.domain.workflow import Workflow
+from wfa.entrypoints.timeline_view import SHOWN_CHILDREN, Family, fan_key
 
 
 class RunStuck(RuntimeError):
@@ -74,14 +76,16 @@ class LocalEngine:
         self.actions = actions or default_registry()
         self.queue = queue if queue is not None else InMemoryJobQueue()
         self.events = events if events is not None else InMemoryEventPublisher()
-        uow = unit_of_work or MemoryStore().unit_of_work
+        uow = self._uow = unit_of_work or MemoryStore().unit_of_work
         self.unit_of_work = uow
         # self.events stays the memory publisher that followers read, whatever else
         # is told; FanOutPublisher keeps an extra publisher's failure from reaching the engine.
         published: EventPublisher = (
             self.events if publisher is None else FanOutPublisher(self.events, publisher)
         )
-        self.transitions = RunTransitions(uow, self.queue, published, self.clock, settings)
+        self.transitions = RunTransitions(
+            uow, self.queue, published, self.clock, settings, max_payload_bytes
+        )
         self.secret_cipher = secret_cipher or FernetCipher.from_text(generate_key())
         cipher = self.secret_cipher
         depth = max_json_depth
@@ -117,6 +121,7 @@ class LocalEngine:
         self.cancel = CancelRun(self.transitions)
         self.retry = RetryRun(self.transitions)
         self.get_run = GetRun(uow)
+        self.list_children = ListChildren(uow)
 
     @classmethod
     def virtual(cls, seed: int = 0, **options: Any) -> LocalEngine:
@@ -149,13 +154,36 @@ class LocalEngine:
         raise RunStuck(f"run {run_id} did not finish within {max_rounds} rounds")
 
     async def _until(self, details: RunDetails) -> None:
-        wake_at = details.run.wake_at
+        # A run waiting on its children waits on their timers: the earliest timer of any run.
+        wake_at = details.run.wake_at or await self._next_timer()
         if wake_at is None:
             raise RunStuck(f"run {details.run.id} is {details.run.status} with nothing due")
         if isinstance(self.clock, FakeClock):
             self.clock.set(max(wake_at, self.clock.now()))
             return
         await asyncio.sleep(max(0.0, (wake_at - self.clock.now()).total_seconds()))
+
+    async def family(self, run_id: str, depth: int = 0) -> Family:
+        """The run's details with its children's, for each of its fan attempts (the first
+        ``SHOWN_CHILDREN`` of each), down to every level."""
+        details = await self.get_run.execute(run_id)
+        children: dict[str, list[Family]] = {}
+        totals: dict[str, int] = {}
+        for event in details.history:
+            if isinstance(event, FanOpened):
+                key = fan_key(event.step_id, event.attempt)
+                page = await self.list_children.execute(
+                    run_id, event.step_id, event.attempt, limit=SHOWN_CHILDREN
+                )
+                children[key] = [await self.family(child.id, depth + 1) for child in page.runs]
+                totals[key] = event.total
+        return Family(details=details, children=children, totals=totals)
+
+    async def _next_timer(self) -> datetime | None:
+        async with self._uow() as uow:
+            first = await uow.runs.due(datetime.max.replace(tzinfo=UTC), 1)
+            run = await uow.runs.get(first[0]) if first else None
+        return None if run is None else run.wake_at
 
     async def run_once(self, raw: Any, input: Any = None) -> RunDetails:
         """Register a definition, run it once to its end, and return the finished run."""

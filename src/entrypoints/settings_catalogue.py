@@ -45,6 +45,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WFA_LEASE_SECONDS", "60", "a running attempt's lease"),
     Setting("WFA_REDELIVER_AFTER_SECONDS", "30", "resend an unstarted job after"),
     Setting("WFA_RUN_MAX_EVENTS", "10000", "a run's history budget"),
+    Setting("WFA_MAX_DEPTH", "10", "parents a run may have (sub-workflows, branches…)"),
+    Setting("WFA_MAX_MAP_ITEMS", "10000", "items one map step runs over"),
     Setting("WFA_QUEUE_NAME", "wfa:jobs", "the Redis stream of jobs"),
     Setting("WFA_QUEUE_IDLE_TIMEOUT_SECONDS", "300", "take over an unacked job after", _WORKER),
     Setting("WFA_WORKER_CONCURRENCY", "16", "steps one worker runs at a time", _WORKER),
@@ -63,6 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WFA_MAX_TRIGGERS", "50", "triggers of a definition", _API),
     Setting("WFA_MAX_ERROR_NAMES", "50", "names in one retry_on or catch", _API),
     Setting("WFA_MAX_EXPRESSION_LENGTH", "2000", "characters of one expression", _API),
+    Setting("WFA_MAX_BRANCHES", "100", "branches of a parallel step", _API),
+    Setting("WFA_MAX_MAP_CONCURRENCY", "1000", "the highest max_concurrency of a map", _API),
     Setting("WFA_EXPRESSION_BUDGET", "100000", "cost units of one evaluation"),
 )
 

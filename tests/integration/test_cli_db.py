@@ -58,6 +58,8 @@ def test_upgrade_creates_the_schema_once_and_seed_adds_examples_once(sqlite_env,
     assert [line.split()[0] for line in first] == [
         "hello-world",
         "nightly-cleanup",
+        "notify-customers",
+        "order-checks",
         "order-created",
         "repo-stars",
     ]

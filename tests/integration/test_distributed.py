@@ -464,3 +464,70 @@ def test_the_scheduler_restarted_in_the_middle_of_a_batch(cluster):
     )
     assert errors_of(attempts) == {"upstream.busy"}
     assert all(p.alive() for p in cluster.processes if p is not scheduler), cluster.logs()
+
+
+def test_a_map_runs_on_two_workers_and_one_is_killed_mid_map(cluster):
+    nap_retry = {"max_attempts": 4, "initial_interval": 0.2, "backoff_rate": 1.0}
+    definition = workflow(
+        "distributed-map",
+        {
+            "id": "each",
+            "type": "map",
+            "items": "{{ input.items }}",
+            "max_concurrency": 16,
+            "steps": [
+                task("nap", "sleep", {"seconds": 1}, retry=nap_retry),
+                task("echo", "set", {"item": "{{ item }}", "index": "{{ index }}"}),
+            ],
+        },
+    )
+    cluster.env |= {
+        "WFA_LEASE_SECONDS": "2",
+        "WFA_REDELIVER_AFTER_SECONDS": "2",
+        "WFA_QUEUE_IDLE_TIMEOUT_SECONDS": "4",
+        "WFA_WORKER_CONCURRENCY": "8",
+    }
+    cluster.start_api()
+    victim = cluster.start("worker")
+    cluster.start("worker")
+    cluster.start("scheduler")
+    cluster.wait_started()
+    workflow_id = cluster.create_workflow(definition)
+    items = [f"item-{n}" for n in range(60)]
+    with cluster.client() as client:
+        started = client.post(
+            f"/api/v1/workflows/{workflow_id}/runs", json={"input": {"items": items}}
+        )
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run_id"]
+
+    # More iterations asleep than one worker may hold: both workers run iterations of the map.
+    def both_workers_busy() -> bool:
+        return cluster.attempts_in("running", "nap") > 8
+
+    cluster.wait_for("both workers to run iterations", both_workers_busy, timeout=30)
+    victim.kill()
+    cluster.wait_settled(1 + len(items), timeout=120)
+
+    [run] = cluster.run_details([run_id])
+    assert run["status"] == "succeeded", run
+    assert run["output"] == [{"item": item, "index": i} for i, item in enumerate(items)]
+    [(count, ended)] = cluster.query(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'succeeded') FROM runs "
+        "WHERE parent_run_id = %s",
+        run_id,
+    )
+    assert (count, ended) == (len(items), len(items))
+    iterations = cluster.query(
+        "SELECT id FROM runs WHERE parent_run_id = %s ORDER BY child_index", run_id
+    )
+    details = cluster.run_details([str(row[0]) for row in iterations])
+    attempts = check_runs(details, ["nap", "echo"], {"nap": nap_retry})
+    assert any(a["error"] and a["error"]["error"] == "worker.lost" for a in attempts)
+    assert errors_of(attempts) <= {"worker.lost"}
+    # The parent counted each iteration's end exactly once.
+    [(child_ends,)] = cluster.query(
+        "SELECT count(*) FROM run_events WHERE run_id = %s AND type = 'fan.child_ended'", run_id
+    )
+    assert child_ends == len(items)
+    assert all(p.alive() for p in cluster.processes if p is not victim), cluster.logs()

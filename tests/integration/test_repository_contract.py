@@ -13,7 +13,7 @@ from wfa.application.paging import InvalidCursor
 from wfa.application.ports.repositories import RunFilter
 from wfa.domain import machine
 from wfa.domain.commands import BeginAttempt, Cancel, Create, ExtendLease, Start
-from wfa.domain.events import Event
+from wfa.domain.events import Event, ParentLink
 from wfa.domain.progress import Decision
 from wfa.domain.run import RunStatus
 from wfa.domain.validation import parse_definition
@@ -247,3 +247,101 @@ async def test_prune_removes_finished_runs_by_age_or_count_and_never_unfinished_
         assert await uow.runs.get("open") is not None
         assert await uow.runs.prune(T0 + timedelta(days=365), None, limit=10) == 1
         assert await uow.runs.prune(None, 0, limit=10) == 0
+
+
+def child_of(parent: str, index: int, scope: str | None = "each") -> Decision:
+    link = ParentLink(run_id=parent, step_id="each", attempt=1, index=index, kind="iteration")
+    command = Create(
+        run_id=f"{parent}-c{index}",
+        workflow_id="wf-1",
+        workflow_version=1,
+        parent=link,
+        scope=scope,
+        item=index,
+        depth=1,
+    )
+    return machine.create(command, T0 + timedelta(seconds=index))
+
+
+async def test_children_are_stored_together_and_read_back_by_index_a_page_at_a_time(uow_factory):
+    await store_run(uow_factory, new_run("p"))
+    children = [child_of("p", i) for i in (2, 0, 1, 3)]
+    async with uow_factory() as uow:
+        await uow.runs.add_many([(c.run, c.events) for c in children])
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.runs.children("p", "each", 1)
+        assert [run.parent.index for run in found if run.parent] == [0, 1, 2, 3]
+        assert found[0] == child_of("p", 0).run
+        page = await uow.runs.children("p", "each", 1, after_index=1, limit=1)
+        assert [run.id for run in page] == ["p-c2"]
+        assert await uow.runs.children("p", "each", 2) == []
+        assert await uow.runs.history("p-c3") == list(child_of("p", 3).events)
+        listed = await uow.runs.page(RunFilter(), limit=10)
+        assert [run.id for run in listed.runs] == ["p"]  # iterations are not listed
+
+
+async def test_a_child_id_taken_refuses_the_whole_batch(uow_factory):
+    await store_run(uow_factory, new_run("p"))
+    first = child_of("p", 0)
+    async with uow_factory() as uow:
+        await uow.runs.add_many([(first.run, first.events)])
+        await uow.commit()
+    again = [child_of("p", 1), first]
+
+    async def add_again() -> None:
+        async with uow_factory() as uow:
+            await uow.runs.add_many([(c.run, c.events) for c in again])
+            await uow.commit()
+
+    with pytest.raises(ConcurrencyConflict):
+        await add_again()
+    async with uow_factory() as uow:
+        assert await uow.runs.get("p-c1") is None
+
+
+async def test_prune_takes_a_finished_run_with_every_run_under_it_and_never_a_child_alone(
+    uow_factory,
+):
+    root = new_run("root")
+    await store_run(uow_factory, root)
+    kids = [child_of("root", i) for i in range(3)]
+    grandchild = child_of("root-c0", 0)
+    async with uow_factory() as uow:
+        await uow.runs.add_many([(c.run, c.events) for c in [*kids, grandchild]])
+        await uow.commit()
+    async with uow_factory() as uow:
+        for child in kids:  # the children end; their parent has not
+            cancel = machine.decide(DEFINITION, child.run, Cancel(by_parent=True), T0)
+            await uow.runs.save(cancel.run, cancel.events, expected_seq=child.run.seq)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.runs.prune(None, keep=0, limit=10) == 0
+        await uow.commit()
+    async with uow_factory() as uow:
+        current = await uow.runs.get("root")
+        assert current is not None
+        ended = machine.decide(DEFINITION, current, Cancel(), T0)
+        await uow.runs.save(ended.run, ended.events, expected_seq=current.seq)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.runs.prune(None, keep=0, limit=10) == 1
+        await uow.commit()
+    async with uow_factory() as uow:
+        for run_id in ("root", "root-c0", "root-c1", "root-c2", "root-c0-c0"):
+            assert await uow.runs.get(run_id) is None, run_id
+
+
+async def test_workflows_are_found_by_name_among_live_ones(uow_factory):
+    async with uow_factory() as uow:
+        await uow.workflows.add(workflow("wf-a"))
+        await uow.workflows.add(workflow("wf-b"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert [w.id for w in await uow.workflows.by_name("contract", limit=5)] == ["wf-a", "wf-b"]
+        assert [w.id for w in await uow.workflows.by_name("contract", limit=1)] == ["wf-a"]
+        assert await uow.workflows.by_name("other", limit=5) == []
+        await uow.workflows.delete("wf-a")
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert [w.id for w in await uow.workflows.by_name("contract", limit=5)] == ["wf-b"]

@@ -44,6 +44,8 @@ class MemoryStore:
         self.deleted: set[str] = set()
         self.runs: dict[str, Run] = {}
         self.history: dict[str, list[Event]] = {}
+        # Child run ids by (parent run, step, attempt), in index order: what a join reads.
+        self.children: dict[tuple[str, str, int], list[str]] = {}
         self.keys: dict[tuple[str, str], str] = {}
         self.routes: dict[str, str] = {}  # webhook path -> workflow id
         self.api_keys: dict[str, ApiKey] = {}
@@ -120,14 +122,20 @@ class MemoryUnitOfWork:
             store.workflows.setdefault(workflow.id, []).append(workflow)
             store.deleted.discard(workflow.id)
         store.deleted |= pending.deletions
-        for run, events, _ in pending.runs.values():
+        for run, events, expected in pending.runs.values():
             store.runs[run.id] = run
             store.history.setdefault(run.id, []).extend(events)
+            if expected is None and run.parent is not None:
+                link = run.parent
+                family = store.children.setdefault((link.run_id, link.step_id, link.attempt), [])
+                family.append(run.id)
             if run.idempotency_key is not None:
                 store.keys[(run.workflow_id, run.idempotency_key)] = run.id
         for run_id in pending.deleted_runs:
             gone = store.runs.pop(run_id, None)
             store.history.pop(run_id, None)
+            for key in [key for key in store.children if key[0] == run_id]:
+                del store.children[key]
             if gone is not None and gone.idempotency_key is not None:
                 store.keys.pop((gone.workflow_id, gone.idempotency_key), None)
         store.commits += 1
@@ -194,6 +202,11 @@ class MemoryWorkflows:
         owner = routes.get(path)
         return None if owner is None else await self.get(owner)
 
+    async def by_name(self, name: str, limit: int) -> list[Workflow]:
+        ids = sorted(set(self._store.workflows) | {w.id for w in self.pending.workflows})
+        found = [workflow for i in ids if (workflow := await self.get(i)) is not None]
+        return [workflow for workflow in found if workflow.name == name][:limit]
+
     async def with_webhook_secrets(self) -> list[Workflow]:
         return [
             workflow
@@ -214,13 +227,48 @@ class MemoryRuns:
         _check(self._store, run, None)
         self.pending.runs[run.id] = (run, list(events), None)
 
-    async def get(self, run_id: str) -> Run | None:
+    async def add_many(self, created: Sequence[tuple[Run, Sequence[Event]]]) -> None:
+        for run, events in created:
+            await self.add(run, events)
+
+    async def get(self, run_id: str, *, for_update: bool = False) -> Run | None:
+        # One process, no awaits between a read and its commit: there is nothing to lock.
         if run_id in self.pending.deleted_runs:
             return None
         staged = self.pending.runs.get(run_id)
         return staged[0] if staged is not None else self._store.runs.get(run_id)
 
+    async def children(
+        self,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        after_index: int = -1,
+        limit: int | None = None,
+    ) -> list[Run]:
+        stored = self._store.children.get((run_id, step_id, attempt), [])
+        staged = [
+            run.id
+            for run, _, expected in self.pending.runs.values()
+            if expected is None
+            and run.parent is not None
+            and (run.parent.run_id, run.parent.step_id, run.parent.attempt)
+            == (run_id, step_id, attempt)
+        ]
+        found = [await self.get(child_id) for child_id in [*stored, *staged]]
+        children = sorted(
+            (run for run in found if run is not None and _index(run) > after_index), key=_index
+        )
+        return children if limit is None else children[:limit]
+
     async def save(self, run: Run, events: Sequence[Event], expected_seq: int) -> None:
+        staged = self.pending.runs.get(run.id)
+        if staged is not None:  # saved before in this transaction: one write, as SQL sees it
+            earlier, earlier_events, first_expected = staged
+            if earlier.seq != expected_seq:
+                raise ConcurrencyConflict(run.id, expected_seq)
+            self.pending.runs[run.id] = (run, earlier_events + list(events), first_expected)
+            return
         _check(self._store, run, expected_seq)
         self.pending.runs[run.id] = (run, list(events), expected_seq)
 
@@ -237,7 +285,8 @@ class MemoryRuns:
         return found if limit is None else found[:limit]
 
     async def page(self, where: RunFilter, limit: int, cursor: str | None = None) -> RunPage:
-        runs = sorted(self._store.runs.values(), key=_order, reverse=True)
+        listed = (run for run in self._store.runs.values() if run.scope is None)
+        runs = sorted(listed, key=_order, reverse=True)
         if cursor is not None:
             last = decode_cursor(cursor)
             runs = [run for run in runs if _order(run) < last]
@@ -250,21 +299,34 @@ class MemoryRuns:
         finished = [
             run
             for run in self._store.runs.values()
-            if run.status.is_terminal and run.id not in self.pending.deleted_runs
+            if run.status.is_terminal
+            and run.parent is None
+            and run.id not in self.pending.deleted_runs
         ]
         finished.sort(key=lambda run: (run.updated_at, run.id), reverse=True)
         candidates = finished[keep:] if keep is not None else finished
         if finished_before is not None:
             candidates = [run for run in candidates if run.updated_at < finished_before]
         gone = candidates[:limit]
-        for run in gone:
-            self.pending.deleted_runs.add(run.id)
+        level = {run.id for run in gone}
+        while level:  # each run goes with every run under it
+            self.pending.deleted_runs.update(level)
+            level = {
+                child_id
+                for (parent_id, _, _), ids in self._store.children.items()
+                if parent_id in level
+                for child_id in ids
+            }
         return len(gone)
 
     async def due(self, now: datetime, limit: int) -> list[str]:
         due = [run for run in self._store.runs.values() if run.wake_at and run.wake_at <= now]
         due.sort(key=lambda run: (run.wake_at, run.id))
         return [run.id for run in due[:limit]]
+
+
+def _index(run: Run) -> int:
+    return run.parent.index if run.parent is not None else 0
 
 
 def _order(run: Run) -> tuple[str, str]:

@@ -60,6 +60,10 @@ class WorkflowRepository(Protocol):
         """The latest version of the live workflow whose webhook trigger has ``path``."""
         ...
 
+    async def by_name(self, name: str, limit: int) -> list[Workflow]:
+        """The latest versions of up to ``limit`` live workflows named ``name``, by id."""
+        ...
+
     async def with_webhook_secrets(self) -> list[Workflow]:
         """Every stored version (of deleted workflows too) with a webhook secret."""
         ...
@@ -78,7 +82,29 @@ class RunRepository(Protocol):
         """
         ...
 
-    async def get(self, run_id: str) -> Run | None: ...
+    async def add_many(self, created: Sequence[tuple[Run, Sequence[Event]]]) -> None:
+        """Store new runs (a fan's children: no idempotency keys) with their first events.
+
+        Raises ConcurrencyConflict when one of their ids is taken.
+        """
+        ...
+
+    async def get(self, run_id: str, *, for_update: bool = False) -> Run | None:
+        """The run; ``for_update`` locks it until the transaction ends where the store can
+        (PostgreSQL), so writers that take it this way queue instead of conflicting."""
+        ...
+
+    async def children(
+        self,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        after_index: int = -1,
+        limit: int | None = None,
+    ) -> list[Run]:
+        """The child runs one attempt of one step of the run started, by index: those after
+        ``after_index``, at most ``limit`` of them when it is given."""
+        ...
 
     async def save(self, run: Run, events: Sequence[Event], expected_seq: int) -> None:
         """Store the run's new state and append ``events`` to its history.
@@ -96,7 +122,9 @@ class RunRepository(Protocol):
         of them when it is given (a page: the next one starts after the last seq read)."""
         ...
 
-    async def page(self, where: RunFilter, limit: int, cursor: str | None = None) -> RunPage: ...
+    async def page(self, where: RunFilter, limit: int, cursor: str | None = None) -> RunPage:
+        """Runs newest first; branches and iterations are left out (their parent lists them)."""
+        ...
 
     async def due(self, now: datetime, limit: int) -> list[str]:
         """Ids of unfinished runs whose timer is due at ``now``, earliest first.

@@ -12,6 +12,7 @@ import logging
 from wfa.application.errors import ConcurrencyConflict, NotFound
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWorkFactory
+from wfa.application.run_family import FamilyConflict
 from wfa.application.run_transitions import RunTransitions
 from wfa.domain.commands import Wake
 from wfa.domain.progress import Decision
@@ -41,6 +42,8 @@ class FireDueTimers:
                     continue
                 try:
                     result = await self._transitions.decide_in(uow, run, self._wake)
+                except FamilyConflict:
+                    raise  # part of it is staged: the whole batch goes, to be tried again
                 except (NotFound, ConcurrencyConflict) as error:
                     log.warning("run %s not woken: %s", run_id, error)
                     continue

@@ -68,3 +68,38 @@ class GetRunHistory:
         page = found[:limit]
         more = len(found) > limit and bool(page)
         return HistoryPage(events=page, next_after_seq=page[-1].seq if more else None)
+
+
+class ChildPage(msgspec.Struct, frozen=True, kw_only=True):
+    """Children in index order; ``next_index`` (the last one's index) when more follow."""
+
+    runs: list[Run]
+    next_index: int | None = None
+
+
+class ListChildren:
+    """The branches, iterations or sub-workflow one step of a run started, a page at a time."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(
+        self,
+        run_id: str,
+        step_id: str,
+        attempt: int | None = None,
+        after_index: int = -1,
+        limit: int = 50,
+    ) -> ChildPage:
+        """``attempt`` None: the step's latest attempt. NotFound for an unknown run."""
+        async with self._uow() as uow:
+            run = await uow.runs.get(run_id)
+            if run is None:
+                raise NotFound("run", run_id)
+            if attempt is None:
+                attempt = run.attempt_counts.get(step_id, 0)
+            found = await uow.runs.children(run_id, step_id, attempt, after_index, limit + 1)
+        page = found[:limit]
+        more = len(found) > limit and page
+        last = page[-1].parent if more else None
+        return ChildPage(runs=page, next_index=last.index if last is not None else None)

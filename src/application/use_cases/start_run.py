@@ -121,5 +121,5 @@ class StartRun:
             workflow.definition, created.run, Start(), now, self._transitions.settings
         )
         events: tuple[Event, ...] = created.events + started.events
-        await uow.runs.add(started.run, events)
-        return Decision(run=started.run, events=events, jobs=started.jobs)
+        first = msgspec.structs.replace(started, events=events)
+        return await self._transitions.store_new(uow, first)

@@ -57,6 +57,7 @@ _PROVIDED = (
     "get_run",
     "list_runs",
     "run_history",
+    "list_children",
     "follow_run",
     "server_stopping",
     "await_run_end",

@@ -19,6 +19,7 @@ from wfa.application.use_cases.queries import (
     DEFAULT_HISTORY_PAGE,
     GetRun,
     GetRunHistory,
+    ListChildren,
     ListRuns,
 )
 from wfa.domain.api_keys import Scope
@@ -28,6 +29,7 @@ from wfa.entrypoints.http.params import MAX_SEQ, Cursor, EventLimit, Limit
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import (
     CancelIn,
+    ChildPage,
     EventPage,
     RunDetailOut,
     RunOut,
@@ -56,6 +58,18 @@ AfterSeq = Annotated[
         le=MAX_SEQ,
         description="Only events after this seq: 0 from the start, else the previous page's "
         "next_cursor.",
+    ),
+]
+AttemptNumber = Annotated[
+    int | None,
+    QueryParameter(
+        ge=1, le=MAX_SEQ, description="Which attempt of the step (default: its latest)."
+    ),
+]
+IndexCursor = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=12, pattern=r"^\d+$", description="The next_cursor of the previous page."
     ),
 ]
 LastEventId = Annotated[
@@ -102,6 +116,29 @@ class RunController(Controller):
         return EventPage(
             items=list(page.events),  # type: ignore[arg-type]
             next_cursor=None if after is None else str(after),
+        )
+
+    @get(
+        "/{run_id:str}/steps/{step_id:str}/children",
+        opt=needs(Scope.VIEWER),
+        responses=responses(400, 401, 404),
+    )
+    async def children(
+        self,
+        run_id: FromPath[str],
+        step_id: FromPath[str],
+        list_children: NamedDependency[ListChildren],
+        attempt: AttemptNumber = None,
+        limit: Limit = 50,
+        cursor: IndexCursor = None,
+    ) -> ChildPage:
+        """The branches, iterations or sub-workflow run a parallel, map or workflow step
+        started, in order (branch order, item order), a page at a time."""
+        after = -1 if cursor is None else int(cursor)
+        page = await list_children.execute(run_id, step_id, attempt, after, limit)
+        return ChildPage(
+            items=[run_out(run) for run in page.runs],
+            next_cursor=None if page.next_index is None else str(page.next_index),
         )
 
     @get(

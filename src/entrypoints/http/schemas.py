@@ -53,6 +53,28 @@ class RunAccepted(msgspec.Struct, frozen=True, kw_only=True):
     created: bool = True
 
 
+class ParentOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The run, step and attempt that started this run; ``index``: its branch or item."""
+
+    run_id: str
+    step_id: str
+    attempt: int
+    index: int
+    kind: str  # branch | iteration | workflow
+
+
+class FanOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The children of the current parallel, map or workflow step's attempt, counted."""
+
+    step_id: str
+    attempt: int
+    total: int
+    started: int
+    running: int
+    succeeded: int
+    failed: int
+
+
 class RunOut(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     workflow_id: str
@@ -67,6 +89,13 @@ class RunOut(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     wake_at: datetime | None
+    parent: ParentOut | None = None
+    fan: FanOut | None = None
+
+
+class ChildPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[RunOut]
+    next_cursor: str | None = None
 
 
 class AttemptOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -162,7 +191,37 @@ def _run_fields(run: Run) -> dict[str, Any]:
         "created_at": run.created_at,
         "updated_at": run.updated_at,
         "wake_at": run.wake_at,
+        "parent": _parent_out(run),
+        "fan": _fan_out(run),
     }
+
+
+def _parent_out(run: Run) -> ParentOut | None:
+    link = run.parent
+    if link is None:
+        return None
+    return ParentOut(
+        run_id=link.run_id,
+        step_id=link.step_id,
+        attempt=link.attempt,
+        index=link.index,
+        kind=link.kind,
+    )
+
+
+def _fan_out(run: Run) -> FanOut | None:
+    fan = run.fan
+    if fan is None:
+        return None
+    return FanOut(
+        step_id=fan.step_id,
+        attempt=fan.attempt,
+        total=fan.total,
+        started=fan.started,
+        running=fan.running,
+        succeeded=fan.succeeded,
+        failed=fan.failed,
+    )
 
 
 def run_detail_out(details: RunDetails) -> RunDetailOut:

@@ -36,6 +36,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/runs/{run_id}"): VIEWER,
     ("GET", "/api/v1/runs/{run_id}/events"): VIEWER,
     ("GET", "/api/v1/runs/{run_id}/stream"): VIEWER,
+    ("GET", "/api/v1/runs/{run_id}/steps/{step_id}/children"): VIEWER,
     ("POST", "/api/v1/runs/{run_id}/cancel"): OPERATOR,
     ("POST", "/api/v1/runs/{run_id}/retry"): OPERATOR,
     ("PUT", "/api/v1/secrets/{name}"): OPERATOR,

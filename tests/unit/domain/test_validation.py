@@ -135,13 +135,16 @@ def test_several_triggers_and_known_actions_are_accepted() -> None:
             workflow({"id": "a", "type": "teleport"}),
             [
                 "steps[0].type: unknown step type 'teleport' "
-                "(expected one of: task, choice, wait, succeed, fail)"
+                "(expected one of: task, choice, wait, succeed, fail, parallel, map, workflow)"
             ],
             id="unknown-step-type",
         ),
         pytest.param(
             workflow({"id": "a"}),
-            ["steps[0].type: missing (expected one of: task, choice, wait, succeed, fail)"],
+            [
+                "steps[0].type: missing "
+                "(expected one of: task, choice, wait, succeed, fail, parallel, map, workflow)"
+            ],
             id="missing-step-type",
         ),
         pytest.param(
@@ -272,8 +275,7 @@ def test_one_definition_reports_all_of_its_problems_at_once() -> None:
         "triggers[2].cron: 'every day' is not a cron expression: "
         "expected 5 fields (minute hour day month weekday)",
         "steps[3].type: unknown step type 'teleport' "
-        "(expected one of: task, choice, wait, succeed, fail)",
-        "colour: unknown field",
+        "(expected one of: task, choice, wait, succeed, fail, parallel, map, workflow)",
         "steps[1].id: duplicate step id 'fetch' (first at steps[0])",
         "steps[0].catch[0].next: unknown step 'nowhere'",
         "steps[0].retry.max_attempts: must be between 1 and 100",
@@ -281,6 +283,7 @@ def test_one_definition_reports_all_of_its_problems_at_once() -> None:
         "steps[2]: a wait step needs exactly one of 'seconds' or 'until'",
         "steps[4].action: unknown action 'shout' (known: log)",
         "steps[4].params.message: '{{' is never closed by '}}'",
+        "colour: unknown field",
     ]
     assert [str(problem) for problem in refused.value.problems] == expected
     assert str(refused.value) == "invalid definition (11 problems): " + "; ".join(expected)

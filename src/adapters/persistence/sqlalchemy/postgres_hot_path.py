@@ -23,6 +23,7 @@ from wfa.domain.run import Run
 from wfa.domain.workflow import Workflow
 
 _READ = "SELECT state::text FROM runs WHERE id = %s"
+_READ_LOCKED = "SELECT state::text FROM runs WHERE id = %s FOR UPDATE"
 
 
 def _with_events(run_cte: str, name: str) -> str:
@@ -55,14 +56,46 @@ _MOVE = _with_events(
 _CREATE = _with_events(
     """
     INSERT INTO runs (id, workflow_id, workflow_version, status, seq, wake_at, idempotency_key,
-                      created_at, updated_at, finished_at, state)
+                      created_at, updated_at, finished_at, state, parent_run_id, parent_step,
+                      parent_attempt, child_index, scope)
     VALUES (%(id)s, %(workflow_id)s, %(workflow_version)s, %(status)s, %(seq)s, %(wake_at)s,
             %(idempotency_key)s, %(created_at)s, %(updated_at)s, %(finished_at)s,
-            %(state)s::jsonb)
+            %(state)s::jsonb, %(parent_run_id)s, %(parent_step)s, %(parent_attempt)s,
+            %(child_index)s, %(scope)s)
     ON CONFLICT DO NOTHING
     RETURNING id""",
     "created",
 )
+
+# Many new runs (a fan's children) and their events in one round trip; no idempotency keys.
+_CREATE_MANY = """
+WITH created AS (
+    INSERT INTO runs (id, workflow_id, workflow_version, status, seq, wake_at, idempotency_key,
+                      created_at, updated_at, finished_at, state, parent_run_id, parent_step,
+                      parent_attempt, child_index, scope)
+    SELECT r.id, r.workflow_id, r.workflow_version, r.status, r.seq, r.wake_at, NULL,
+           r.created_at, r.updated_at, r.finished_at, r.state, r.parent_run_id, r.parent_step,
+           r.parent_attempt, r.child_index, r.scope
+    FROM jsonb_to_recordset(%(runs)s::jsonb) AS r(
+        id text, workflow_id text, workflow_version integer, status text, seq integer,
+        wake_at timestamptz, created_at timestamptz, updated_at timestamptz,
+        finished_at timestamptz, state jsonb, parent_run_id text, parent_step text,
+        parent_attempt integer, child_index integer, scope text
+    )
+    ON CONFLICT DO NOTHING
+    RETURNING id
+), appended AS (
+    INSERT INTO run_events (run_id, seq, type, at, step_id, attempt, data)
+    SELECT e.run_id, e.seq, e.type, e.at, e.step_id, e.attempt, e.data
+    FROM jsonb_to_recordset(%(events)s::jsonb) AS e(
+        run_id text, seq integer, type text, at timestamptz, step_id text, attempt integer,
+        data jsonb
+    )
+    JOIN created ON created.id = e.run_id
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM appended)
+"""
 
 _LATEST_WORKFLOW = """
 SELECT v.version, v.definition::text, v.created_at
@@ -90,8 +123,12 @@ class _EventRow(msgspec.Struct):
     data: Event
 
 
-async def read_run(connection: AsyncConnection[Any], run_id: str) -> Run | None:
-    cursor = await connection.execute(_READ, (run_id,), prepare=True)
+async def read_run(
+    connection: AsyncConnection[Any], run_id: str, for_update: bool = False
+) -> Run | None:
+    cursor = await connection.execute(
+        _READ_LOCKED if for_update else _READ, (run_id,), prepare=True
+    )
     row = await cursor.fetchone()
     return None if row is None else msgspec.json.decode(row[0], type=Run)
 
@@ -115,17 +152,99 @@ async def read_latest_workflow(
 
 async def create_run(connection: AsyncConnection[Any], run: Run, events: Sequence[Event]) -> bool:
     """Store a new run with its first events; False if its id or idempotency key is taken."""
-    values = _state(run) | {
-        "workflow_id": run.workflow_id,
-        "workflow_version": run.workflow_version,
-        "idempotency_key": run.idempotency_key,
-        "created_at": run.created_at,
-        "events": _events(events),
-    }
+    values = (
+        _state(run)
+        | family_columns(run)
+        | {
+            "workflow_id": run.workflow_id,
+            "workflow_version": run.workflow_version,
+            "idempotency_key": run.idempotency_key,
+            "created_at": run.created_at,
+            "events": _events(events),
+        }
+    )
     cursor = await connection.execute(_CREATE, values, prepare=True)
     row = await cursor.fetchone()
     assert row is not None
     return bool(row[0] == 1)
+
+
+class _NewRun(msgspec.Struct):
+    id: str
+    workflow_id: str
+    workflow_version: int
+    status: str
+    seq: int
+    wake_at: Any
+    created_at: Any
+    updated_at: Any
+    finished_at: Any
+    state: Run
+    parent_run_id: str | None
+    parent_step: str | None
+    parent_attempt: int | None
+    child_index: int | None
+    scope: str | None
+
+
+class _RunEventRow(msgspec.Struct):
+    run_id: str
+    seq: int
+    type: str
+    at: Any
+    step_id: str | None
+    attempt: int | None
+    data: Event
+
+
+async def create_runs(
+    connection: AsyncConnection[Any], created: Sequence[tuple[Run, Sequence[Event]]]
+) -> bool:
+    """Store new runs without idempotency keys and their first events in one statement;
+    False if one of their ids is taken (then none may be kept: the caller rolls back)."""
+    rows = [
+        _NewRun(
+            state=run,
+            workflow_id=run.workflow_id,
+            workflow_version=run.workflow_version,
+            created_at=run.created_at,
+            **_columns_of(run),
+            **family_columns(run),
+        )
+        for run, _ in created
+    ]
+    events = [
+        _RunEventRow(
+            run_id=run.id,
+            seq=event.seq,
+            type=event_type(event),
+            at=event.at,
+            step_id=getattr(event, "step_id", None),
+            attempt=getattr(event, "attempt", None),
+            data=event,
+        )
+        for run, run_events in created
+        for event in run_events
+    ]
+    values = {
+        "runs": _encoder.encode(rows).decode(),
+        "events": _encoder.encode(events).decode(),
+    }
+    cursor = await connection.execute(_CREATE_MANY, values, prepare=True)
+    row = await cursor.fetchone()
+    assert row is not None
+    return bool(row[0] == len(rows))
+
+
+def _columns_of(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "status": str(run.status),
+        "seq": run.seq,
+        "wake_at": run.wake_at,
+        "updated_at": run.updated_at,
+        "finished_at": run.updated_at if run.status.is_terminal else None,
+    }
 
 
 async def move_run(
@@ -139,16 +258,20 @@ async def move_run(
     return bool(row[0] == 1)
 
 
-def _state(run: Run) -> dict[str, Any]:
+def family_columns(run: Run) -> dict[str, Any]:
+    """Where a child run belongs (all None for a run nobody started)."""
+    link = run.parent
     return {
-        "id": run.id,
-        "status": str(run.status),
-        "seq": run.seq,
-        "wake_at": run.wake_at,
-        "updated_at": run.updated_at,
-        "finished_at": run.updated_at if run.status.is_terminal else None,
-        "state": _encoder.encode(run).decode(),
+        "parent_run_id": link.run_id if link else None,
+        "parent_step": link.step_id if link else None,
+        "parent_attempt": link.attempt if link else None,
+        "child_index": link.index if link else None,
+        "scope": run.scope,
     }
+
+
+def _state(run: Run) -> dict[str, Any]:
+    return _columns_of(run) | {"state": _encoder.encode(run).decode()}
 
 
 def _events(events: Sequence[Event]) -> str:

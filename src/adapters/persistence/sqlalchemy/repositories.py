@@ -13,13 +13,16 @@ from typing import Any
 
 import msgspec
 import psycopg
+import psycopg.errors
 from sqlalchemy import delete, insert, select, tuple_, update
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
     create_run,
+    create_runs,
     driver_of,
+    family_columns,
     move_run,
     read_run,
 )
@@ -56,21 +59,55 @@ class SqlRuns:
             return
         try:
             async with self._db.begin_nested():
-                await self._db.execute(insert(runs).values(id=run.id, **_columns(run)))
+                await self._db.execute(insert(runs).values(id=run.id, **_new_columns(run)))
         except IntegrityError as error:
             if run.idempotency_key is not None and "idempotency_key" in str(error.orig):
                 raise DuplicateRun(run.workflow_id, run.idempotency_key) from None
-            raise
+            raise ConcurrencyConflict(run.id, 0) from None  # its id is taken, as on PostgreSQL
         await self._append(run.id, events)
 
-    async def get(self, run_id: str) -> Run | None:
+    async def add_many(self, created: Sequence[tuple[Run, Sequence[Event]]]) -> None:
+        with _refused_data():
+            if (driver := await self._postgres()) is not None:
+                for start in range(0, len(created), 500):  # bounded statements
+                    if not await create_runs(driver, created[start : start + 500]):
+                        raise ConcurrencyConflict(created[start][0].id, 0)
+                return
+            for run, events in created:
+                await self._add(run, events)
+
+    async def get(self, run_id: str, *, for_update: bool = False) -> Run | None:
         if (driver := await self._postgres()) is not None:
-            return await read_run(driver, run_id)
+            with _conflicts(run_id):
+                return await read_run(driver, run_id, for_update)
+        # SQLite has one writer at a time: there is nothing to lock a row against.
         row = (await self._db.execute(select(runs.c.state).where(runs.c.id == run_id))).first()
         return None if row is None else msgspec.convert(row.state, Run)
 
+    async def children(
+        self,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        after_index: int = -1,
+        limit: int | None = None,
+    ) -> list[Run]:
+        query = (
+            select(runs.c.state)
+            .where(
+                runs.c.parent_run_id == run_id,
+                runs.c.parent_step == step_id,
+                runs.c.parent_attempt == attempt,
+                runs.c.child_index > after_index,
+            )
+            .order_by(runs.c.child_index)
+            .limit(limit)
+        )
+        rows = (await self._db.execute(query)).all()
+        return [msgspec.convert(row.state, Run) for row in rows]
+
     async def save(self, run: Run, events: Sequence[Event], expected_seq: int) -> None:
-        with _refused_data():
+        with _refused_data(), _conflicts(run.id):
             await self._save(run, events, expected_seq)
 
     async def _save(self, run: Run, events: Sequence[Event], expected_seq: int) -> None:
@@ -113,6 +150,7 @@ class SqlRuns:
 
     async def page(self, where: RunFilter, limit: int, cursor: str | None = None) -> RunPage:
         query = select(runs.c.state).order_by(runs.c.created_at.desc(), runs.c.id.desc())
+        query = query.where(runs.c.scope.is_(None))
         if where.workflow_id is not None:
             query = query.where(runs.c.workflow_id == where.workflow_id)
         if where.status is not None:
@@ -143,18 +181,31 @@ class SqlRuns:
         return list((await self._db.execute(query)).scalars())
 
     async def prune(self, finished_before: datetime | None, keep: int | None, limit: int) -> int:
-        """Delete up to ``limit`` finished runs (with their history) that retention lets go."""
-        query = select(runs.c.id).where(runs.c.finished_at.is_not(None))
+        """Delete up to ``limit`` finished runs (with their history) that retention lets go.
+
+        Only runs nobody started are weighed; each goes with every run under it (its
+        branches, iterations and sub-workflows), which a join may still have to read.
+        """
+        query = select(runs.c.id).where(
+            runs.c.finished_at.is_not(None), runs.c.parent_run_id.is_(None)
+        )
         query = query.order_by(runs.c.finished_at.desc(), runs.c.id.desc())
         if keep is not None:
             query = query.offset(keep)
         if finished_before is not None:
             query = query.where(runs.c.finished_at < finished_before)
         ids = list((await self._db.execute(query.limit(limit))).scalars())
-        if ids:
-            await self._db.execute(delete(run_events).where(run_events.c.run_id.in_(ids)))
-            await self._db.execute(delete(runs).where(runs.c.id.in_(ids)))
-        return len(ids)
+        roots = len(ids)
+        level = ids
+        while level:
+            below = select(runs.c.id).where(runs.c.parent_run_id.in_(level))
+            level = list((await self._db.execute(below)).scalars())
+            ids.extend(level)
+        for start in range(0, len(ids), 1000):  # bounded statements, whatever the family
+            chunk = ids[start : start + 1000]
+            await self._db.execute(delete(run_events).where(run_events.c.run_id.in_(chunk)))
+            await self._db.execute(delete(runs).where(runs.c.id.in_(chunk)))
+        return roots
 
 
 def _columns(run: Run) -> dict[str, Any]:
@@ -172,6 +223,10 @@ def _columns(run: Run) -> dict[str, Any]:
     }
 
 
+def _new_columns(run: Run) -> dict[str, Any]:
+    return _columns(run) | family_columns(run)
+
+
 def _event_row(run_id: str, event: Event) -> dict[str, Any]:
     return {
         "run_id": run_id,
@@ -182,6 +237,19 @@ def _event_row(run_id: str, event: Event) -> dict[str, Any]:
         "attempt": getattr(event, "attempt", None),
         "data": event,
     }
+
+
+@contextlib.contextmanager
+def _conflicts(run_id: str) -> Iterator[None]:
+    """A deadlock the database broke (two transactions taking a parent and a child in
+    opposite orders) as a ConcurrencyConflict: the loser's transaction is decided again."""
+    try:
+        yield
+    except (DBAPIError, psycopg.errors.DeadlockDetected) as error:
+        orig = getattr(error, "orig", None) or error
+        if isinstance(orig, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure):
+            raise ConcurrencyConflict(run_id, -1) from error
+        raise
 
 
 @contextlib.contextmanager

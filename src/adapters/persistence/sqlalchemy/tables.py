@@ -101,7 +101,23 @@ runs = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime(), nullable=True),
     Column("state", Payload, nullable=False),
+    # A child run's place: which attempt of which step of which run started it, at which
+    # index. ``scope`` is set for branches and iterations (a part of the parent's workflow).
+    Column("parent_run_id", ID, nullable=True),
+    Column("parent_step", String(128), nullable=True),
+    Column("parent_attempt", Integer, nullable=True),
+    Column("child_index", Integer, nullable=True),
+    Column("scope", String(1024), nullable=True),
     UniqueConstraint("workflow_id", "idempotency_key"),
+    Index(
+        "ix_runs_parent_run_id_parent_step_parent_attempt_child_index",
+        "parent_run_id",
+        "parent_step",
+        "parent_attempt",
+        "child_index",
+        postgresql_where=text("parent_run_id IS NOT NULL"),
+        sqlite_where=text("parent_run_id IS NOT NULL"),
+    ),
     Index(
         "ix_runs_wake_at",
         "wake_at",

@@ -101,6 +101,11 @@ class SqlWorkflows:
             return None
         return _workflow(row.id, row.version, row.definition, row.created_at)
 
+    async def by_name(self, name: str, limit: int) -> list[Workflow]:
+        query = _latest_versions().where(workflows.c.name == name).order_by(workflows.c.id)
+        rows = (await self._db.execute(query.limit(limit))).all()
+        return [_workflow(r.id, r.version, r.definition, r.created_at) for r in rows]
+
     async def with_webhook_secrets(self) -> list[Workflow]:
         versions = workflow_versions.c
         # The text match only narrows the rows read; the triggers decide.

@@ -1,0 +1,313 @@
+"""Parallel, map and workflow steps: an attempt that runs child runs and joins their ends.
+
+Each branch, iteration or sub-workflow is a run of its own, with its own history, version
+and timers: what it does never touches its parent, so many of them progress at once on many
+workers without fighting over one version. The parent keeps only counts (``run.Fan``) and
+learns of each child's end by an ``EndChild`` decided in the child's last transaction. When
+every child has ended it asks for their outputs (``Decision.collect``) and is handed them
+back as a ``Join``, which ends the step. Children are created when the attempt opens
+(``Spawn``, pending) and started in index order as running ones end, at most ``limit`` at
+once; their ids derive from the parent's run, step, attempt and index, so a repeated
+decision can never start a child twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from wfa.domain.commands import EndChild, Join
+from wfa.domain.definition import (
+    FanStep,
+    MapStep,
+    ParallelStep,
+    WorkflowStep,
+    child_scope,
+)
+from wfa.domain.errors import ExpressionError, ExpressionTooCostly
+from wfa.domain.events import (
+    AttemptSucceeded,
+    ChildEnded,
+    ChildrenStarted,
+    ErrorInfo,
+    FanOpened,
+    ParentLink,
+)
+from wfa.domain.expressions import render
+
+if TYPE_CHECKING:
+    from wfa.domain.progress import Progress
+
+TOO_DEEP = "workflow.too_deep"
+TOO_MANY_ITEMS = "map.too_many_items"
+TOO_MANY_FAILURES = "map.too_many_failures"
+ITEMS_INVALID = "map.items_invalid"
+CHILD_FAILED = "workflow.failed"
+UNSTARTED = frozenset({"workflow.not_found", "workflow.ambiguous"})
+"""Errors of a workflow step whose child could not be created: the step's own, not a cause."""
+
+
+class Spawn(msgspec.Struct, frozen=True, kw_only=True):
+    """A child run to create (pending) in the same transaction as the decision.
+
+    Branches and iterations follow ``scope`` of the parent's workflow version; a workflow
+    step's child follows ``workflow`` (an id or a name), its latest version or ``version``.
+    """
+
+    run_id: str
+    parent: ParentLink
+    input: Any = None
+    item: Any = None
+    scope: str | None = None
+    workflow: str | None = None
+    version: int | None = None
+    # A run resumed at this step: a child whose place succeeded in this earlier attempt (with
+    # the same item) is not run again; it ends at once with the output it had.
+    reuse_attempt: int | None = None
+
+
+class FanRef(msgspec.Struct, frozen=True, array_like=True):
+    """The children of one attempt of one step of a run."""
+
+    step_id: str
+    attempt: int
+
+
+def child_run_id(run_id: str, step_id: str, attempt: int, index: int) -> str:
+    """The id of a child: the same place in the same attempt always names the same run.
+
+    A UUID (version 8) whose first 48 bits are its parent's (the creation time of a
+    time-ordered id), so children sort with their parent; the rest is a hash of the place.
+    """
+    digest = hashlib.blake2b(f"{run_id}/{step_id}/{attempt}/{index}".encode(), digest_size=10)
+    try:
+        prefix = uuid.UUID(run_id).bytes[:6]
+    except ValueError:
+        prefix = bytes(6)
+    value = int.from_bytes(prefix + digest.digest(), "big")
+    value = (value & ~(0xF << 76)) | (0x8 << 76)  # version 8: custom
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # the RFC 9562 variant
+    return str(uuid.UUID(int=value))
+
+
+def open_fan(progress: Progress, step: FanStep, number: int) -> None:
+    """The step's attempt is due: create its children and start the first of them."""
+    run = progress.run
+    if run.depth + 1 > progress.settings.max_depth:
+        message = (
+            f"runs may nest {progress.settings.max_depth} deep at most (WFA_MAX_DEPTH); "
+            "a workflow that calls itself must stop somewhere"
+        )
+        _refuse(progress, TOO_DEEP, message)
+        return
+    try:
+        context = run.context()
+        child_input = run.input if step.input is None else _render(progress, step.input, context)
+        items = _items(progress, step, context) if isinstance(step, MapStep) else None
+    except _Refused as refused:
+        _refuse(progress, refused.error, refused.message)
+        return
+    spawns = _spawns(progress, step, number, child_input, items)
+    if progress.resuming == step.id and number > 1:
+        spawns = [msgspec.structs.replace(spawn, reuse_attempt=number - 1) for spawn in spawns]
+    if not spawns:  # a map over an empty list: nothing to wait for
+        progress.record(AttemptSucceeded, step_id=step.id, attempt=number, output=[])
+        progress.go_to(progress.definition.following(step))
+        return
+    limit, tolerated = len(spawns), 0
+    if isinstance(step, MapStep):
+        limit, tolerated = min(step.max_concurrency, len(spawns)), step.tolerated(len(spawns))
+    elif isinstance(step, ParallelStep) and step.on_branch_failure == "continue":
+        tolerated = -1
+    progress.record(
+        FanOpened,
+        step_id=step.id,
+        attempt=number,
+        total=len(spawns),
+        limit=limit,
+        tolerated=tolerated,
+    )
+    progress.spawns.extend(spawns)
+    _start_more(progress)
+
+
+def end_child(progress: Progress, command: EndChild) -> None:
+    """A child of the current fan ended: count it, then fail the step, start more or join."""
+    fan = progress.run.fan
+    if fan is None or (fan.step_id, fan.attempt) != (command.step_id, command.attempt):
+        return  # the step moved on (failed, cancelled, retried): this child no longer counts
+    if not 0 <= command.index < fan.started:
+        return
+    progress.record(
+        ChildEnded,
+        step_id=command.step_id,
+        attempt=command.attempt,
+        index=command.index,
+        error=command.error,
+    )
+    fan = progress.run.fan
+    assert fan is not None
+    step = progress.definition.step(fan.step_id)
+    if command.error is not None and fan.tolerated >= 0 and fan.failed > fan.tolerated:
+        progress.attempt_failed(
+            _step_error(step, fan.failed, command.error), command.random_fraction
+        )
+        return
+    if fan.started < fan.total:
+        _start_more(progress)
+    elif fan.ended == fan.total:
+        progress.collect = FanRef(fan.step_id, fan.attempt)
+
+
+def join(progress: Progress, command: Join) -> None:
+    """Every child ended (or a detached sub-workflow started): the step's output, then on."""
+    fan = progress.run.fan
+    if fan is None or (fan.step_id, fan.attempt) != (command.step_id, command.attempt):
+        return
+    step = progress.definition.step(fan.step_id)
+    detached = isinstance(step, WorkflowStep) and not step.wait
+    if not detached and fan.ended < fan.total:
+        return
+    if command.error is not None:
+        progress.attempt_failed(command.error, 0.0)
+        return
+    if len(command.outputs) != fan.total or len(command.errors) != fan.total:
+        raise ValueError("a join hands back one output and one error per child")
+    output, failures = _joined(step, command)
+    progress.record(
+        AttemptSucceeded,
+        step_id=step.id,
+        attempt=fan.attempt,
+        output=output,
+        errors=failures or None,
+    )
+    assert isinstance(step, ParallelStep | MapStep | WorkflowStep)
+    progress.go_to(progress.definition.following(step))
+
+
+class _Refused(Exception):
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(message)
+        self.error, self.message = error, message
+
+
+def _refuse(progress: Progress, error: str, message: str) -> None:
+    progress.attempt_failed(ErrorInfo(error=error, message=message, retryable=False), 0.0)
+
+
+def _render(progress: Progress, template: Any, context: dict[str, Any]) -> Any:
+    try:
+        return render(template, context, budget=progress.costs)
+    except ExpressionTooCostly as error:
+        raise _Refused(error.code, str(error)) from None
+    except ExpressionError as error:
+        raise _Refused("expression.error", str(error)) from None
+
+
+def _items(progress: Progress, step: MapStep, context: dict[str, Any]) -> list[Any]:
+    items = _render(progress, step.items, context)
+    if not isinstance(items, list):
+        kind = "null" if items is None else type(items).__name__
+        raise _Refused(ITEMS_INVALID, f"'items' must yield a list, got {kind}")
+    most = progress.settings.max_map_items
+    if len(items) > most:
+        message = f"{len(items):,} items; a map runs over {most:,} at most (WFA_MAX_MAP_ITEMS)"
+        raise _Refused(TOO_MANY_ITEMS, message)
+    return items
+
+
+def _spawns(
+    progress: Progress, step: FanStep, number: int, child_input: Any, items: list[Any] | None
+) -> list[Spawn]:
+    run = progress.run
+
+    def link(index: int, kind: str, wait: bool = True) -> ParentLink:
+        return ParentLink(
+            run_id=run.id, step_id=step.id, attempt=number, index=index, kind=kind, wait=wait
+        )
+
+    def run_id(index: int) -> str:
+        return child_run_id(run.id, step.id, number, index)
+
+    if isinstance(step, ParallelStep):
+        return [
+            Spawn(
+                run_id=run_id(i),
+                parent=link(i, "branch"),
+                input=child_input,
+                scope=child_scope(run.scope, step, branch.name),
+            )
+            for i, branch in enumerate(step.branches)
+        ]
+    if isinstance(step, MapStep):
+        assert items is not None
+        scope = child_scope(run.scope, step)
+        return [
+            Spawn(
+                run_id=run_id(i),
+                parent=link(i, "iteration"),
+                input=child_input,
+                item=item,
+                scope=scope,
+            )
+            for i, item in enumerate(items)
+        ]
+    child_input = None if step.input is None else child_input  # not the parent's by default
+    return [
+        Spawn(
+            run_id=run_id(0),
+            parent=link(0, "workflow", wait=step.wait),
+            input=child_input,
+            workflow=step.workflow,
+            version=step.version,
+        )
+    ]
+
+
+def _start_more(progress: Progress) -> None:
+    fan = progress.run.fan
+    assert fan is not None
+    upto = min(fan.total, fan.started + fan.limit - fan.running)
+    if upto <= fan.started:
+        return
+    first = fan.started
+    progress.record(ChildrenStarted, step_id=fan.step_id, attempt=fan.attempt, upto=upto)
+    run_id = progress.run.id
+    progress.starts.extend(
+        child_run_id(run_id, fan.step_id, fan.attempt, i) for i in range(first, upto)
+    )
+
+
+def _step_error(step: Any, failed: int, error: ErrorInfo) -> ErrorInfo:
+    """The step's error when a child failed beyond what it tolerates."""
+    if isinstance(step, MapStep):
+        message = f"{failed} iteration(s) failed, more than the step tolerates"
+        return ErrorInfo(error=TOO_MANY_FAILURES, message=message, cause=error)
+    if isinstance(step, WorkflowStep) and error.error not in UNSTARTED:
+        message = f"the workflow {step.workflow!r} failed: {error.error}"
+        return ErrorInfo(error=CHILD_FAILED, message=message, cause=error)
+    return error  # a branch's error is the parallel step's, so retry and catch see it
+
+
+def _joined(step: Any, command: Join) -> tuple[Any, list[Any]]:
+    if isinstance(step, ParallelStep):
+        output = {
+            branch.name: (
+                command.outputs[i]
+                if command.errors[i] is None
+                else {"error": msgspec.to_builtins(command.errors[i])}
+            )
+            for i, branch in enumerate(step.branches)
+        }
+        return output, []
+    if isinstance(step, MapStep):
+        failures = [
+            {"index": i, **msgspec.to_builtins(error)}
+            for i, error in enumerate(command.errors)
+            if error is not None
+        ]
+        return list(command.outputs), failures
+    return command.outputs[0], []
