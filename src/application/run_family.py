@@ -35,6 +35,10 @@ from wfa.domain.run import Run, RunStatus
 from wfa.domain.workflow import Workflow
 
 CANCELLED_WITH_PARENT = "the step that started this run ended before it did"
+FAN_PAYLOAD_FACTOR = 64
+"""All the children of one fan attempt may hold this many run inputs' worth of input and
+items together: a 10,000-item map cannot copy a large input 10,000 times."""
+_encoder = msgspec.json.Encoder()
 
 
 class FamilyConflict(ConcurrencyConflict):
@@ -149,6 +153,14 @@ class RunFamily:
         """Create the children, pending; the ids of those that could not be created."""
         failed: set[str] = set()
         made: list[tuple[Run, tuple[Event, ...]]] = []
+        refused = self._too_large(spawns)
+        if refused is not None:
+            link = spawns[0].parent
+            join = Join(
+                step_id=link.step_id, attempt=link.attempt, outputs=(), errors=(), error=refused
+            )
+            pending.append(_Move(parent.id, join))
+            return {spawn.run_id for spawn in spawns}
         earlier = await self._earlier_children(uow, parent, spawns)
         for spawn in spawns:
             workflow_id, version = parent.workflow_id, parent.workflow_version
@@ -184,6 +196,24 @@ class RunFamily:
         if made:
             await uow.runs.add_many(made)
         return failed
+
+    def _too_large(self, spawns: tuple[Spawn, ...]) -> ErrorInfo | None:
+        """Why the children's inputs may not be written, if they may not: each one must fit
+        in a run's input, and all of them together in ``FAN_PAYLOAD_FACTOR`` of those."""
+        if not spawns:
+            return None
+        most = self._max_output_bytes
+        shared = len(_encoder.encode(spawns[0].input))  # one value, copied into each child
+        items = [len(_encoder.encode(spawn.item)) for spawn in spawns]
+        total = shared * len(spawns) + sum(items)
+        if shared + max(items) <= most and total <= FAN_PAYLOAD_FACTOR * most:
+            return None
+        message = (
+            f"the children's inputs and items come to {total:,} bytes ({shared:,} of input "
+            f"each); each may hold {most:,} and all together {FAN_PAYLOAD_FACTOR * most:,} "
+            f"(WFA_MAX_PAYLOAD_BYTES)"
+        )
+        return ErrorInfo(error="fan.too_large", message=message, retryable=False)
 
     async def _earlier_children(
         self, uow: UnitOfWork, parent: Run, spawns: tuple[Spawn, ...]

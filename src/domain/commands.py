@@ -70,7 +70,8 @@ class Join(_AttemptCommand, frozen=True, kw_only=True):
 
     outputs: tuple[Any, ...]
     errors: tuple[ErrorInfo | None, ...]  # errors[i]: child i's error, None if it succeeded
-    error: ErrorInfo | None = None  # the outputs could not be joined (too large together)
+    # The children could not be created, or their outputs joined (too large): the step fails.
+    error: ErrorInfo | None = None
 
 
 class Wake(Command, frozen=True, kw_only=True):

@@ -167,12 +167,12 @@ def join(progress: Progress, command: Join) -> None:
     fan = progress.run.fan
     if fan is None or (fan.step_id, fan.attempt) != (command.step_id, command.attempt):
         return
+    if command.error is not None:  # the outputs, or the children, could not be kept
+        progress.attempt_failed(command.error, 0.0)
+        return
     step = progress.definition.step(fan.step_id)
     detached = isinstance(step, WorkflowStep) and not step.wait
     if not detached and fan.ended < fan.total:
-        return
-    if command.error is not None:
-        progress.attempt_failed(command.error, 0.0)
         return
     if len(command.outputs) != fan.total or len(command.errors) != fan.total:
         raise ValueError("a join hands back one output and one error per child")
@@ -245,6 +245,8 @@ def _spawns(
     if isinstance(step, MapStep):
         assert items is not None
         scope = child_scope(run.scope, step)
+        # Each iteration keeps its own copy: not the parent's input unless the step says so.
+        child_input = None if step.input is None else child_input
         return [
             Spawn(
                 run_id=run_id(i),

@@ -247,3 +247,25 @@ async def test_cancelling_a_run_cancels_its_branches_and_their_children(make_eng
     assert [b.details.run.status for b in branches] == [RunStatus.CANCELLED] * 2
     iterations = branches[1].children["m#1"]
     assert [i.details.run.status for i in iterations] == [RunStatus.CANCELLED] * 2
+
+
+async def test_iterations_copying_too_much_input_fail_the_step_with_fan_too_large(make_engine):
+    engine = make_engine(max_payload_bytes=10_000)
+    big = {"blob": "x" * 5_000}
+    details = await engine.run_once(
+        workflow(
+            map_step("each", "{{ input.items }}", task("t", "set"), input="{{ input.blob }}"),
+        ),
+        input={"items": list(range(200)), **big},
+    )
+    assert details.run.status is RunStatus.FAILED
+    assert details.run.error is not None
+    assert details.run.error.error == "fan.too_large"
+    assert "WFA_MAX_PAYLOAD_BYTES" in details.run.error.message
+    small = await engine.run_once(
+        workflow(
+            map_step("each", "{{ input.items }}", task("t", "set", params={"i": "{{ index }}"}))
+        ),
+        input={"items": list(range(3)), **big},  # the parent's input is not copied by default
+    )
+    assert small.run.status is RunStatus.SUCCEEDED
