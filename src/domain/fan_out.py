@@ -46,6 +46,7 @@ TOO_MANY_ITEMS = "map.too_many_items"
 TOO_MANY_FAILURES = "map.too_many_failures"
 ITEMS_INVALID = "map.items_invalid"
 CHILD_FAILED = "workflow.failed"
+MAX_CAUSES = 10  # causes kept under a step's error; a recursion's deepest ones are dropped
 UNSTARTED = frozenset({"workflow.not_found", "workflow.ambiguous"})
 """Errors of a workflow step whose child could not be created: the step's own, not a cause."""
 
@@ -287,11 +288,27 @@ def _step_error(step: Any, failed: int, error: ErrorInfo) -> ErrorInfo:
     """The step's error when a child failed beyond what it tolerates."""
     if isinstance(step, MapStep):
         message = f"{failed} iteration(s) failed, more than the step tolerates"
-        return ErrorInfo(error=TOO_MANY_FAILURES, message=message, cause=error)
+        return ErrorInfo(error=TOO_MANY_FAILURES, message=message, cause=_bounded(error))
     if isinstance(step, WorkflowStep) and error.error not in UNSTARTED:
         message = f"the workflow {step.workflow!r} failed: {error.error}"
-        return ErrorInfo(error=CHILD_FAILED, message=message, cause=error)
-    return error  # a branch's error is the parallel step's, so retry and catch see it
+        return ErrorInfo(error=CHILD_FAILED, message=message, cause=_bounded(error))
+    return error
+
+
+def _bounded(error: ErrorInfo, keep: int = MAX_CAUSES) -> ErrorInfo:
+    """``error`` with at most ``keep`` errors in its chain of causes, the innermost (the
+    root cause) always among them: a workflow that calls itself to WFA_MAX_DEPTH would
+    otherwise nest its errors that deep."""
+    chain = [error]
+    while chain[-1].cause is not None:
+        chain.append(chain[-1].cause)
+    if len(chain) <= keep:
+        return error
+    kept = [*chain[: keep - 1], chain[-1]]
+    bounded = kept[-1]
+    for outer in reversed(kept[:-1]):
+        bounded = msgspec.structs.replace(outer, cause=bounded)
+    return bounded
 
 
 def _joined(step: Any, command: Join) -> tuple[Any, list[Any]]:
