@@ -22,6 +22,11 @@ class ConcurrencyConflict(ApplicationError):
         self.run_id = run_id
 
 
+class TransactionAborted(ConcurrencyConflict):
+    """The database broke a deadlock by aborting this transaction: nothing in it can be
+    kept, and it is decided again from the start."""
+
+
 class DuplicateRun(ApplicationError):
     """A run with this idempotency key already exists for the workflow."""
 

@@ -74,11 +74,16 @@ class RunFamily:
         others: list[Decision] = []
         pending: deque[_Move] = deque()
         await self._store(uow, before, decision, True, pending, first=True)
-        while pending:
-            move = pending.popleft()
-            taken = await self._decide(uow, move, pending)
-            if taken is not None:
-                others.append(taken)
+        try:
+            while pending:
+                move = pending.popleft()
+                taken = await self._decide(uow, move, pending)
+                if taken is not None:
+                    others.append(taken)
+        except FamilyConflict:
+            raise
+        except ConcurrencyConflict as conflict:  # the first run's change is staged already
+            raise FamilyConflict(conflict.run_id, -1) from conflict
         return others
 
     async def _decide(self, uow: UnitOfWork, move: _Move, pending: deque[_Move]) -> Decision | None:
@@ -124,6 +129,18 @@ class RunFamily:
                 if first:  # nothing is staged yet: an ordinary lost race
                     raise
                 raise FamilyConflict(run.id, before.seq) from conflict
+        try:
+            await self._follow(uow, run, decision, notify, pending)
+        except FamilyConflict:
+            raise
+        except ConcurrencyConflict as conflict:  # this run's change is staged already
+            raise FamilyConflict(conflict.run_id, -1) from conflict
+
+    async def _follow(
+        self, uow: UnitOfWork, run: Run, decision: Decision, notify: bool, pending: deque[_Move]
+    ) -> None:
+        ended = any(isinstance(event, TERMINAL_EVENTS) for event in decision.events)
+        link = run.parent
         if notify and ended and link is not None and link.wait:
             pending.append(_Move(link.run_id, _end_child(run)))
         failed_spawns = await self._spawn(uow, run, decision.spawns, pending)
@@ -185,9 +202,10 @@ class RunFamily:
                 scope=spawn.scope,
                 item=spawn.item,
                 depth=parent.depth + 1,
+                run_budget=spawn.run_budget,
             )
             before = earlier.get(spawn.parent.index)
-            if before is not None and _same_place(before, spawn):
+            if before is not None and _same_place(before, create):
                 # Its parent counts it when its turn to start comes (see _decide).
                 created = machine.carry(create, before.output, self._now())
             else:
@@ -261,10 +279,15 @@ class RunFamily:
         return join
 
 
-def _same_place(before: Run, spawn: Spawn) -> bool:
-    """Whether an earlier child did what this one would: the same part, workflow and item."""
-    same_workflow = spawn.workflow is None or before.scope is None
-    return same_workflow and before.scope == spawn.scope and before.item == spawn.item
+def _same_place(before: Run, create: Create) -> bool:
+    """Whether an earlier child did what this one would: the same workflow version, part of
+    it and item."""
+    return (before.workflow_id, before.workflow_version, before.scope, before.item) == (
+        create.workflow_id,
+        create.workflow_version,
+        create.scope,
+        create.item,
+    )
 
 
 def _end_child(child: Run) -> EndChild:

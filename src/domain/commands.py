@@ -24,6 +24,7 @@ class Create(Command, frozen=True, kw_only=True):
     scope: str | None = None
     item: Any = None
     depth: int = 0
+    run_budget: int | None = None
 
 
 class Start(Command, frozen=True, kw_only=True):

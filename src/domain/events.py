@@ -58,6 +58,8 @@ class RunCreated(Event, tag="run.created", frozen=True, kw_only=True):
     scope: str | None = None  # the step list it follows, for a branch or an iteration
     item: Any = None  # an iteration's item
     depth: int = 0  # how many parents it has
+    # Runs it may create under it, all levels together; None: the engine's for a root run.
+    run_budget: int | None = None
 
 
 class RunStarted(Event, tag="run.started", frozen=True, kw_only=True):

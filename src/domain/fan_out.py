@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 TOO_DEEP = "workflow.too_deep"
 TOO_MANY_ITEMS = "map.too_many_items"
+TOO_MANY_RUNS = "fan.too_many_runs"
 TOO_MANY_FAILURES = "map.too_many_failures"
 ITEMS_INVALID = "map.items_invalid"
 CHILD_FAILED = "workflow.failed"
@@ -63,6 +64,7 @@ class Spawn(msgspec.Struct, frozen=True, kw_only=True):
     input: Any = None
     item: Any = None
     scope: str | None = None
+    run_budget: int = 0  # runs it may create under it in turn
     workflow: str | None = None
     version: int | None = None
     # A run resumed at this step: a child whose place succeeded in this earlier attempt (with
@@ -112,6 +114,17 @@ def open_fan(progress: Progress, step: FanStep, number: int) -> None:
         _refuse(progress, refused.error, refused.message)
         return
     spawns = _spawns(progress, step, number, child_input, items)
+    allowed = run.run_budget if run.run_budget is not None else progress.settings.max_family_runs
+    if len(spawns) > allowed:
+        message = (
+            f"{len(spawns):,} child runs; this run may have {allowed:,} under it "
+            "(WFA_MAX_FAMILY_RUNS, shared evenly among the children of each level)"
+        )
+        _refuse(progress, TOO_MANY_RUNS, message)
+        return
+    if spawns:
+        share = (allowed - len(spawns)) // len(spawns)
+        spawns = [msgspec.structs.replace(spawn, run_budget=share) for spawn in spawns]
     if progress.resuming == step.id and number > 1:
         spawns = [msgspec.structs.replace(spawn, reuse_attempt=number - 1) for spawn in spawns]
     if not spawns:  # a map over an empty list: nothing to wait for

@@ -69,6 +69,7 @@ def create(command: Create, now: datetime) -> Decision:
         scope=command.scope,
         item=command.item,
         depth=command.depth,
+        run_budget=command.run_budget,
     )
     return Decision(run=evolve(None, event), events=(event,))
 
@@ -244,7 +245,7 @@ def _resume(progress: Progress) -> None:
     # A run that used up its history would fail again at once: it cannot go on, only restart.
     # Resuming needs room for run.resumed, the step it enters, and an ending.
     spent = run.error is not None and run.error.error == HISTORY_LIMIT
-    if spent or run.seq + 2 >= progress.budget:
+    if spent or run.budgeted_events + 2 >= progress.budget:
         raise IllegalTransition(
             f"the run's history is at its limit of {progress.budget} events; "
             "it cannot be retried, start a new run"

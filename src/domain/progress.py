@@ -26,12 +26,15 @@ from wfa.domain.definition import (
     SucceedStep,
     TaskStep,
     WaitStep,
+    WorkflowStep,
 )
 from wfa.domain.errors import ExpressionError, ExpressionTooCostly
 from wfa.domain.events import (
     AttemptFailed,
     AttemptQueued,
     AttemptScheduled,
+    ChildEnded,
+    ChildrenStarted,
     ChoiceMade,
     ErrorInfo,
     Event,
@@ -51,6 +54,7 @@ DEFAULT_MAX_EVENTS = 10_000
 HISTORY_LIMIT = "run.history_limit"
 """The error of a run that used up its history budget: not retried, not caught, not resumed."""
 ENDINGS = (RunSucceeded, RunFailed, RunCancelled)
+UNCHARGED = (ChildrenStarted, ChildEnded)  # a fan's counting: bounded by its items instead
 
 
 class HistoryFull(Exception):
@@ -68,6 +72,8 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
     expression_budget: int = DEFAULT_EXPRESSION_BUDGET
     max_depth: int = 10  # parents a run may have: sub-workflows, branches and iterations
     max_map_items: int = 10_000  # items one map step's attempt may run over
+    # Runs one run may have under it, all levels together: split evenly among its children.
+    max_family_runs: int = 100_000
 
 
 class Job(msgspec.Struct, frozen=True, array_like=True):
@@ -103,6 +109,10 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
         return not self.events
 
 
+def _detached(step: Step) -> bool:
+    return isinstance(step, WorkflowStep) and not step.wait
+
+
 def _failure_kind(step: Step, error: Exception) -> str:
     """The named error of an inline step whose expression or timestamp failed."""
     if isinstance(error, ExpressionTooCostly):
@@ -136,6 +146,8 @@ class Progress:
             before is not None
             and before.unfinished
             and (now is None or (now.step_id, now.attempt) != (before.step_id, before.attempt))
+            # A sub-workflow started with wait: false lives on its own.
+            and not _detached(self.definition.step(before.step_id))
         )
         cancels = (FanRef(before.step_id, before.attempt),) if left and before else ()
         return Decision(
@@ -150,11 +162,12 @@ class Progress:
 
     def room_to_go_on(self) -> bool:
         """Whether one more event fits and still leaves the last slot for an ending."""
-        return self.run.seq + 1 < self.budget
+        return self.run.budgeted_events + 1 < self.budget
 
     def record(self, kind: type[Event], **fields: Any) -> None:
         """Append an event; raise HistoryFull when it ended the run on its budget instead."""
-        if not issubclass(kind, ENDINGS) and not self.room_to_go_on():
+        charged = not issubclass(kind, ENDINGS + UNCHARGED)
+        if charged and not self.room_to_go_on():
             self._spend_budget(fields.get("step_id"))
         self._append(kind(seq=self.run.seq + 1, at=self.now, **fields))
 

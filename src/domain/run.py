@@ -122,7 +122,11 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
     scope: str | None = None  # the part of the definition a branch or iteration follows
     item: Any = None
     depth: int = 0
+    run_budget: int | None = None  # runs it may create under it; None: the engine's
     fan: Fan | None = None
+    # Events that count a fan's children (fan.started, fan.child_ended): bounded by the
+    # items (WFA_MAX_MAP_ITEMS), so they are not charged to the history budget.
+    fan_events: int = 0
     current_step: str | None = None
     attempt: Attempt | None = None
     wait_until: datetime | None = None
@@ -134,6 +138,11 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
     output: Any = None
     error: ErrorInfo | None = None
     failed_step: str | None = None
+
+    @property
+    def budgeted_events(self) -> int:
+        """The events charged to the run's history budget."""
+        return self.seq - self.fan_events
 
     @property
     def wake_at(self) -> datetime | None:
@@ -196,6 +205,7 @@ def _created(event: RunCreated) -> Run:
         scope=event.scope,
         item=event.item,
         depth=event.depth,
+        run_budget=event.run_budget,
         created_at=event.at,
         updated_at=event.at,
         seq=event.seq,
@@ -248,9 +258,11 @@ def _apply(run: Run, event: Event) -> Run:
         case ChildrenStarted():
             fan = _fan(run)
             running = fan.running + event.upto - fan.started
-            return replace(run, fan=replace(fan, started=event.upto, running=running))
+            fan = replace(fan, started=event.upto, running=running)
+            return replace(run, fan=fan, fan_events=run.fan_events + 1)
         case ChildEnded():
-            return replace(run, fan=_child_ended(_fan(run), event.error))
+            fan = _child_ended(_fan(run), event.error)
+            return replace(run, fan=fan, fan_events=run.fan_events + 1)
         case StepCaught():
             return replace(run, caught={**run.caught, event.step_id: event.error})
         case ChoiceMade():

@@ -27,6 +27,7 @@ from wfa.domain.suggestions import did_you_mean, known_names
 
 MAX_ATTEMPTS_LIMIT = 100
 MAX_BACKOFF_RATE = 100.0
+MAX_VERSION = 2**31 - 1  # versions are numbered in a 32-bit column
 MAX_DURATION = 366 * 24 * 3600.0  # a year and a day: the longest wait, backoff or timeout
 
 
@@ -68,8 +69,8 @@ def _fan_problems(step: FanStep, limits: DefinitionLimits) -> Iterator[tuple[str
     if isinstance(step, WorkflowStep):
         if not step.workflow.strip():
             yield ".workflow", "must name a workflow (its id or its name)"
-        if step.version is not None and step.version < 1:
-            yield ".version", "must be 1 or more"
+        if step.version is not None and not 1 <= step.version <= MAX_VERSION:
+            yield ".version", f"must be between 1 and {MAX_VERSION}"
 
 
 def _tolerance_problems(tolerated: int | str) -> Iterator[tuple[str, str]]:

@@ -78,6 +78,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Parents a run may have (sub-workflows, branches, iterations); items one map runs over.
     max_depth: int = 10
     max_map_items: int = 10_000
+    max_family_runs: int = 100_000
     # The job stream's key (its consumer group lives in it); one per deployment on a Redis DB.
     queue_name: str = "wfa:jobs"
     # A job unacked this long (its worker died) is claimed by another worker.
@@ -142,8 +143,11 @@ def load_settings(
             MIN_RUN_EVENTS,
             MAX_RUN_EVENTS,
         ),
-        max_depth=_integer("WFA_MAX_DEPTH", get("WFA_MAX_DEPTH"), 10, 1, 1000),
+        max_depth=_integer("WFA_MAX_DEPTH", get("WFA_MAX_DEPTH"), 10, 1, 100),
         max_map_items=_integer("WFA_MAX_MAP_ITEMS", get("WFA_MAX_MAP_ITEMS"), 10_000, 1, 10**6),
+        max_family_runs=_integer(
+            "WFA_MAX_FAMILY_RUNS", get("WFA_MAX_FAMILY_RUNS"), 100_000, 1, 10**8
+        ),
         queue_name=get("WFA_QUEUE_NAME") or "wfa:jobs",
         queue_idle_timeout_seconds=_seconds(
             "WFA_QUEUE_IDLE_TIMEOUT_SECONDS", get("WFA_QUEUE_IDLE_TIMEOUT_SECONDS"), 300.0
@@ -192,6 +196,7 @@ def engine_settings(settings: Settings) -> EngineSettings:
         expression_budget=settings.expression_budget,
         max_depth=settings.max_depth,
         max_map_items=settings.max_map_items,
+        max_family_runs=settings.max_family_runs,
     )
 
 

@@ -125,7 +125,7 @@ class MemoryUnitOfWork:
         for run, events, expected in pending.runs.values():
             store.runs[run.id] = run
             store.history.setdefault(run.id, []).extend(events)
-            if expected is None and run.parent is not None:
+            if expected is None and run.parent is not None and run.parent.wait:
                 link = run.parent
                 family = store.children.setdefault((link.run_id, link.step_id, link.attempt), [])
                 family.append(run.id)
@@ -252,6 +252,7 @@ class MemoryRuns:
             for run, _, expected in self.pending.runs.values()
             if expected is None
             and run.parent is not None
+            and run.parent.wait
             and (run.parent.run_id, run.parent.step_id, run.parent.attempt)
             == (run_id, step_id, attempt)
         ]
@@ -300,7 +301,7 @@ class MemoryRuns:
             run
             for run in self._store.runs.values()
             if run.status.is_terminal
-            and run.parent is None
+            and (run.parent is None or not run.parent.wait)
             and run.id not in self.pending.deleted_runs
         ]
         finished.sort(key=lambda run: (run.updated_at, run.id), reverse=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from wfa.application.errors import ConcurrencyConflict, NotFound
+from wfa.application.errors import ConcurrencyConflict, NotFound, TransactionAborted
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.application.run_family import FamilyConflict
@@ -42,8 +42,10 @@ class FireDueTimers:
                     continue
                 try:
                     result = await self._transitions.decide_in(uow, run, self._wake)
-                except FamilyConflict:
-                    raise  # part of it is staged: the whole batch goes, to be tried again
+                except (FamilyConflict, TransactionAborted):
+                    # Part of it is staged, or the database aborted the transaction: the
+                    # whole batch goes, and its runs are still due at the next tick.
+                    raise
                 except (NotFound, ConcurrencyConflict) as error:
                     log.warning("run %s not woken: %s", run_id, error)
                     continue

@@ -269,3 +269,57 @@ async def test_iterations_copying_too_much_input_fail_the_step_with_fan_too_larg
         input={"items": list(range(3)), **big},  # the parent's input is not copied by default
     )
     assert small.run.status is RunStatus.SUCCEEDED
+
+
+async def test_a_sub_workflow_started_without_waiting_runs_on_after_its_parent_ends(make_engine):
+    engine = make_engine()
+    await engine.add_workflow(
+        workflow({"id": "nap", "type": "wait", "seconds": 60}, task("done", "set"), name="slow")
+    )
+    details = await engine.run_once(
+        workflow({"id": "fire", "type": "workflow", "workflow": "slow", "wait": False}, name="f")
+    )
+    assert details.run.status is RunStatus.SUCCEEDED
+    child_id = details.run.output["run_id"]
+    child = await engine.settle(child_id)
+    assert child.run.status is RunStatus.SUCCEEDED  # not cancelled with its parent's step
+    assert child.run.parent is not None
+    assert child.run.parent.run_id == details.run.id
+
+
+async def test_a_map_of_more_items_than_the_history_budget_still_succeeds(make_engine):
+    engine = make_engine()
+    details = await engine.run_once(
+        {
+            **workflow(
+                map_step("each", "{{ input }}", task("t", "set", params={"i": "{{ index }}"}))
+            ),
+            "limits": {"max_events": 20},
+        },
+        input=list(range(30)),
+    )
+    assert details.run.status is RunStatus.SUCCEEDED
+    assert details.run.output == [{"i": i} for i in range(30)]
+    assert len(details.history) > 30  # a child_ended for each, past the budget: not charged
+
+
+async def test_nested_fans_share_the_family_budget_evenly(make_engine):
+    from wfa.domain.progress import EngineSettings
+
+    engine = make_engine(settings=EngineSettings(max_family_runs=20))
+    inner = map_step("inner", "{{ `[1, 2, 3, 4]` }}", task("t", "set"))
+    outer = map_step("outer", "{{ input }}", inner)
+    fits = await engine.run_once(workflow(outer), input=[1, 2, 3])  # 3 + 3 x 4 = 15 runs
+    assert fits.run.status is RunStatus.SUCCEEDED
+    # 4 children leave each (20 - 4) / 4 = 4 runs: the inner maps fit.
+    exactly = await engine.run_once(workflow(outer), input=[1, 2, 3, 4])
+    assert exactly.run.status is RunStatus.SUCCEEDED
+    # 5 children leave each (20 - 5) / 5 = 3 runs: an inner map of 4 is refused.
+    refused = await engine.run_once(workflow(outer), input=[1, 2, 3, 4, 5])
+    assert refused.run.status is RunStatus.FAILED
+    error = refused.run.error
+    assert error is not None
+    assert error.error == "map.too_many_failures"
+    assert error.cause is not None
+    assert error.cause.error == "fan.too_many_runs"
+    assert "WFA_MAX_FAMILY_RUNS" in error.cause.message

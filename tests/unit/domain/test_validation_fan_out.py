@@ -95,7 +95,7 @@ def test_problems_inside_branches_and_map_steps_name_their_whole_path():
         "steps[1].max_concurrency: must be between 1 and 1,000 (WFA_MAX_MAP_CONCURRENCY)",
         "steps[1].tolerated_failures: must be a count (3) or a percentage from 0% to 100% ('10%')",
         "steps[2].workflow: must name a workflow (its id or its name)",
-        "steps[2].version: must be 1 or more",
+        "steps[2].version: must be between 1 and 2147483647",
     ]
 
 

@@ -259,8 +259,9 @@ async def move_run(
 
 
 def family_columns(run: Run) -> dict[str, Any]:
-    """Where a child run belongs (all None for a run nobody started)."""
-    link = run.parent
+    """Where a child run belongs: all None for a run nobody started, and for a sub-workflow
+    started with ``wait: false`` (it lives on its own: listed, pruned and kept as a root)."""
+    link = run.parent if run.parent is not None and run.parent.wait else None
     return {
         "parent_run_id": link.run_id if link else None,
         "parent_step": link.step_id if link else None,

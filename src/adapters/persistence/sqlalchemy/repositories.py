@@ -27,7 +27,12 @@ from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
     read_run,
 )
 from wfa.adapters.persistence.sqlalchemy.tables import run_events, runs
-from wfa.application.errors import ConcurrencyConflict, DuplicateRun, StoreRefused
+from wfa.application.errors import (
+    ConcurrencyConflict,
+    DuplicateRun,
+    StoreRefused,
+    TransactionAborted,
+)
 from wfa.application.paging import decode_cursor, encode_cursor
 from wfa.application.ports.repositories import RunFilter, RunPage
 from wfa.domain.events import Event, RunEvent, event_type
@@ -67,7 +72,7 @@ class SqlRuns:
         await self._append(run.id, events)
 
     async def add_many(self, created: Sequence[tuple[Run, Sequence[Event]]]) -> None:
-        with _refused_data():
+        with _refused_data(), _conflicts(created[0][0].id if created else "-"):
             if (driver := await self._postgres()) is not None:
                 for start in range(0, len(created), 500):  # bounded statements
                     if not await create_runs(driver, created[start : start + 500]):
@@ -248,7 +253,7 @@ def _conflicts(run_id: str) -> Iterator[None]:
     except (DBAPIError, psycopg.errors.DeadlockDetected) as error:
         orig = getattr(error, "orig", None) or error
         if isinstance(orig, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure):
-            raise ConcurrencyConflict(run_id, -1) from error
+            raise TransactionAborted(run_id, -1) from error
         raise
 
 
