@@ -13,19 +13,23 @@ decision can never start a child twice.
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from wfa.domain.children import (
+    FanRef,
+    child_run_id,
+    joined_output,
+    spawns_for,
+    step_error,
+)
 from wfa.domain.commands import EndChild, Join
 from wfa.domain.definition import (
     FanStep,
     MapStep,
     ParallelStep,
     WorkflowStep,
-    child_scope,
 )
 from wfa.domain.errors import ExpressionError, ExpressionTooCostly
 from wfa.domain.events import (
@@ -34,7 +38,6 @@ from wfa.domain.events import (
     ChildrenStarted,
     ErrorInfo,
     FanOpened,
-    ParentLink,
 )
 from wfa.domain.expressions import render
 
@@ -44,56 +47,7 @@ if TYPE_CHECKING:
 TOO_DEEP = "workflow.too_deep"
 TOO_MANY_ITEMS = "map.too_many_items"
 TOO_MANY_RUNS = "fan.too_many_runs"
-TOO_MANY_FAILURES = "map.too_many_failures"
 ITEMS_INVALID = "map.items_invalid"
-CHILD_FAILED = "workflow.failed"
-MAX_CAUSES = 10  # causes kept under a step's error; a recursion's deepest ones are dropped
-UNSTARTED = frozenset({"workflow.not_found", "workflow.ambiguous"})
-"""Errors of a workflow step whose child could not be created: the step's own, not a cause."""
-
-
-class Spawn(msgspec.Struct, frozen=True, kw_only=True):
-    """A child run to create (pending) in the same transaction as the decision.
-
-    Branches and iterations follow ``scope`` of the parent's workflow version; a workflow
-    step's child follows ``workflow`` (an id or a name), its latest version or ``version``.
-    """
-
-    run_id: str
-    parent: ParentLink
-    input: Any = None
-    item: Any = None
-    scope: str | None = None
-    run_budget: int = 0  # runs it may create under it in turn
-    workflow: str | None = None
-    version: int | None = None
-    # A run resumed at this step: a child whose place succeeded in this earlier attempt (with
-    # the same item) is not run again; it ends at once with the output it had.
-    reuse_attempt: int | None = None
-
-
-class FanRef(msgspec.Struct, frozen=True, array_like=True):
-    """The children of one attempt of one step of a run."""
-
-    step_id: str
-    attempt: int
-
-
-def child_run_id(run_id: str, step_id: str, attempt: int, index: int) -> str:
-    """The id of a child: the same place in the same attempt always names the same run.
-
-    A UUID (version 8) whose first 48 bits are its parent's (the creation time of a
-    time-ordered id), so children sort with their parent; the rest is a hash of the place.
-    """
-    digest = hashlib.blake2b(f"{run_id}/{step_id}/{attempt}/{index}".encode(), digest_size=10)
-    try:
-        prefix = uuid.UUID(run_id).bytes[:6]
-    except ValueError:
-        prefix = bytes(6)
-    value = int.from_bytes(prefix + digest.digest(), "big")
-    value = (value & ~(0xF << 76)) | (0x8 << 76)  # version 8: custom
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # the RFC 9562 variant
-    return str(uuid.UUID(int=value))
 
 
 def open_fan(progress: Progress, step: FanStep, number: int) -> None:
@@ -113,7 +67,7 @@ def open_fan(progress: Progress, step: FanStep, number: int) -> None:
     except _Refused as refused:
         _refuse(progress, refused.error, refused.message)
         return
-    spawns = _spawns(progress, step, number, child_input, items)
+    spawns = spawns_for(progress, step, number, child_input, items)
     allowed = run.run_budget if run.run_budget is not None else progress.settings.max_family_runs
     if len(spawns) > allowed:
         message = (
@@ -167,7 +121,7 @@ def end_child(progress: Progress, command: EndChild) -> None:
     step = progress.definition.step(fan.step_id)
     if command.error is not None and fan.tolerated >= 0 and fan.failed > fan.tolerated:
         progress.attempt_failed(
-            _step_error(step, fan.failed, command.error), command.random_fraction
+            step_error(step, fan.failed, command.error), command.random_fraction
         )
         return
     if fan.started < fan.total:
@@ -190,7 +144,7 @@ def join(progress: Progress, command: Join) -> None:
         return
     if len(command.outputs) != fan.total or len(command.errors) != fan.total:
         raise ValueError("a join hands back one output and one error per child")
-    output, failures = _joined(step, command)
+    output, failures = joined_output(step, command)
     progress.record(
         AttemptSucceeded,
         step_id=step.id,
@@ -233,56 +187,6 @@ def _items(progress: Progress, step: MapStep, context: dict[str, Any]) -> list[A
     return items
 
 
-def _spawns(
-    progress: Progress, step: FanStep, number: int, child_input: Any, items: list[Any] | None
-) -> list[Spawn]:
-    run = progress.run
-
-    def link(index: int, kind: str, wait: bool = True) -> ParentLink:
-        return ParentLink(
-            run_id=run.id, step_id=step.id, attempt=number, index=index, kind=kind, wait=wait
-        )
-
-    def run_id(index: int) -> str:
-        return child_run_id(run.id, step.id, number, index)
-
-    if isinstance(step, ParallelStep):
-        return [
-            Spawn(
-                run_id=run_id(i),
-                parent=link(i, "branch"),
-                input=child_input,
-                scope=child_scope(run.scope, step, branch.name),
-            )
-            for i, branch in enumerate(step.branches)
-        ]
-    if isinstance(step, MapStep):
-        assert items is not None
-        scope = child_scope(run.scope, step)
-        # Each iteration keeps its own copy: not the parent's input unless the step says so.
-        child_input = None if step.input is None else child_input
-        return [
-            Spawn(
-                run_id=run_id(i),
-                parent=link(i, "iteration"),
-                input=child_input,
-                item=item,
-                scope=scope,
-            )
-            for i, item in enumerate(items)
-        ]
-    child_input = None if step.input is None else child_input  # not the parent's by default
-    return [
-        Spawn(
-            run_id=run_id(0),
-            parent=link(0, "workflow", wait=step.wait),
-            input=child_input,
-            workflow=step.workflow,
-            version=step.version,
-        )
-    ]
-
-
 def _start_more(progress: Progress) -> None:
     fan = progress.run.fan
     assert fan is not None
@@ -295,51 +199,3 @@ def _start_more(progress: Progress) -> None:
     progress.starts.extend(
         child_run_id(run_id, fan.step_id, fan.attempt, i) for i in range(first, upto)
     )
-
-
-def _step_error(step: Any, failed: int, error: ErrorInfo) -> ErrorInfo:
-    """The step's error when a child failed beyond what it tolerates."""
-    if isinstance(step, MapStep):
-        message = f"{failed} iteration(s) failed, more than the step tolerates"
-        return ErrorInfo(error=TOO_MANY_FAILURES, message=message, cause=_bounded(error))
-    if isinstance(step, WorkflowStep) and error.error not in UNSTARTED:
-        message = f"the workflow {step.workflow!r} failed: {error.error}"
-        return ErrorInfo(error=CHILD_FAILED, message=message, cause=_bounded(error))
-    return error
-
-
-def _bounded(error: ErrorInfo, keep: int = MAX_CAUSES) -> ErrorInfo:
-    """``error`` with at most ``keep`` errors in its chain of causes, the innermost (the
-    root cause) always among them: a workflow that calls itself to WFA_MAX_DEPTH would
-    otherwise nest its errors that deep."""
-    chain = [error]
-    while chain[-1].cause is not None:
-        chain.append(chain[-1].cause)
-    if len(chain) <= keep:
-        return error
-    kept = [*chain[: keep - 1], chain[-1]]
-    bounded = kept[-1]
-    for outer in reversed(kept[:-1]):
-        bounded = msgspec.structs.replace(outer, cause=bounded)
-    return bounded
-
-
-def _joined(step: Any, command: Join) -> tuple[Any, list[Any]]:
-    if isinstance(step, ParallelStep):
-        output = {
-            branch.name: (
-                command.outputs[i]
-                if command.errors[i] is None
-                else {"error": msgspec.to_builtins(command.errors[i])}
-            )
-            for i, branch in enumerate(step.branches)
-        }
-        return output, []
-    if isinstance(step, MapStep):
-        failures = [
-            {"index": i, **msgspec.to_builtins(error)}
-            for i, error in enumerate(command.errors)
-            if error is not None
-        ]
-        return list(command.outputs), failures
-    return command.outputs[0], []

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from wfa.domain.children import FanRef, Spawn
 from wfa.domain.definition import (
     END,
     FAN_STEPS,
@@ -47,7 +48,7 @@ from wfa.domain.events import (
 )
 from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
 from wfa.domain.expressions import condition_holds, render
-from wfa.domain.fan_out import FanRef, Spawn, open_fan
+from wfa.domain.fan_out import open_fan
 from wfa.domain.run import Run, evolve
 
 DEFAULT_MAX_EVENTS = 10_000

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from wfa.domain.children import MAX_CAUSES, bounded_causes
 from wfa.domain.events import ErrorInfo
-from wfa.domain.fan_out import MAX_CAUSES, _bounded
 
 
 def chain(length: int) -> ErrorInfo:
@@ -22,11 +22,11 @@ def names(error: ErrorInfo | None) -> list[str]:
 
 
 def test_a_short_chain_is_kept_whole():
-    assert _bounded(chain(3)) == chain(3)
+    assert bounded_causes(chain(3)) == chain(3)
 
 
 def test_a_long_chain_keeps_its_outer_errors_and_its_root_cause():
-    bounded = _bounded(chain(50))
+    bounded = bounded_causes(chain(50))
     assert len(names(bounded)) == MAX_CAUSES
     assert names(bounded)[-1] == "workflow.too_deep"
     assert bounded.message == chain(50).message
