@@ -15,7 +15,7 @@ from wfa.domain.definition import Definition
 from wfa.domain.errors import IllegalTransition
 from wfa.domain.events import RunCancelled, RunFailed
 from wfa.domain.progress import HISTORY_LIMIT, EngineSettings
-from wfa.domain.run import AttemptStatus, RunStatus
+from wfa.domain.run import AttemptStatus, RunStatus, replay
 from wfa.domain.timeline import attempts
 from wfa.domain.validation import parse_definition
 
@@ -64,6 +64,7 @@ def drive(runner: Runner, fail: bool, rounds: int = 10_000) -> None:
 
 def assert_spent(runner: Runner, budget: int) -> None:
     assert len(runner.history) == budget
+    assert replay(runner.history) == runner.run
     last = runner.history[-1]
     assert isinstance(last, RunFailed)
     assert last.error.error == HISTORY_LIMIT
