@@ -87,6 +87,13 @@ workflow_versions = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
+LISTING_INDEXES = {
+    "ix_runs_created_at_id": ("created_at", "id"),
+    "ix_runs_workflow_id_created_at_id": ("workflow_id", "created_at", "id"),
+    "ix_runs_status_created_at_id": ("status", "created_at", "id"),
+}
+_LISTED = text("scope IS NULL")
+
 runs = Table(
     "runs",
     metadata,
@@ -124,9 +131,12 @@ runs = Table(
         postgresql_where=text("wake_at IS NOT NULL"),
         sqlite_where=text("wake_at IS NOT NULL"),
     ),
-    Index("ix_runs_created_at_id", "created_at", "id"),
-    Index("ix_runs_workflow_id_created_at_id", "workflow_id", "created_at", "id"),
-    Index("ix_runs_status_created_at_id", "status", "created_at", "id"),
+    # Newest-first paging of the runs a list shows: branches and iterations are left out
+    # (their parent lists them), so a map's thousands of them cost a list nothing.
+    *(
+        Index(name, *columns, postgresql_where=_LISTED, sqlite_where=_LISTED)
+        for name, columns in LISTING_INDEXES.items()
+    ),
     Index(
         "ix_runs_finished_at",
         "finished_at",

@@ -18,6 +18,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _INDEX = "ix_runs_parent_run_id_parent_step_parent_attempt_child_index"
+# The newest-first listing indexes cover only the runs a list shows (not branches and
+# iterations), so a map's thousands of children are never scanned to page through runs.
+_LISTING = {
+    "ix_runs_created_at_id": ["created_at", "id"],
+    "ix_runs_workflow_id_created_at_id": ["workflow_id", "created_at", "id"],
+    "ix_runs_status_created_at_id": ["status", "created_at", "id"],
+}
 
 
 def upgrade() -> None:
@@ -34,9 +41,16 @@ def upgrade() -> None:
         postgresql_where=sa.text("parent_run_id IS NOT NULL"),
         sqlite_where=sa.text("parent_run_id IS NOT NULL"),
     )
+    listed = sa.text("scope IS NULL")
+    for name, columns in _LISTING.items():
+        op.drop_index(name, table_name="runs")
+        op.create_index(name, "runs", columns, postgresql_where=listed, sqlite_where=listed)
 
 
 def downgrade() -> None:
+    for name, columns in _LISTING.items():
+        op.drop_index(name, table_name="runs")
+        op.create_index(name, "runs", columns)
     op.drop_index(_INDEX, table_name="runs")
     with op.batch_alter_table("runs") as batch:
         for column in ("scope", "child_index", "parent_attempt", "parent_step", "parent_run_id"):
