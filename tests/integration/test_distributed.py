@@ -46,6 +46,14 @@ SETTLE_TIMEOUT = 60.0
 UNFINISHED = ("pending", "running", "waiting")
 
 FLAKY_RETRY = {"max_attempts": 3, "initial_interval": 0.2, "backoff_rate": 2.0}
+# A killed worker's attempts are taken over within seconds; 8 steps per worker, so that
+# more running at once proves both workers are busy.
+FAST_FAILOVER = {
+    "WFA_LEASE_SECONDS": "2",
+    "WFA_REDELIVER_AFTER_SECONDS": "2",
+    "WFA_QUEUE_IDLE_TIMEOUT_SECONDS": "4",
+    "WFA_WORKER_CONCURRENCY": "8",
+}
 
 
 def task(step_id: str, action: str, params: Any = None, **more: Any) -> dict[str, Any]:
@@ -357,13 +365,7 @@ def test_a_worker_killed_in_the_middle_of_a_slow_step(cluster):
         task("note", "noop"),
         task("reply", "set", {"done": "{{ input.n }}"}),
     )
-    timing = {
-        "WFA_LEASE_SECONDS": "2",
-        "WFA_REDELIVER_AFTER_SECONDS": "2",
-        "WFA_QUEUE_IDLE_TIMEOUT_SECONDS": "4",
-        "WFA_WORKER_CONCURRENCY": "8",
-    }
-    cluster.env |= timing
+    cluster.env |= FAST_FAILOVER
     cluster.start_api()
     victim = cluster.start("worker")
     cluster.start("worker")
@@ -481,12 +483,7 @@ def test_a_map_runs_on_two_workers_and_one_is_killed_mid_map(cluster):
             ],
         },
     )
-    cluster.env |= {
-        "WFA_LEASE_SECONDS": "2",
-        "WFA_REDELIVER_AFTER_SECONDS": "2",
-        "WFA_QUEUE_IDLE_TIMEOUT_SECONDS": "4",
-        "WFA_WORKER_CONCURRENCY": "8",
-    }
+    cluster.env |= FAST_FAILOVER
     cluster.start_api()
     victim = cluster.start("worker")
     cluster.start("worker")

@@ -114,13 +114,26 @@ async def driver_of(connection: SqlConnection) -> AsyncConnection[Any]:
     return driver  # type: ignore[no-any-return]
 
 
-class _EventRow(msgspec.Struct):
+class _EventRow(msgspec.Struct, omit_defaults=True):
     seq: int
     type: str
     at: Any
     step_id: str | None
     attempt: int | None
     data: Event
+    run_id: str | None = None  # only where one statement appends to many runs
+
+
+def _event_row(event: Event, run_id: str | None = None) -> _EventRow:
+    return _EventRow(
+        seq=event.seq,
+        type=event_type(event),
+        at=event.at,
+        step_id=getattr(event, "step_id", None),
+        attempt=getattr(event, "attempt", None),
+        data=event,
+        run_id=run_id,
+    )
 
 
 async def read_run(
@@ -187,16 +200,6 @@ class _NewRun(msgspec.Struct):
     scope: str | None
 
 
-class _RunEventRow(msgspec.Struct):
-    run_id: str
-    seq: int
-    type: str
-    at: Any
-    step_id: str | None
-    attempt: int | None
-    data: Event
-
-
 async def create_runs(
     connection: AsyncConnection[Any], created: Sequence[tuple[Run, Sequence[Event]]]
 ) -> bool:
@@ -213,19 +216,7 @@ async def create_runs(
         )
         for run, _ in created
     ]
-    events = [
-        _RunEventRow(
-            run_id=run.id,
-            seq=event.seq,
-            type=event_type(event),
-            at=event.at,
-            step_id=getattr(event, "step_id", None),
-            attempt=getattr(event, "attempt", None),
-            data=event,
-        )
-        for run, run_events in created
-        for event in run_events
-    ]
+    events = [_event_row(event, run.id) for run, run_events in created for event in run_events]
     values = {
         "runs": _encoder.encode(rows).decode(),
         "events": _encoder.encode(events).decode(),
@@ -276,15 +267,4 @@ def _state(run: Run) -> dict[str, Any]:
 
 
 def _events(events: Sequence[Event]) -> str:
-    rows = [
-        _EventRow(
-            seq=event.seq,
-            type=event_type(event),
-            at=event.at,
-            step_id=getattr(event, "step_id", None),
-            attempt=getattr(event, "attempt", None),
-            data=event,
-        )
-        for event in events
-    ]
-    return _encoder.encode(rows).decode()
+    return _encoder.encode([_event_row(event) for event in events]).decode()
