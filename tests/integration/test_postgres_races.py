@@ -34,8 +34,16 @@ from wfa.application.use_cases.api_keys import EnsureBootstrapKey
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
 from wfa.domain import machine
+from wfa.domain.children import child_run_id
 from wfa.domain.commands import BeginAttempt, CompleteAttempt, Create, FailAttempt, Start
-from wfa.domain.events import AttemptQueued, AttemptSucceeded, ErrorInfo, Event, RunSucceeded
+from wfa.domain.events import (
+    AttemptQueued,
+    AttemptSucceeded,
+    ErrorInfo,
+    Event,
+    RunSucceeded,
+    event_type,
+)
 from wfa.domain.progress import Job
 from wfa.domain.run import AttemptStatus, Run, RunStatus
 from wfa.domain.validation import parse_definition
@@ -148,8 +156,8 @@ class RacingRuns:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    async def get(self, run_id: str) -> Run | None:
-        run = await self._inner.get(run_id)
+    async def get(self, run_id: str, *, for_update: bool = False) -> Run | None:
+        run = await self._inner.get(run_id, for_update=for_update)
         await self._contender.after_read(run)
         return run
 
@@ -483,3 +491,54 @@ async def test_two_first_starts_make_and_print_one_admin_key(postgres_database: 
     assert len([key for key in printed if key is not None]) == 1
     async with postgres_database.unit_of_work() as uow:
         assert await uow.api_keys.count_active() == 1
+
+
+FAN = parse_definition(
+    {
+        "name": "fan-race",
+        "steps": [
+            {
+                "id": "each",
+                "type": "map",
+                "items": "{{ input }}",
+                "steps": [{"id": "t", "type": "task", "action": "noop"}],
+            }
+        ],
+    }
+)
+
+
+async def test_two_iterations_ending_at_once_queue_on_their_parent_without_a_conflict(
+    postgres_database, postgres_url, contenders
+):
+    async with postgres_database.unit_of_work() as uow:
+        await uow.workflows.add(Workflow(id="wf-fan", version=1, definition=FAN, created_at=T0))
+        await uow.commit()
+    clock = FakeClock(T0)
+    plain = RunTransitions(
+        postgres_database.unit_of_work, RecordingJobQueue(), InMemoryEventPublisher(), clock
+    )
+    starter = StartRun(postgres_database.unit_of_work, plain, clock, SystemEntropy())
+    parent_id = (await starter.execute(StartRunRequest(workflow_id="wf-fan", input=[1, 2]))).run_id
+    children = [child_run_id(parent_id, "each", 1, index) for index in (0, 1)]
+    for child in children:  # both iterations are running, each held by one worker
+        begun = await plain.apply(child, BeginAttempt(step_id="t", attempt=1))
+        assert not begun.decision.ignored
+
+    first, second = contenders(2)
+    complete = CompleteAttempt(step_id="t", attempt=1, output="done")
+    await asyncio.gather(
+        first.transitions.apply(children[0], complete),
+        second.transitions.apply(children[1], complete),
+    )
+
+    # Both read their iteration before either wrote (the rendezvous), and each iteration's
+    # end locked the parent before recording itself: the second waited for the first's
+    # commit and then read the parent anew, so no write was refused.
+    assert [c.first_read.status for c in (first, second)] == [RunStatus.RUNNING] * 2
+    assert first.conflicts + second.conflicts == 0
+    parent = list(await history(postgres_database, parent_id))
+    ends = [e for e in parent if event_type(e) == "fan.child_ended"]
+    assert sorted(e.index for e in ends) == [0, 1]  # type: ignore[attr-defined]
+    assert isinstance(parent[-1], RunSucceeded)
+    assert parent[-1].output == ["done", "done"]
