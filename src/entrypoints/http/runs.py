@@ -109,8 +109,12 @@ class RunController(Controller):
         run_history: NamedDependency[GetRunHistory],
         after_seq: AfterSeq = 0,
         limit: EventLimit = DEFAULT_HISTORY_PAGE,
+        cursor: IndexCursor = None,
     ) -> EventPage:
-        """The run's history in seq order, a page at a time; pass next_cursor as after_seq."""
+        """The run's history in seq order, a page at a time; pass next_cursor back as cursor
+        (or as after_seq, its older name)."""
+        if cursor is not None:
+            after_seq = min(int(cursor), MAX_SEQ)
         page = await run_history.execute(run_id, after_seq, limit)
         after = page.next_after_seq
         return EventPage(

@@ -64,10 +64,15 @@ class WorkflowController(Controller):
 
     @get("/", opt=needs(Scope.VIEWER), responses=responses(400, 401))
     async def list_workflows(
-        self, list_workflows: NamedDependency[ListWorkflows], limit: Limit = 50, after: After = None
+        self,
+        list_workflows: NamedDependency[ListWorkflows],
+        limit: Limit = 50,
+        cursor: After = None,
+        after: After = None,
     ) -> WorkflowPage:
-        """The latest version of each workflow, by id, a page at a time."""
-        found = await list_workflows.execute(limit + 1, after)
+        """The latest version of each workflow, by id, a page at a time: pass next_cursor
+        back as cursor (``after`` is its older name)."""
+        found = await list_workflows.execute(limit + 1, cursor if cursor is not None else after)
         page = [workflow_out(w) for w in found[:limit]]
         more = len(found) > limit
         return WorkflowPage(items=page, next_cursor=page[-1].id if more and page else None)

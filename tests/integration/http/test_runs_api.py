@@ -256,6 +256,11 @@ async def test_a_looping_run_ends_on_its_budget_and_its_history_reads_in_pages(a
         pages.append([event["seq"] for event in page["items"]])
         after = page["next_cursor"]
     assert pages == [list(range(1, 16)), list(range(16, 31)), list(range(31, 41))]
+    by_cursor = (await api.client.get(f"/api/v1/runs/{run_id}/events?cursor=15&limit=15")).json()
+    assert [event["seq"] for event in by_cursor["items"]] == list(range(16, 31))
+    assert by_cursor["next_cursor"] == "30"
+    bad = await api.client.get(f"/api/v1/runs/{run_id}/events?cursor=-1")
+    assert bad.status_code == 400
     last = (await api.client.get(f"/api/v1/runs/{run_id}/events?after_seq=39")).json()
     assert last["items"][0]["type"] == "run.failed"
     assert last["items"][0]["error"]["error"] == "run.history_limit"

@@ -68,7 +68,9 @@ async def test_the_refusal_names_what_the_route_takes(api):
     assert response.status_code == 400
     assert response.headers["content-type"] == PROBLEM
     detail = response.json()["detail"]
-    assert detail == "unknown query parameters 'limt', 'zz'; this route takes 'after', 'limit'"
+    assert detail == (
+        "unknown query parameters 'limt', 'zz'; this route takes 'after', 'cursor', 'limit'"
+    )
     assert (await api.client.get("/api/v1/workflows", params={"limit": "5"})).status_code == 200
 
 

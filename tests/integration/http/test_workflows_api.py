@@ -86,13 +86,14 @@ async def test_workflows_are_paged_by_id(api):
     )
     first = (await api.client.get("/api/v1/workflows", params={"limit": 2})).json()
     assert [w["id"] for w in first["items"]] == ids[:2]
-    rest = (
-        await api.client.get(
-            "/api/v1/workflows", params={"limit": 2, "after": first["next_cursor"]}
-        )
-    ).json()
-    assert [w["id"] for w in rest["items"]] == ids[2:]
-    assert rest["next_cursor"] is None
+    for name in ("cursor", "after"):  # one paging scheme; ``after`` is the older name
+        rest = (
+            await api.client.get(
+                "/api/v1/workflows", params={"limit": 2, name: first["next_cursor"]}
+            )
+        ).json()
+        assert [w["id"] for w in rest["items"]] == ids[2:]
+        assert rest["next_cursor"] is None
     assert (await api.client.get("/api/v1/workflows", params={"limit": 0})).status_code == 400
 
 
