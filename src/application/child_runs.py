@@ -11,7 +11,9 @@ from typing import Any
 
 import msgspec
 
+from wfa.application.errors import AmbiguousWorkflow
 from wfa.application.ports.repositories import UnitOfWork
+from wfa.application.workflow_names import find_workflow
 from wfa.domain import machine
 from wfa.domain.children import Spawn
 from wfa.domain.commands import Create, EndChild, Join
@@ -122,17 +124,12 @@ class ChildRuns:
     async def _workflow(self, uow: UnitOfWork, spawn: Spawn) -> Workflow | ErrorInfo:
         """The workflow a workflow step names, by id or else by name."""
         assert spawn.workflow is not None
-        named = spawn.workflow
-        workflow = await uow.workflows.get(named)
+        try:
+            workflow = await find_workflow(uow, spawn.workflow, spawn.version)
+        except AmbiguousWorkflow as error:
+            return ErrorInfo(error="workflow.ambiguous", message=str(error), retryable=False)
         if workflow is None:
-            matches = await uow.workflows.by_name(named, limit=2)
-            if len(matches) > 1:
-                message = f"more than one workflow is named {named!r}: name it by its id"
-                return ErrorInfo(error="workflow.ambiguous", message=message, retryable=False)
-            workflow = matches[0] if matches else None
-        if workflow is not None and spawn.version is not None:
-            workflow = await uow.workflows.get(workflow.id, spawn.version)
-        if workflow is None:
+            named = spawn.workflow
             which = named if spawn.version is None else f"{named} version {spawn.version}"
             message = f"there is no workflow {which}"
             return ErrorInfo(error="workflow.not_found", message=message, retryable=False)

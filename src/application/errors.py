@@ -27,6 +27,15 @@ class TransactionAborted(ConcurrencyConflict):
     kept, and it is decided again from the start."""
 
 
+class AmbiguousWorkflow(ApplicationError):
+    """A name that several live workflows have: the caller names one by its id."""
+
+    def __init__(self, name: str, ids: list[str]) -> None:
+        shown = ", ".join(ids)
+        super().__init__(f"more than one workflow is named {name!r} ({shown}): name it by its id")
+        self.name = name
+
+
 class DuplicateRun(ApplicationError):
     """A run with this idempotency key already exists for the workflow."""
 

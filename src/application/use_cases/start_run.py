@@ -16,6 +16,7 @@ from wfa.application.payloads import (
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
 from wfa.application.run_transitions import RunTransitions
+from wfa.application.workflow_names import find_workflow
 from wfa.domain import machine
 from wfa.domain.commands import Create, Start
 from wfa.domain.events import Event
@@ -57,10 +58,15 @@ class StartRun:
         self.check_input(request)
         try:
             async with self._uow() as uow:
+                # Named by its id or its name: idempotency keys belong to the id.
+                workflow = await find_workflow(uow, request.workflow_id)
+                if workflow is None:
+                    raise NotFound("workflow", request.workflow_id)
+                request = msgspec.structs.replace(request, workflow_id=workflow.id)
                 existing = await self.existing_run(uow, request)
                 if existing is not None:
                     return StartedRun(run_id=existing, created=False)
-                decision = await self.start_in(uow, request)
+                decision = await self.start_in(uow, request, workflow)
                 await uow.commit()
         except DuplicateRun:
             return await self.raced(request)

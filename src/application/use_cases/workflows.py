@@ -14,6 +14,7 @@ from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import UnitOfWork, UnitOfWorkFactory
 from wfa.application.ports.secrets import SecretCipher
 from wfa.application.webhook_secrets import NO_CIPHER, has_webhook_secret, seal_new_secrets
+from wfa.application.workflow_names import find_workflow
 from wfa.domain.definition import Definition
 from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits
 from wfa.domain.schedule import Schedule, schedules_for
@@ -131,8 +132,9 @@ class GetWorkflow:
         self._uow = uow
 
     async def execute(self, workflow_id: str, version: int | None = None) -> Workflow:
+        """By id, or by name when one live workflow has it (AmbiguousWorkflow if several)."""
         async with self._uow() as uow:
-            workflow = await uow.workflows.get(workflow_id, version)
+            workflow = await find_workflow(uow, workflow_id, version)
         if workflow is None:
             raise NotFound("workflow", workflow_id)
         return workflow

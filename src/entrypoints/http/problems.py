@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from wfa.application.errors import (
+    AmbiguousWorkflow,
     ApplicationError,
     ConcurrencyConflict,
     DuplicateApiKey,
@@ -75,6 +76,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (IllegalTransition, 409),
     (ConcurrencyConflict, 409),
     (DuplicateRun, 409),
+    (AmbiguousWorkflow, 409),
     (DuplicateApiKey, 409),
     (WebhookPathTaken, 409),
     (PayloadTooLarge, 413),

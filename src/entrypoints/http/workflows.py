@@ -77,11 +77,12 @@ class WorkflowController(Controller):
         more = len(found) > limit
         return WorkflowPage(items=page, next_cursor=page[-1].id if more and page else None)
 
-    @get("/{workflow_id:str}", opt=needs(Scope.VIEWER), responses=responses(400, 401, 404))
+    @get("/{workflow_id:str}", opt=needs(Scope.VIEWER), responses=responses(400, 401, 404, 409))
     async def read(
         self, workflow_id: FromPath[str], get_workflow: NamedDependency[GetWorkflow]
     ) -> WorkflowOut:
-        """One workflow at its latest version."""
+        """One workflow at its latest version, by id, or by name when exactly one live
+        workflow has that name (409 when several do)."""
         return workflow_out(await get_workflow.execute(workflow_id))
 
     @put(
@@ -137,7 +138,7 @@ class WorkflowController(Controller):
         "/{workflow_id:str}/runs",
         opt={**needs(Scope.OPERATOR), **envelope("input", "the run's input")},
         status_code=202,
-        responses=responses(400, 401, 404, 413, 422),
+        responses=responses(400, 401, 404, 409, 413, 422),
     )
     async def start(
         self,
@@ -146,7 +147,8 @@ class WorkflowController(Controller):
         idempotency_key: IdempotencyKey = None,
         data: JSONBody[StartRunIn | None] = None,
     ) -> RunAccepted:
-        """Start a run with ``{"input": ...}``; an Idempotency-Key makes repeats safe."""
+        """Start a run with ``{"input": ...}``; an Idempotency-Key makes repeats safe. The
+        workflow is named by its id, or by its name when exactly one live workflow has it."""
         request = StartRunRequest(
             workflow_id=workflow_id,
             input=None if data is None else data.input,

@@ -201,3 +201,23 @@ async def test_schedules_of_an_unknown_workflow_are_404(api):
     response = await api.client.get("/api/v1/workflows/nope/schedules")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith(PROBLEM)
+
+
+async def test_a_workflow_is_read_and_started_by_its_name_unless_two_share_it(api):
+    created = await api.create_workflow({**HELLO, "name": "by-name", "trigger": {"type": "manual"}})
+    read = await api.client.get("/api/v1/workflows/by-name")
+    assert read.status_code == 200, read.text
+    assert read.json()["id"] == created["id"]
+    started = await api.client.post("/api/v1/workflows/by-name/runs", json={"input": {}})
+    assert started.status_code == 202, started.text
+    run = await api.wait_for_end(started.json()["run_id"])
+    assert run["workflow_id"] == created["id"]
+
+    again = await api.create_workflow({**HELLO, "name": "by-name", "trigger": {"type": "manual"}})
+    both = await api.client.get("/api/v1/workflows/by-name")
+    assert both.status_code == 409
+    assert created["id"] in both.json()["detail"]
+    assert again["id"] in both.json()["detail"]
+    by_id = await api.client.post(f"/api/v1/workflows/{again['id']}/runs", json={"input": {}})
+    assert by_id.status_code == 202
+    assert (await api.client.get("/api/v1/workflows/nobody")).status_code == 404
