@@ -70,15 +70,14 @@ class RunFamily:
         the commit."""
         others: list[Decision] = []
         pending: deque[_Move] = deque()
-        await self._store(uow, before, decision, True, pending, first=True)
+        await self._store(uow, before, decision, True, pending)  # a lost race: nothing staged
         try:
+            await self._follow(uow, decision, pending)
             while pending:
                 move = pending.popleft()
                 taken = await self._decide(uow, move, pending)
                 if taken is not None:
                     others.append(taken)
-        except FamilyConflict:
-            raise
         except ConcurrencyConflict as conflict:  # the first run's change is staged already
             raise FamilyConflict(conflict.run_id, -1) from conflict
         return others
@@ -100,6 +99,7 @@ class RunFamily:
         if decision.ignored:
             return None
         await self._store(uow, run, decision, move.notify, pending)
+        await self._follow(uow, decision, pending)
         return decision
 
     async def _store(
@@ -109,37 +109,24 @@ class RunFamily:
         decision: Decision,
         notify: bool,
         pending: deque[_Move],
-        first: bool = False,
     ) -> None:
+        """Store one decision; when it ends a child its parent waits for, lock the parent
+        first (the order a cancel takes them in too) and tell it."""
         run = decision.run
         ended = any(isinstance(event, TERMINAL_EVENTS) for event in decision.events)
-        link = run.parent
-        if notify and ended and link is not None and link.wait:
-            # Parent before child: the order a cancel takes them in too.
-            await uow.runs.get(link.run_id, for_update=True)
+        waiting = run.parent if notify and ended and run.parent and run.parent.wait else None
+        if waiting is not None:
+            await uow.runs.get(waiting.run_id, for_update=True)
         if before is None:
             await uow.runs.add(run, decision.events)
         else:
-            try:
-                await uow.runs.save(run, decision.events, expected_seq=before.seq)
-            except ConcurrencyConflict as conflict:
-                if first:  # nothing is staged yet: an ordinary lost race
-                    raise
-                raise FamilyConflict(run.id, before.seq) from conflict
-        try:
-            await self._follow(uow, run, decision, notify, pending)
-        except FamilyConflict:
-            raise
-        except ConcurrencyConflict as conflict:  # this run's change is staged already
-            raise FamilyConflict(conflict.run_id, -1) from conflict
+            await uow.runs.save(run, decision.events, expected_seq=before.seq)
+        if waiting is not None:
+            pending.append(_Move(waiting.run_id, _end_child(run)))
 
-    async def _follow(
-        self, uow: UnitOfWork, run: Run, decision: Decision, notify: bool, pending: deque[_Move]
-    ) -> None:
-        ended = any(isinstance(event, TERMINAL_EVENTS) for event in decision.events)
-        link = run.parent
-        if notify and ended and link is not None and link.wait:
-            pending.append(_Move(link.run_id, _end_child(run)))
+    async def _follow(self, uow: UnitOfWork, decision: Decision, pending: deque[_Move]) -> None:
+        """Queue what a stored decision asks of other runs."""
+        run = decision.run
         created = await self._children.create(uow, run, decision.spawns)
         pending.extend(_Move(run.id, refusal) for refusal in created.refusals)
         failed_spawns = created.failed
@@ -166,7 +153,7 @@ class RunFamily:
     async def _join(self, uow: UnitOfWork, parent: Run, fan: FanRef) -> Join:
         children = await uow.runs.children(parent.id, fan.step_id, fan.attempt)
         outputs = tuple(c.output if c.status is RunStatus.SUCCEEDED else None for c in children)
-        errors = tuple(None if c.status is RunStatus.SUCCEEDED else _error_of(c) for c in children)
+        errors = tuple(_child_error(child) for child in children)
         join = Join(step_id=fan.step_id, attempt=fan.attempt, outputs=outputs, errors=errors)
         try:
             as_bounded_json(list(outputs), "the joined outputs", self._max_output_bytes)
@@ -179,11 +166,16 @@ class RunFamily:
 def _end_child(child: Run) -> EndChild:
     link = child.parent
     assert link is not None
-    error = None if child.status is RunStatus.SUCCEEDED else _error_of(child)
-    return EndChild(step_id=link.step_id, attempt=link.attempt, index=link.index, error=error)
+    return EndChild(
+        step_id=link.step_id, attempt=link.attempt, index=link.index, error=_child_error(child)
+    )
 
 
-def _error_of(run: Run) -> ErrorInfo:
-    if run.error is not None:
-        return run.error
+def _child_error(child: Run) -> ErrorInfo | None:
+    """What an ended child did wrong: None when it succeeded; a cancelled one has no error of
+    its own, so it gets ``run.cancelled``."""
+    if child.status is RunStatus.SUCCEEDED:
+        return None
+    if child.error is not None:
+        return child.error
     return ErrorInfo(error="run.cancelled", message="the run was cancelled", retryable=False)

@@ -40,6 +40,7 @@ from wfa.domain.events import (
     FanOpened,
 )
 from wfa.domain.expressions import render
+from wfa.domain.run import Fan
 
 if TYPE_CHECKING:
     from wfa.domain.progress import Progress
@@ -76,11 +77,11 @@ def open_fan(progress: Progress, step: FanStep, number: int) -> None:
         )
         _refuse(progress, TOO_MANY_RUNS, message)
         return
-    if spawns:
-        share = (allowed - len(spawns)) // len(spawns)
-        spawns = [msgspec.structs.replace(spawn, run_budget=share) for spawn in spawns]
-    if progress.resuming == step.id and number > 1:
-        spawns = [msgspec.structs.replace(spawn, reuse_attempt=number - 1) for spawn in spawns]
+    share = (allowed - len(spawns)) // max(len(spawns), 1)
+    reuse = number - 1 if progress.resuming == step.id and number > 1 else None
+    spawns = [
+        msgspec.structs.replace(spawn, run_budget=share, reuse_attempt=reuse) for spawn in spawns
+    ]
     if not spawns:  # a map over an empty list: nothing to wait for
         progress.record(AttemptSucceeded, step_id=step.id, attempt=number, output=[])
         progress.go_to(progress.definition.following(step))
@@ -104,10 +105,8 @@ def open_fan(progress: Progress, step: FanStep, number: int) -> None:
 
 def end_child(progress: Progress, command: EndChild) -> None:
     """A child of the current fan ended: count it, then fail the step, start more or join."""
-    fan = progress.run.fan
-    if fan is None or (fan.step_id, fan.attempt) != (command.step_id, command.attempt):
-        return  # the step moved on (failed, cancelled, retried): this child no longer counts
-    if not 0 <= command.index < fan.started:
+    fan = _fan_of(progress, command)
+    if fan is None or not 0 <= command.index < fan.started:
         return
     progress.record(
         ChildEnded,
@@ -132,8 +131,8 @@ def end_child(progress: Progress, command: EndChild) -> None:
 
 def join(progress: Progress, command: Join) -> None:
     """Every child ended (or a detached sub-workflow started): the step's output, then on."""
-    fan = progress.run.fan
-    if fan is None or (fan.step_id, fan.attempt) != (command.step_id, command.attempt):
+    fan = _fan_of(progress, command)
+    if fan is None:
         return
     if command.error is not None:  # the outputs, or the children, could not be kept
         progress.attempt_failed(command.error, 0.0)
@@ -154,6 +153,15 @@ def join(progress: Progress, command: Join) -> None:
     )
     assert isinstance(step, ParallelStep | MapStep | WorkflowStep)
     progress.go_to(progress.definition.following(step))
+
+
+def _fan_of(progress: Progress, command: EndChild | Join) -> Fan | None:
+    """The run's current fan, if the command is about it; None when the step moved on
+    (failed, cancelled, retried): what the command reports no longer counts."""
+    fan = progress.run.fan
+    if fan is None or (fan.step_id, fan.attempt) != (command.step_id, command.attempt):
+        return None
+    return fan
 
 
 class _Refused(Exception):

@@ -125,17 +125,16 @@ class MemoryUnitOfWork:
         for run, events, expected in pending.runs.values():
             store.runs[run.id] = run
             store.history.setdefault(run.id, []).extend(events)
-            if expected is None and run.parent is not None and run.parent.wait:
-                link = run.parent
-                family = store.children.setdefault((link.run_id, link.step_id, link.attempt), [])
-                family.append(run.id)
+            key = _family_key(run)
+            if expected is None and key is not None:
+                store.children.setdefault(key, []).append(run.id)
             if run.idempotency_key is not None:
                 store.keys[(run.workflow_id, run.idempotency_key)] = run.id
+        for key in [key for key in store.children if key[0] in pending.deleted_runs]:
+            del store.children[key]
         for run_id in pending.deleted_runs:
             gone = store.runs.pop(run_id, None)
             store.history.pop(run_id, None)
-            for key in [key for key in store.children if key[0] == run_id]:
-                del store.children[key]
             if gone is not None and gone.idempotency_key is not None:
                 store.keys.pop((gone.workflow_id, gone.idempotency_key), None)
         store.commits += 1
@@ -250,11 +249,7 @@ class MemoryRuns:
         staged = [
             run.id
             for run, _, expected in self.pending.runs.values()
-            if expected is None
-            and run.parent is not None
-            and run.parent.wait
-            and (run.parent.run_id, run.parent.step_id, run.parent.attempt)
-            == (run_id, step_id, attempt)
+            if expected is None and _family_key(run) == (run_id, step_id, attempt)
         ]
         found = [await self.get(child_id) for child_id in [*stored, *staged]]
         children = sorted(
@@ -301,7 +296,7 @@ class MemoryRuns:
             run
             for run in self._store.runs.values()
             if run.status.is_terminal
-            and (run.parent is None or not run.parent.wait)
+            and _family_key(run) is None
             and run.id not in self.pending.deleted_runs
         ]
         finished.sort(key=lambda run: (run.updated_at, run.id), reverse=True)
@@ -324,6 +319,15 @@ class MemoryRuns:
         due = [run for run in self._store.runs.values() if run.wake_at and run.wake_at <= now]
         due.sort(key=lambda run: (run.wake_at, run.id))
         return [run.id for run in due[:limit]]
+
+
+def _family_key(run: Run) -> tuple[str, str, int] | None:
+    """The (parent run, step, attempt) whose children a run is among; None for a run nobody
+    waits on (a root, or a sub-workflow started with wait: false), as the SQL columns say."""
+    link = run.parent
+    if link is None or not link.wait:
+        return None
+    return (link.run_id, link.step_id, link.attempt)
 
 
 def _index(run: Run) -> int:

@@ -247,7 +247,7 @@ def _event_row(run_id: str, event: Event) -> dict[str, Any]:
 @contextlib.contextmanager
 def _conflicts(run_id: str) -> Iterator[None]:
     """A deadlock the database broke (two transactions taking a parent and a child in
-    opposite orders) as a ConcurrencyConflict: the loser's transaction is decided again."""
+    opposite orders) as TransactionAborted: the loser's transaction is decided again."""
     try:
         yield
     except (DBAPIError, psycopg.errors.DeadlockDetected) as error:
