@@ -75,6 +75,22 @@ class Join(_AttemptCommand, frozen=True, kw_only=True):
     error: ErrorInfo | None = None
 
 
+class SendSignal(Command, frozen=True, kw_only=True):
+    """Deliver a signal: an await step waiting for ``name`` takes it, else the inbox keeps it."""
+
+    name: str
+    payload: Any = None
+    key: str | None = None
+
+
+class ResolveCallback(_AttemptCommand, frozen=True, kw_only=True):
+    """A task's callback was used: it succeeds with ``output``, or fails with ``error``."""
+
+    output: Any = None
+    error: ErrorInfo | None = None
+    random_fraction: float = 0.0
+
+
 class Wake(Command, frozen=True, kw_only=True):
     """A durable timer came due: retry backoff, wait, attempt deadline or redelivery."""
 
@@ -100,6 +116,8 @@ RunCommand = (
     | FailAttempt
     | EndChild
     | Join
+    | SendSignal
+    | ResolveCallback
     | Wake
     | Cancel
     | Resume

@@ -11,6 +11,8 @@ from wfa.domain.retry import RetryPolicy, error_matches
 
 END = "$end"
 """The target of a step that runs off the end of the list: the run succeeds."""
+DEFAULT_AWAIT_TIMEOUT = 24 * 3600.0
+"""How long an await step or a task's callback waits when its definition does not say."""
 
 
 class _Data(
@@ -41,8 +43,25 @@ class _Step(_Data, frozen=True, tag_field="type"):
     comment: str | None = None
 
 
+def _catcher(catches: tuple[Catch, ...], error: str) -> Catch | None:
+    return next((catch for catch in catches if catch.catches(error)), None)
+
+
+class Callback(_Data, frozen=True, kw_only=True):
+    """A task whose action hands a link to someone else: the step ends when it is used.
+
+    ``timeout`` counts from the attempt's start, the action's own run included.
+    """
+
+    timeout: float = DEFAULT_AWAIT_TIMEOUT
+
+
 class TaskStep(_Step, tag="task", frozen=True, kw_only=True):
-    """Run an action with templated params, retried by its policy, caught by its catchers."""
+    """Run an action with templated params, retried by its policy, caught by its catchers.
+
+    With ``callback`` the step does not end with its action: it waits for its callback URL
+    to be used, and takes what was posted there as its output.
+    """
 
     action: str
     params: dict[str, Any] = {}
@@ -50,9 +69,10 @@ class TaskStep(_Step, tag="task", frozen=True, kw_only=True):
     retry: RetryPolicy = RetryPolicy()
     timeout: float | None = None
     catch: tuple[Catch, ...] = ()
+    callback: Callback | None = None
 
     def catcher_for(self, error: str) -> Catch | None:
-        return next((catch for catch in self.catch if catch.catches(error)), None)
+        return _catcher(self.catch, error)
 
 
 class ChoiceStep(_Step, tag="choice", frozen=True, kw_only=True):
@@ -80,7 +100,7 @@ class _FanStep(_Step, frozen=True, kw_only=True):
     catch: tuple[Catch, ...] = ()
 
     def catcher_for(self, error: str) -> Catch | None:
-        return next((catch for catch in self.catch if catch.catches(error)), None)
+        return _catcher(self.catch, error)
 
 
 class Branch(_Data, frozen=True, kw_only=True):
@@ -135,6 +155,25 @@ class WorkflowStep(_FanStep, tag="workflow", frozen=True, kw_only=True):
     wait: bool = True
 
 
+class AwaitStep(_Step, tag="await", frozen=True, kw_only=True):
+    """Pause until the run receives the signal ``signal``; its payload is the step's output.
+
+    A signal sent before the run got here waits in the run's inbox. After ``timeout``
+    seconds the step fails with ``await.timeout``, retried and caught like a task's error.
+    ``schema`` (a JSON Schema subset, see ``payload_schema``) is the shape the payload must have.
+    """
+
+    signal: str
+    timeout: float = DEFAULT_AWAIT_TIMEOUT
+    schema: dict[str, Any] | None = None
+    next: str | None = None
+    retry: RetryPolicy = RetryPolicy(max_attempts=1)  # waiting once more is rarely the cure
+    catch: tuple[Catch, ...] = ()
+
+    def catcher_for(self, error: str) -> Catch | None:
+        return _catcher(self.catch, error)
+
+
 class SucceedStep(_Step, tag="succeed", frozen=True, kw_only=True):
     """End the run successfully; ``output`` (templated) is its result."""
 
@@ -149,7 +188,7 @@ class FailStep(_Step, tag="fail", frozen=True, kw_only=True):
 
 
 FanStep = ParallelStep | MapStep | WorkflowStep
-Step = TaskStep | ChoiceStep | WaitStep | SucceedStep | FailStep | FanStep
+Step = TaskStep | ChoiceStep | WaitStep | SucceedStep | FailStep | FanStep | AwaitStep
 STEP_TYPES: dict[str, type[Step]] = {
     "task": TaskStep,
     "choice": ChoiceStep,
@@ -159,8 +198,12 @@ STEP_TYPES: dict[str, type[Step]] = {
     "parallel": ParallelStep,
     "map": MapStep,
     "workflow": WorkflowStep,
+    "await": AwaitStep,
 }
 FAN_STEPS = (ParallelStep, MapStep, WorkflowStep)
+# Steps that run as attempts: retried by their policy, caught by their catchers.
+ATTEMPTED_STEPS = (TaskStep, AwaitStep, *FAN_STEPS)
+AttemptedStep = TaskStep | AwaitStep | FanStep
 SCOPE_SEPARATOR = "/"
 """Joins the parts of a scope: ``fan`` (a map's steps), ``par/a`` (branch a of step par)."""
 
@@ -227,6 +270,7 @@ class Definition(_Data, frozen=True, kw_only=True, dict=True):
     triggers: tuple[Trigger, ...] = (ManualTrigger(),)
     description: str | None = None
     limits: Limits = Limits()
+    timeout: float | None = None  # seconds a run may take from its start: run.timeout after
 
     @cached_property
     def _index(self) -> dict[str, int]:
@@ -260,9 +304,10 @@ class Definition(_Data, frozen=True, kw_only=True, dict=True):
                 steps = step.steps
             else:
                 raise KeyError(scope)
-        return msgspec.structs.replace(self, steps=steps)
+        # A branch or an iteration lives within its parent's deadline, not a fresh one.
+        return msgspec.structs.replace(self, steps=steps, timeout=None)
 
-    def following(self, step: TaskStep | WaitStep | FanStep) -> str:
+    def following(self, step: AttemptedStep | WaitStep) -> str:
         """Where a task or wait step goes on success: its ``next``, the next in list, or END."""
         if step.next is not None:
             return step.next

@@ -15,6 +15,14 @@ class IllegalTransition(DomainError):
     """A command that the run's current status does not allow (cancel a finished run...)."""
 
 
+class Refusal(IllegalTransition):
+    """A refusal with a name a client can act on (``signal.inbox_full``...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
 class Problem(msgspec.Struct, frozen=True):
     """One thing wrong with a definition, at a path such as ``steps[2].next``."""
 
@@ -50,6 +58,14 @@ class ExpressionTooCostly(ExpressionError):
 
 class InvalidParams(DomainError):
     """Params that do not fit their action's params type; ``problems`` has each with its path."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(map(str, self.problems)))
+
+
+class InvalidPayload(DomainError):
+    """A payload that does not have the shape a step asks for; each problem has its path."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)

@@ -63,7 +63,7 @@ class RunCreated(Event, tag="run.created", frozen=True, kw_only=True):
 
 
 class RunStarted(Event, tag="run.started", frozen=True, kw_only=True):
-    pass
+    deadline: datetime | None = None  # the definition's ``timeout`` from now: run.timeout after
 
 
 class AttemptScheduled(Event, tag="step.scheduled", frozen=True, kw_only=True):
@@ -148,6 +148,33 @@ class ChildEnded(Event, tag="fan.child_ended", frozen=True, kw_only=True):
     error: ErrorInfo | None = None  # None: the child succeeded
 
 
+class SignalReceived(Event, tag="signal.received", frozen=True, kw_only=True):
+    """A signal came for the run: kept in its inbox until an await step takes it."""
+
+    name: str
+    payload: Any = None
+    key: str | None = None  # the sender's idempotency key: the same key is received once
+
+
+class AwaitStarted(Event, tag="await.started", frozen=True, kw_only=True):
+    """The step's attempt waits for the signal ``signal`` or, when it is None, for the task's
+    callback (its action's output kept as ``action_output``), until ``deadline``."""
+
+    step_id: str
+    attempt: int
+    deadline: datetime
+    signal: str | None = None
+    action_output: Any = None
+
+
+class SignalConsumed(Event, tag="signal.consumed", frozen=True, kw_only=True):
+    """The await step's attempt took the signal received as event ``signal_seq``."""
+
+    step_id: str
+    attempt: int
+    signal_seq: int
+
+
 class ChoiceMade(Event, tag="choice.made", frozen=True, kw_only=True):
     step_id: str
     next: str
@@ -179,6 +206,7 @@ class RunResumed(Event, tag="run.resumed", frozen=True, kw_only=True):
     """A failed run goes on from ``step_id``; steps that succeeded before are not run again."""
 
     step_id: str
+    deadline: datetime | None = None  # a new one: the definition's ``timeout`` from now
 
 
 RunEvent = (
@@ -194,6 +222,9 @@ RunEvent = (
     | FanOpened
     | ChildrenStarted
     | ChildEnded
+    | SignalReceived
+    | AwaitStarted
+    | SignalConsumed
     | ChoiceMade
     | WaitStarted
     | WaitEnded

@@ -5,23 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from wfa.domain.definition import (
+    ATTEMPTED_STEPS,
     END,
-    FAN_STEPS,
     ChoiceStep,
     Definition,
     FailStep,
     Step,
     SucceedStep,
-    TaskStep,
     WaitStep,
 )
 
 
 def step_targets(step: Step) -> Iterator[tuple[str, str]]:
     """The step ids a step names explicitly, as ``(field path, target)``."""
-    if isinstance(step, (TaskStep, WaitStep, *FAN_STEPS)) and step.next is not None:
+    if isinstance(step, (WaitStep, *ATTEMPTED_STEPS)) and step.next is not None:
         yield "next", step.next
-    if isinstance(step, (TaskStep, *FAN_STEPS)):
+    if isinstance(step, ATTEMPTED_STEPS):
         for index, catch in enumerate(step.catch):
             yield f"catch[{index}].next", catch.next
     if isinstance(step, ChoiceStep):
@@ -39,7 +38,7 @@ def successors(definition: Definition, step: Step) -> set[str]:
         targets = {target for _, target in step_targets(step)}
         return targets if step.default is not None else targets | {END}
     targets = {definition.following(step)}
-    if isinstance(step, (TaskStep, *FAN_STEPS)):
+    if isinstance(step, ATTEMPTED_STEPS):
         targets |= {catch.next for catch in step.catch}
     return targets
 

@@ -13,6 +13,14 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
+from wfa.domain.awaiting import (
+    RUN_ENDED,
+    await_callback,
+    callback_deadline,
+    receive_signal,
+    resolve_callback,
+    wait_timed_out,
+)
 from wfa.domain.commands import (
     BeginAttempt,
     Cancel,
@@ -22,13 +30,15 @@ from wfa.domain.commands import (
     ExtendLease,
     FailAttempt,
     Join,
+    ResolveCallback,
     Resume,
     RunCommand,
+    SendSignal,
     Start,
     Wake,
 )
-from wfa.domain.definition import FAN_STEPS, Definition, FailStep, TaskStep
-from wfa.domain.errors import IllegalTransition
+from wfa.domain.definition import ATTEMPTED_STEPS, AwaitStep, Definition, FailStep, TaskStep
+from wfa.domain.errors import IllegalTransition, Refusal
 from wfa.domain.events import (
     AttemptLeaseExtended,
     AttemptStarted,
@@ -36,12 +46,13 @@ from wfa.domain.events import (
     ErrorInfo,
     RunCancelled,
     RunCreated,
+    RunFailed,
     RunResumed,
     RunStarted,
     RunSucceeded,
     WaitEnded,
 )
-from wfa.domain.fan_out import end_child, join, open_fan
+from wfa.domain.fan_out import end_child, join
 from wfa.domain.progress import (
     HISTORY_LIMIT,
     Decision,
@@ -52,6 +63,7 @@ from wfa.domain.progress import (
 from wfa.domain.run import AttemptStatus, Run, RunStatus, evolve
 
 DEFAULT_SETTINGS = EngineSettings()
+RUN_TIMEOUT = "run.timeout"
 
 
 def create(command: Create, now: datetime) -> Decision:
@@ -96,7 +108,17 @@ def decide(
     return progress.decision()
 
 
+# Commands that move a run along: past its deadline, the run fails instead.
+_MOVING = (BeginAttempt, ExtendLease, CompleteAttempt, FailAttempt, EndChild, Join, Wake)
+
+
 def _apply(progress: Progress, command: RunCommand) -> None:
+    if _past_deadline(progress):
+        if isinstance(command, _MOVING):
+            _time_out(progress)
+            return
+        if isinstance(command, SendSignal | ResolveCallback):
+            raise Refusal(RUN_ENDED, "the run is past its deadline (the workflow's timeout)")
     match command:
         case Create():
             raise IllegalTransition(f"run {progress.run.id} already exists")
@@ -114,6 +136,10 @@ def _apply(progress: Progress, command: RunCommand) -> None:
             end_child(progress, command)
         case Join():
             join(progress, command)
+        case SendSignal():
+            receive_signal(progress, command)
+        case ResolveCallback():
+            resolve_callback(progress, command)
         case Wake():
             _wake(progress, command.random_fraction)
         case Cancel():
@@ -125,8 +151,14 @@ def _apply(progress: Progress, command: RunCommand) -> None:
 def _start(progress: Progress) -> None:
     if progress.run.status is not RunStatus.PENDING:
         raise IllegalTransition(f"run is {progress.run.status}, only a pending run can start")
-    progress.record(RunStarted)
+    progress.record(RunStarted, deadline=_deadline(progress))
     progress.go_to(progress.definition.start.id)
+
+
+def _deadline(progress: Progress) -> datetime | None:
+    """When a run started (or resumed) now must have ended: the definition's ``timeout``."""
+    timeout = progress.definition.timeout
+    return None if timeout is None else progress.now + timedelta(seconds=timeout)
 
 
 def _current(progress: Progress, step_id: str, number: int, *wanted: AttemptStatus) -> bool:
@@ -146,8 +178,9 @@ def _begin(progress: Progress, command: BeginAttempt) -> None:
     step = progress.definition.step(command.step_id)
     assert isinstance(step, TaskStep)
     deadline = progress.now + timedelta(seconds=progress.settings.lease)
-    if step.timeout is not None:
-        deadline = min(deadline, progress.now + timedelta(seconds=step.timeout))
+    for timeout in (step.timeout, step.callback.timeout if step.callback else None):
+        if timeout is not None:
+            deadline = min(deadline, progress.now + timedelta(seconds=timeout))
     current = progress.run.attempt
     assert current is not None
     progress.record(
@@ -163,9 +196,9 @@ def _extend(progress: Progress, command: ExtendLease) -> None:
     if not _current(progress, command.step_id, command.attempt, AttemptStatus.RUNNING):
         return
     deadline = progress.now + timedelta(seconds=progress.settings.lease)
-    timeout_at = progress.timeout_at()
-    if timeout_at is not None:
-        deadline = min(deadline, timeout_at)
+    limit = progress.running_limit()
+    if limit is not None:
+        deadline = min(deadline, limit)
     progress.record(
         AttemptLeaseExtended, step_id=command.step_id, attempt=command.attempt, deadline=deadline
     )
@@ -174,11 +207,14 @@ def _extend(progress: Progress, command: ExtendLease) -> None:
 def _complete(progress: Progress, command: CompleteAttempt) -> None:
     if not _current(progress, command.step_id, command.attempt, AttemptStatus.RUNNING):
         return
+    step = progress.definition.step(command.step_id)
+    assert isinstance(step, TaskStep)
+    if step.callback is not None:
+        await_callback(progress, step, command)
+        return
     progress.record(
         AttemptSucceeded, step_id=command.step_id, attempt=command.attempt, output=command.output
     )
-    step = progress.definition.step(command.step_id)
-    assert isinstance(step, TaskStep)
     progress.go_to(progress.definition.following(step))
 
 
@@ -201,15 +237,20 @@ def _wake(progress: Progress, random_fraction: float) -> None:
         progress.go_to(progress.definition.following(wait))
         return
     attempt = run.attempt
+    step = progress.definition.step(attempt.step_id)
+    assert isinstance(step, ATTEMPTED_STEPS)
     if attempt.status in (AttemptStatus.SCHEDULED, AttemptStatus.QUEUED):
-        step = progress.definition.step(attempt.step_id)
-        if isinstance(step, FAN_STEPS):
-            open_fan(progress, step, attempt.number)  # its retry's backoff is over
-        else:
+        if isinstance(step, TaskStep):
             progress.queue(attempt.step_id, attempt.number)
+        else:
+            progress.enter_due(step, attempt.number)  # its retry's backoff is over
         return
     timeout_at = progress.timeout_at()
-    if timeout_at is not None and timeout_at <= now:
+    callback_at = callback_deadline(run, step) if isinstance(step, TaskStep) else None
+    if attempt.status is AttemptStatus.AWAITING or (callback_at and callback_at <= now):
+        assert isinstance(step, AwaitStep | TaskStep)
+        error = wait_timed_out(step)
+    elif timeout_at is not None and timeout_at <= now:
         error = ErrorInfo(error="step.timeout", message="the step ran longer than its timeout")
     else:
         error = ErrorInfo(
@@ -250,6 +291,27 @@ def _resume(progress: Progress) -> None:
             f"the run's history is at its limit of {progress.budget} events; "
             "it cannot be retried, start a new run"
         )
-    progress.record(RunResumed, step_id=step_id)
+    progress.record(RunResumed, step_id=step_id, deadline=_deadline(progress))
     progress.resuming = step_id
     progress.go_to(step_id)
+
+
+def _where(progress: Progress) -> str:
+    """The step a run that ends now is at (a failed run always names one)."""
+    return progress.run.current_step or progress.definition.start.id
+
+
+def _past_deadline(progress: Progress) -> bool:
+    run = progress.run
+    deadline = run.deadline
+    return deadline is not None and deadline <= progress.now and not run.status.is_terminal
+
+
+def _time_out(progress: Progress) -> None:
+    """The run's deadline passed: it fails, whatever it was doing (a fan it left is
+    cancelled with the decision; a late outcome of its attempt will find it ended)."""
+    message = "the run took longer than its workflow's timeout"
+    if progress.definition.timeout is not None:
+        message = f"the run took longer than its timeout of {progress.definition.timeout:g}s"
+    error = ErrorInfo(error=RUN_TIMEOUT, message=message, retryable=False)
+    progress.record(RunFailed, error=error, step_id=_where(progress))

@@ -15,14 +15,16 @@ from typing import Any
 
 import msgspec
 
+from wfa.domain.awaiting import callback_deadline, enter_await
 from wfa.domain.children import FanRef, Spawn
 from wfa.domain.definition import (
+    ATTEMPTED_STEPS,
     END,
-    FAN_STEPS,
+    AttemptedStep,
+    AwaitStep,
     ChoiceStep,
     Definition,
     FailStep,
-    FanStep,
     Step,
     SucceedStep,
     TaskStep,
@@ -75,6 +77,7 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_map_items: int = 10_000  # items one map step's attempt may run over
     # Runs one run may have under it, all levels together: split evenly among its children.
     max_family_runs: int = 100_000
+    max_pending_signals: int = 100  # signals a run keeps that no step has taken yet
 
 
 class Job(msgspec.Struct, frozen=True, array_like=True):
@@ -197,7 +200,7 @@ class Progress:
                 self.record(RunSucceeded, output=self.run.last_output)
                 return
             step = self.definition.step(target)
-            if isinstance(step, (TaskStep, *FAN_STEPS)):
+            if isinstance(step, ATTEMPTED_STEPS):
                 self._schedule(step, try_number=1, delay=0.0)
                 return
             if isinstance(step, ChoiceStep | WaitStep):
@@ -263,7 +266,7 @@ class Progress:
         value = render(step.until, self.run.context(), budget=self.costs)
         return parse_instant(value)
 
-    def _schedule(self, step: TaskStep | FanStep, try_number: int, delay: float) -> None:
+    def _schedule(self, step: AttemptedStep, try_number: int, delay: float) -> None:
         number = self.run.attempt_counts.get(step.id, 0) + 1
         due_at = self.now + timedelta(seconds=delay)
         if due_at > self.now:  # a delay that rounds to 0 microseconds is due now
@@ -280,8 +283,14 @@ class Progress:
         )
         if due_at > self.now:
             return
+        self.enter_due(step, number)
+
+    def enter_due(self, step: AttemptedStep, number: int) -> None:
+        """An attempt is due: send a task's job, open a fan, or start waiting for a signal."""
         if isinstance(step, TaskStep):  # recorded first: no job for an attempt the budget refused
             self._jobs.append(Job(self.run.id, step.id, number))
+        elif isinstance(step, AwaitStep):
+            enter_await(self, step, number)
         else:
             open_fan(self, step, number)
 
@@ -296,7 +305,7 @@ class Progress:
         attempt = self.run.attempt
         assert attempt is not None
         step = self.definition.step(attempt.step_id)
-        assert isinstance(step, (TaskStep, *FAN_STEPS))
+        assert isinstance(step, ATTEMPTED_STEPS)
         self.record(AttemptFailed, step_id=step.id, attempt=attempt.number, error=error)
         if error.retryable and step.retry.allows_retry(error.error, attempt.try_number):
             delay = step.retry.delay_before(
@@ -323,6 +332,15 @@ class Progress:
         if not isinstance(step, TaskStep) or step.timeout is None:
             return None
         return attempt.started_at + timedelta(seconds=step.timeout)
+
+    def running_limit(self) -> datetime | None:
+        """The earliest of the running attempt's step timeout and its callback's deadline."""
+        limits = [self.timeout_at()]
+        attempt = self.run.attempt
+        step = self.definition.step(attempt.step_id) if attempt is not None else None
+        if isinstance(step, TaskStep):
+            limits.append(callback_deadline(self.run, step))
+        return min((limit for limit in limits if limit is not None), default=None)
 
     def current_wait(self) -> WaitStep:
         assert self.run.current_step is not None

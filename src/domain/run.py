@@ -21,6 +21,7 @@ from wfa.domain.events import (
     AttemptScheduled,
     AttemptStarted,
     AttemptSucceeded,
+    AwaitStarted,
     ChildEnded,
     ChildrenStarted,
     ChoiceMade,
@@ -34,6 +35,8 @@ from wfa.domain.events import (
     RunResumed,
     RunStarted,
     RunSucceeded,
+    SignalConsumed,
+    SignalReceived,
     StepCaught,
     WaitEnded,
     WaitStarted,
@@ -60,6 +63,7 @@ class AttemptStatus(StrEnum):
     SCHEDULED = "scheduled"  # decided, due later (a retry's backoff)
     QUEUED = "queued"  # due; its job is on the queue
     RUNNING = "running"  # a worker holds it until its deadline
+    AWAITING = "awaiting"  # an await step's signal, or a task's callback, until its deadline
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -77,6 +81,15 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True):
     # parallel, map or workflow step's running attempt, which its children's ends move.
     wake_at: datetime | None
     started_at: datetime | None = None
+    signal: str | None = None  # the signal an awaiting attempt of an await step waits for
+
+
+class Signal(msgspec.Struct, frozen=True, kw_only=True):
+    """A signal in the run's inbox: received as event ``seq``, not taken by a step yet."""
+
+    seq: int
+    name: str
+    payload: Any = None
 
 
 class Fan(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,6 +140,8 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
     # Events that count a fan's children (fan.started, fan.child_ended): bounded by the
     # items (WFA_MAX_MAP_ITEMS), so they are not charged to the history budget.
     fan_events: int = 0
+    deadline: datetime | None = None  # the definition's timeout: the run fails after it
+    inbox: tuple[Signal, ...] = ()
     current_step: str | None = None
     attempt: Attempt | None = None
     wait_until: datetime | None = None
@@ -149,9 +164,14 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
         """The one time this run needs the engine again without a job: its durable timer."""
         if self.status.is_terminal:
             return None
-        if self.attempt is not None:
-            return self.attempt.wake_at
-        return self.wait_until
+        own = self.attempt.wake_at if self.attempt is not None else self.wait_until
+        if self.deadline is not None and (own is None or self.deadline < own):
+            return self.deadline
+        return own
+
+    def waiting_signal(self, name: str) -> Signal | None:
+        """The oldest signal called ``name`` in the inbox."""
+        return next((signal for signal in self.inbox if signal.name == name), None)
 
     def context(self) -> dict[str, Any]:
         """The data templates and conditions read: input, step outputs (and caught errors), run."""
@@ -215,7 +235,7 @@ def _created(event: RunCreated) -> Run:
 def _apply(run: Run, event: Event) -> Run:
     match event:
         case RunStarted():
-            return replace(run, status=RunStatus.RUNNING)
+            return replace(run, status=RunStatus.RUNNING, deadline=event.deadline)
         case AttemptScheduled():
             return _scheduled(run, event)
         case AttemptQueued():
@@ -263,6 +283,17 @@ def _apply(run: Run, event: Event) -> Run:
         case ChildEnded():
             fan = _child_ended(_fan(run), event.error)
             return replace(run, fan=fan, fan_events=run.fan_events + 1)
+        case SignalReceived():
+            signal = Signal(seq=event.seq, name=event.name, payload=event.payload)
+            return replace(run, inbox=(*run.inbox, signal))
+        case AwaitStarted():
+            run = _with_attempt(
+                run, status=AttemptStatus.AWAITING, wake_at=event.deadline, signal=event.signal
+            )
+            return replace(run, status=RunStatus.WAITING)
+        case SignalConsumed():
+            inbox = tuple(signal for signal in run.inbox if signal.seq != event.signal_seq)
+            return replace(run, inbox=inbox)
         case StepCaught():
             return replace(run, caught={**run.caught, event.step_id: event.error})
         case ChoiceMade():
@@ -280,7 +311,14 @@ def _apply(run: Run, event: Event) -> Run:
         case RunCancelled():
             return _ended(run, RunStatus.CANCELLED)
         case RunResumed():
-            return replace(run, status=RunStatus.RUNNING, error=None, failed_step=None, output=None)
+            return replace(
+                run,
+                status=RunStatus.RUNNING,
+                error=None,
+                failed_step=None,
+                output=None,
+                deadline=event.deadline,
+            )
     raise ValueError(f"unknown event {type(event).__name__}")
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from wfa.domain.definition import (
     FAN_STEPS,
+    AwaitStep,
     Catch,
     ChoiceStep,
     FailStep,
@@ -22,6 +24,7 @@ from wfa.domain.errors import ExpressionError
 from wfa.domain.expressions import check_template, compile_expression, is_whole_template
 from wfa.domain.limits import DefinitionLimits, too_many
 from wfa.domain.params import params_problems
+from wfa.domain.payload_schema import schema_problems
 from wfa.domain.retry import RetryPolicy
 from wfa.domain.suggestions import did_you_mean, known_names
 
@@ -29,6 +32,8 @@ MAX_ATTEMPTS_LIMIT = 100
 MAX_BACKOFF_RATE = 100.0
 MAX_VERSION = 2**31 - 1  # versions are numbered in a 32-bit column
 MAX_DURATION = 366 * 24 * 3600.0  # a year and a day: the longest wait, backoff or timeout
+SIGNAL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$")
+SIGNAL_NAME_RULE = "letters, digits and _ . : -, at most 128"
 
 
 def step_problems(
@@ -50,6 +55,25 @@ def step_problems(
         yield from _template_problems(".cause", step.cause, longest)
     elif isinstance(step, FAN_STEPS):
         yield from _fan_problems(step, limits)
+    elif isinstance(step, AwaitStep):
+        yield from _await_problems(step, limits)
+
+
+def _await_problems(step: AwaitStep, limits: DefinitionLimits) -> Iterator[tuple[str, str]]:
+    if not SIGNAL_NAME.match(step.signal):
+        yield ".signal", f"{step.signal!r} is not a valid signal name ({SIGNAL_NAME_RULE})"
+    yield from duration_problems(".timeout", step.timeout)
+    if step.schema is not None:
+        for where, message in schema_problems(step.schema):
+            yield f".schema{where}", message
+    yield from _retry_problems(step.retry, limits)
+    yield from _catch_problems(step.catch, limits)
+
+
+def duration_problems(path: str, seconds: float | None) -> Iterator[tuple[str, str]]:
+    """A timeout: more than 0, at most a year and a day."""
+    if seconds is not None and not 0 < seconds <= MAX_DURATION:
+        yield path, f"must be more than 0 and at most {MAX_DURATION:.0f} seconds"
 
 
 def _fan_problems(step: FanStep, limits: DefinitionLimits) -> Iterator[tuple[str, str]]:
@@ -100,8 +124,9 @@ def _task_problems(
             yield f".params{problem.path}", problem.message
     yield from _template_problems(".params", step.params, longest)
     yield from _retry_problems(step.retry, limits)
-    if step.timeout is not None and not 0 < step.timeout <= MAX_DURATION:
-        yield ".timeout", f"must be more than 0 and at most {MAX_DURATION:.0f} seconds"
+    yield from duration_problems(".timeout", step.timeout)
+    if step.callback is not None:
+        yield from duration_problems(".callback.timeout", step.callback.timeout)
     yield from _catch_problems(step.catch, limits)
 
 

@@ -30,7 +30,7 @@ from wfa.domain.graph import step_targets, steps_that_never_end, unreachable_ste
 from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits, too_many
 from wfa.domain.schedule import schedule_key
 from wfa.domain.secret_references import step_secret_problems
-from wfa.domain.step_checks import step_problems
+from wfa.domain.step_checks import duration_problems, step_problems
 from wfa.domain.suggestions import did_you_mean
 
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
@@ -72,6 +72,8 @@ def parse_definition(
         decoder.add("name", "must not be empty")
     if shell is not None:
         _check_limits(decoder, shell.limits)
+        for where, message in duration_problems("timeout", shell.timeout):
+            decoder.add(where, message)
     if shell is not None and triggers is not None and steps is not None and not decoder.problems:
         return Definition(
             name=shell.name,
@@ -79,6 +81,7 @@ def parse_definition(
             steps=steps,
             triggers=triggers,
             limits=shell.limits,
+            timeout=shell.timeout,
         )
     raise InvalidDefinition(decoder.problems)
 

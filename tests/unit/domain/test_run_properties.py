@@ -6,6 +6,11 @@ cancels and resumes at any moment. After every step the whole history is checked
 oracles written here, independently of the machine: append-only and replayable, terminal
 states absorb, retries bounded and delayed as the policy says, stale deliveries change nothing.
 
+Await steps wait for signals sent at any moment (before the step, during it, after its
+deadline, duplicated, unfit for its schema); tasks with callbacks wait for theirs; runs with a
+deadline are checked never to move past it. Signals are never lost: the inbox is exactly what
+was received and not yet taken, and each signal is taken once, oldest first.
+
 Some runs get a small history budget (from the engine, the definition or both), and then
 their definitions may loop back (a choice or a catch naming an earlier step or its own): the
 history never outgrows the budget, and a run that fills it ends with ``run.history_limit``.
@@ -40,12 +45,15 @@ from wfa.domain.commands import (
     Create,
     ExtendLease,
     FailAttempt,
+    ResolveCallback,
     Resume,
     RunCommand,
+    SendSignal,
     Start,
     Wake,
 )
 from wfa.domain.definition import (
+    AwaitStep,
     ChoiceStep,
     Definition,
     FailStep,
@@ -53,7 +61,7 @@ from wfa.domain.definition import (
     TaskStep,
     WaitStep,
 )
-from wfa.domain.errors import IllegalTransition
+from wfa.domain.errors import DomainError, IllegalTransition, InvalidPayload, Refusal
 from wfa.domain.events import (
     AttemptFailed,
     AttemptLeaseExtended,
@@ -61,6 +69,7 @@ from wfa.domain.events import (
     AttemptScheduled,
     AttemptStarted,
     AttemptSucceeded,
+    AwaitStarted,
     ChoiceMade,
     ErrorInfo,
     Event,
@@ -70,6 +79,8 @@ from wfa.domain.events import (
     RunResumed,
     RunStarted,
     RunSucceeded,
+    SignalConsumed,
+    SignalReceived,
     StepCaught,
     WaitEnded,
     WaitStarted,
@@ -88,6 +99,9 @@ TIGHT_BUDGET = 30  # enough for one flag condition, not for an output over the w
 ERROR_NAMES = ("http.timeout", "http.500", "retry.me", "fatal", "boom")
 TERMINAL_EVENTS = (RunSucceeded, RunFailed, RunCancelled)
 ATTEMPT_COMMANDS = (BeginAttempt, ExtendLease, CompleteAttempt, FailAttempt)
+SIGNALS = ("go", "stop")
+FITS = {"type": "integer"}  # the schema some await steps have: 1 and 2 fit, "x" and null not
+WAIT_ERRORS = ("await.timeout", "callback.timeout")
 
 # ---------------------------------------------------------------------------------------------
 # Generated definitions: valid by construction. Links point to later steps, except that in a
@@ -152,15 +166,18 @@ def back_links(draw: st.DrawFn, position: int, loops: bool) -> list[str]:
 def raw_definitions(draw: st.DrawFn, loops: bool = False) -> dict[str, Any]:
     """Steps s0..sn-1 whose links point forward (or back, with ``loops``), unreachable pruned."""
     count = draw(st.integers(1, 7))
-    kinds = st.sampled_from(["task", "task", "task", "choice", "choice", "wait", "succeed", "fail"])
+    kinds = st.sampled_from(
+        ["task", "task", "task", "choice", "choice", "wait", "await", "succeed", "fail"]
+    )
     steps: list[dict[str, Any]] = []
     for position in range(count):
         later = [f"s{i}" for i in range(position + 1, count)]
-        kind = draw(st.sampled_from(["task", "task", "choice", "wait"]) if position == 0 else kinds)
+        first = st.sampled_from(["task", "task", "choice", "wait", "await", "await"])
+        kind = draw(first if position == 0 else kinds)
         if kind == "choice" and not later:
             kind = draw(st.sampled_from(["task", "succeed", "fail"]))
         step: dict[str, Any] = {"id": f"s{position}", "type": kind}
-        if kind in ("task", "wait") and later:
+        if kind in ("task", "wait", "await") and later:
             # Mostly the next step in the list, so long straight runs are common.
             step["next"] = draw(st.sampled_from([later[0], *later]))
         if kind == "task":
@@ -169,13 +186,33 @@ def raw_definitions(draw: st.DrawFn, loops: bool = False) -> dict[str, Any]:
                 step["retry"] = draw(retry_policies())
             if draw(st.booleans()):
                 step["timeout"] = draw(st.sampled_from([0.5, 5, 30, 120]))
+            if draw(st.booleans(), label="callback"):
+                step["callback"] = {"timeout": draw(st.sampled_from([3, 100]))}
+        if kind == "await":
+            step["signal"] = draw(st.sampled_from(SIGNALS[:1] * 3 + SIGNALS[1:]))
+            step["timeout"] = draw(st.sampled_from([5, 60, 600]))
+            if draw(st.booleans()):
+                step["retry"] = {
+                    "max_attempts": draw(st.integers(1, 3)),
+                    "initial_interval": draw(st.sampled_from([0, 2])),
+                    "retry_on": ["await.timeout"],
+                }
+            if draw(st.booleans()):
+                step["schema"] = FITS
+        if kind in ("task", "await"):
             back = back_links(draw, position, loops)
             if later or back:
                 step["catch"] = [
                     {
                         "errors": draw(
                             st.sampled_from(
-                                [["*"], ["fatal"], ["http.*"], ["worker.lost", "step.timeout"]]
+                                [
+                                    ["*"],
+                                    ["fatal"],
+                                    ["http.*"],
+                                    ["worker.lost", "step.timeout"],
+                                    ["await.*", "callback.timeout"],
+                                ]
                             )
                         ),
                         "next": draw(st.sampled_from(later + back)),
@@ -227,6 +264,8 @@ def cases(draw: st.DrawFn) -> tuple[Definition, dict[str, Any], EngineSettings]:
     raw = draw(raw_definitions(loops=small))
     if own_budget is not None:
         raw["limits"] = {"max_events": own_budget}
+    if draw(st.booleans(), label="run deadline"):
+        raw["timeout"] = draw(st.sampled_from([30, 300, 3000]))
     definition = parse_definition(raw)  # valid by construction: raising here is a test bug
     assert [step.id for step in definition.steps] == [step["id"] for step in raw["steps"]]
     run_input = {"flags": draw(st.lists(st.booleans(), min_size=FLAGS, max_size=FLAGS))}
@@ -236,6 +275,7 @@ def cases(draw: st.DrawFn) -> tuple[Definition, dict[str, Any], EngineSettings]:
         max_inline_steps=draw(st.sampled_from([1000, 1000, 1, 1, 2])),
         max_events=engine_budget,
         expression_budget=draw(st.sampled_from([DEFAULT_EXPRESSION_BUDGET] * 3 + [TIGHT_BUDGET])),
+        max_pending_signals=draw(st.sampled_from([100, 2])),
     )
     return definition, run_input, engine
 
@@ -277,7 +317,7 @@ def check_history(definition: Definition, engine: EngineSettings, history: Seque
 
         if isinstance(event, AttemptScheduled):
             step = definition.step(event.step_id)
-            assert isinstance(step, TaskStep)
+            assert isinstance(step, TaskStep | AwaitStep)
             numbers[step.id] = numbers.get(step.id, 0) + 1
             assert event.attempt == numbers[step.id], "attempt numbers count 1, 2, 3 per step"
             retry = isinstance(previous, AttemptFailed) and previous.step_id == step.id
@@ -363,7 +403,7 @@ def check_failure_routing(
     step: Any, failed: AttemptFailed, try_number: int, outcome: Event
 ) -> None:
     """After a failure: retry while the policy allows, else catch, else fail the run."""
-    assert isinstance(step, TaskStep)
+    assert isinstance(step, TaskStep | AwaitStep)
     policy, error = step.retry, failed.error
     retried = (
         error.retryable
@@ -433,6 +473,70 @@ def check_expression_budget(
         assert position == len(events) - 1, "the run ends where its budget ran out"
 
 
+def check_signals(definition: Definition, history: Sequence[Event], run: Run) -> None:
+    """No signal is lost or taken twice: each is taken at most once, by an await step's
+    attempt waiting for its name, oldest first, before that attempt's deadline; what is left
+    is exactly the run's inbox. Each waiting attempt ends once: taken, timed out, or left."""
+    inbox: dict[int, tuple[str, Any]] = {}  # seq -> (name, payload), in arrival order
+    waiting: AwaitStarted | None = None
+    for event in history:
+        if isinstance(event, SignalReceived):
+            inbox[event.seq] = (event.name, event.payload)
+        elif isinstance(event, AwaitStarted):
+            step = definition.step(event.step_id)
+            if isinstance(step, AwaitStep):
+                assert event.signal == step.signal
+                assert event.deadline == event.at + timedelta(seconds=step.timeout)
+            else:
+                assert isinstance(step, TaskStep)
+                assert step.callback is not None
+                assert event.signal is None
+            waiting = event
+        elif isinstance(event, SignalConsumed):
+            assert waiting is not None, "a signal is only taken by a waiting step"
+            assert (event.step_id, event.attempt) == (waiting.step_id, waiting.attempt)
+            assert event.signal_seq in inbox, "a signal is taken once, and only if received"
+            name = inbox[event.signal_seq][0]
+            assert name == waiting.signal
+            oldest = min(seq for seq, (other, _) in inbox.items() if other == name)
+            assert event.signal_seq == oldest, "signals of one name are taken oldest first"
+            assert event.at < waiting.deadline, "a signal never beats a deadline that passed"
+            del inbox[event.signal_seq]
+        elif isinstance(event, AttemptSucceeded | AttemptFailed) and waiting is not None:
+            if (event.step_id, event.attempt) == (waiting.step_id, waiting.attempt):
+                if isinstance(event, AttemptFailed) and event.error.error in WAIT_ERRORS:
+                    assert event.at >= waiting.deadline, "no timeout before the deadline"
+                waiting = None
+        elif isinstance(event, TERMINAL_EVENTS):
+            waiting = None
+        if isinstance(event, AttemptFailed) and event.error.error in WAIT_ERRORS:
+            assert event.error.retryable, "a wait's timeout is retried like any error"
+    kept = [(signal.seq, signal.name, signal.payload) for signal in run.inbox]
+    assert kept == [(seq, name, payload) for seq, (name, payload) in inbox.items()]
+
+
+def check_deadline(definition: Definition, history: Sequence[Event]) -> None:
+    """A run with a ``timeout`` does nothing at or after its deadline (its start, or its
+    last resume, plus the timeout) but fail with ``run.timeout``, or be cancelled."""
+    timeout = definition.timeout
+    deadline = None
+    for event in history:
+        if isinstance(event, RunStarted | RunResumed):
+            expected = None if timeout is None else event.at + timedelta(seconds=timeout)
+            assert event.deadline == expected
+            deadline = expected
+            continue
+        timed_out = isinstance(event, RunFailed) and event.error.error == "run.timeout"
+        if timed_out:
+            assert deadline is not None
+            assert event.at >= deadline, "run.timeout only once the deadline passed"
+            assert not event.error.retryable
+        elif deadline is not None and event.at >= deadline:
+            assert isinstance(event, RunCancelled), f"{event!r} after the run's deadline"
+        if isinstance(event, TERMINAL_EVENTS):
+            deadline = None
+
+
 def attempt_state(history: Sequence[Event], step_id: str, number: int) -> set[str]:
     """What the history says happened to one attempt: scheduled, queued, started, ended."""
     facts: set[str] = set()
@@ -447,6 +551,8 @@ def attempt_state(history: Sequence[Event], step_id: str, number: int) -> set[st
             facts.add("queued")
         elif isinstance(event, AttemptStarted):
             facts.add("started")
+        elif isinstance(event, AwaitStarted):
+            facts.add("awaiting")  # its worker is done with it: only the callback moves it
         elif isinstance(event, AttemptSucceeded | AttemptFailed):
             facts.add("ended")
     return facts
@@ -461,7 +567,7 @@ def attempt_command_applies(run: Run, history: Sequence[Event], command: Any) ->
     if run.status.is_terminal:
         return False
     facts = attempt_state(history, command.step_id, command.attempt)
-    if "scheduled" not in facts or "ended" in facts:
+    if "scheduled" not in facts or "ended" in facts or "awaiting" in facts:
         return False
     if isinstance(command, BeginAttempt):
         return "queued" in facts and "started" not in facts
@@ -470,10 +576,15 @@ def attempt_command_applies(run: Run, history: Sequence[Event], command: Any) ->
     return "started" in facts  # CompleteAttempt, ExtendLease
 
 
-def expected_jobs(events: Sequence[Event]) -> list[tuple[str, int]]:
-    """A job goes out exactly for each attempt made due (scheduled due now, or re-queued)."""
+def expected_jobs(definition: Definition, events: Sequence[Event]) -> list[tuple[str, int]]:
+    """A job goes out exactly for each task attempt made due (scheduled due now, or re-queued);
+    an await step's attempt is nobody's job: it waits for its signal."""
     due = []
     for event in events:
+        if isinstance(event, AttemptScheduled) and isinstance(
+            definition.step(event.step_id), AwaitStep
+        ):
+            continue
         if isinstance(event, AttemptQueued) or (
             isinstance(event, AttemptScheduled) and event.due_at <= event.at
         ):
@@ -494,13 +605,25 @@ def check_run_shape(definition: Definition, run: Run) -> None:
         assert run.failed_step is not None
         assert definition.has_step(run.failed_step)
     attempt = run.attempt
+    if run.deadline is not None and not run.status.is_terminal:
+        assert run.wake_at is not None
+        assert run.wake_at <= run.deadline, "a run with a deadline is woken by it at the latest"
     if attempt is not None:
         assert run.current_step == attempt.step_id
         step = definition.step(attempt.step_id)
-        assert isinstance(step, TaskStep)
+        assert isinstance(step, TaskStep | AwaitStep)
         assert run.attempt_counts[step.id] == attempt.number
         assert 1 <= attempt.try_number <= step.retry.max_attempts
+        if attempt.status is AttemptStatus.AWAITING:
+            assert run.status is RunStatus.WAITING
+            assert isinstance(step, AwaitStep) or step.callback is not None
+            assert attempt.signal == (step.signal if isinstance(step, AwaitStep) else None)
+        if isinstance(step, TaskStep) and step.callback is not None and attempt.started_at:
+            limit = attempt.started_at + timedelta(seconds=step.callback.timeout)
+            assert attempt.wake_at is not None
+            assert attempt.wake_at <= limit, "a callback's wait ends with its timeout"
         if attempt.status is AttemptStatus.RUNNING:
+            assert isinstance(step, TaskStep)
             assert attempt.started_at is not None
             if step.timeout is not None:
                 # A lease never outlives the step's timeout, however often it is extended.
@@ -535,7 +658,7 @@ def drive_fairly(
     until the history budget is spent, and each decision records at least one event.
     """
     history: list[Event] = []
-    budget = 1 + 3 * len(definition.steps)
+    budget = 1 + 4 * len(definition.steps) + 2 * await_tries(definition)
     if loops_back(definition):
         budget += budget_of(definition, engine)
     for _ in range(budget):
@@ -549,16 +672,37 @@ def drive_fairly(
             command = CompleteAttempt(step_id=attempt.step_id, attempt=attempt.number)
         elif attempt is not None and attempt.status is AttemptStatus.QUEUED:
             command = BeginAttempt(step_id=attempt.step_id, attempt=attempt.number)
+        elif attempt is not None and attempt.status is AttemptStatus.AWAITING:
+            command = _answer(definition, run, now)
         else:
             assert run.wake_at is not None, f"stuck: {run.status} with nothing to wait for"
             now = max(now, run.wake_at)
             command = Wake(random_fraction=0.5)
-        decision = machine.decide(definition, run, command, now, engine)
+        try:
+            decision = machine.decide(definition, run, command, now, engine)
+        except Refusal:  # the answer came too late, or the inbox is full: time runs out
+            assert run.wake_at is not None
+            now = max(now, run.wake_at)
+            decision = machine.decide(definition, run, Wake(random_fraction=0.5), now, engine)
         assert not decision.ignored, f"a fair step is never ignored: {command!r}"
         run = decision.run
         history.extend(decision.events)
     assert run.status.is_terminal, f"still {run.status} after {budget} fair steps"
     return run, history
+
+
+def await_tries(definition: Definition) -> int:
+    return sum(s.retry.max_attempts for s in definition.steps if isinstance(s, AwaitStep))
+
+
+def _answer(definition: Definition, run: Run, now: datetime) -> RunCommand:
+    """What a willing world does for an awaiting attempt: send its signal, use its callback."""
+    attempt = run.attempt
+    assert attempt is not None
+    step = definition.step(attempt.step_id)
+    if isinstance(step, AwaitStep):
+        return SendSignal(name=step.signal, payload=1)
+    return ResolveCallback(step_id=step.id, attempt=attempt.number, output="answered")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -603,7 +747,7 @@ class RunStateMachine(RuleBasedStateMachine):
         history_before = list(self.history)
         try:
             decision = machine.decide(self.definition, before, command, self.now, self.engine)
-        except IllegalTransition:
+        except DomainError:
             # A refusal changes nothing: not the run (not even in place), not the history.
             assert msgspec.msgpack.encode(before) == snapshot
             assert self.history == history_before
@@ -624,7 +768,8 @@ class RunStateMachine(RuleBasedStateMachine):
         history = [*history_before, *events]
         assert history[: len(history_before)] == history_before
         assert replay(history) == decision.run
-        assert [(job.step_id, job.attempt) for job in decision.jobs] == expected_jobs(events)
+        jobs = [(job.step_id, job.attempt) for job in decision.jobs]
+        assert jobs == expected_jobs(self.definition, events)
         assert all(job.run_id == before.id for job in decision.jobs)
         check_step_limit(self.definition, self.engine, events)
         check_expression_budget(self.definition, self.engine, events)
@@ -638,7 +783,11 @@ class RunStateMachine(RuleBasedStateMachine):
         fraction = getattr(command, "random_fraction", None)
         for position, event in enumerate(events):
             if isinstance(event, AttemptFailed):
-                assert fraction is not None
+                # A failure found while deciding something else (an early signal that does
+                # not fit its step) is never retried, so it needs no jitter.
+                if fraction is None:
+                    assert not event.error.retryable
+                    continue
                 self.check_exact_delay(event, events[position + 1 :], fraction)
         self.run, self.history = decision.run, history
         self.pending.extend(decision.jobs)
@@ -651,7 +800,7 @@ class RunStateMachine(RuleBasedStateMachine):
         if not isinstance(following, AttemptScheduled):
             return
         step = self.definition.step(failed.step_id)
-        assert isinstance(step, TaskStep)
+        assert isinstance(step, TaskStep | AwaitStep)
         base = policy_base_delay(step.retry, following.try_number)
         expected = base if step.retry.jitter == "none" else base * f
         retry_after = failed.error.retry_after
@@ -669,13 +818,34 @@ class RunStateMachine(RuleBasedStateMachine):
         note_event("history: the budget filled up")
         return True
 
-    def refused(self, command: RunCommand) -> None:
-        with pytest.raises(IllegalTransition):
+    def refused(self, command: RunCommand, kind: type[DomainError] = IllegalTransition) -> None:
+        with pytest.raises(kind):
             self.send(command)
+
+    def past_deadline(self) -> bool:
+        """Whether the run's deadline has passed while it is unfinished (the oracle's view)."""
+        assert self.run is not None
+        assert self.definition is not None
+        if self.run.status.is_terminal or self.definition.timeout is None:
+            return False
+        begun = [e.at for e in self.history if isinstance(e, RunStarted | RunResumed)]
+        return bool(begun) and self.now >= begun[-1] + timedelta(seconds=self.definition.timeout)
+
+    def timed_out(self, decision: Decision) -> None:
+        """A command that moves a run past its deadline fails the run, and nothing else."""
+        assert len(decision.events) == 1
+        (event,) = decision.events
+        assert isinstance(event, RunFailed)
+        assert event.error.error == "run.timeout"
+        assert not decision.jobs
+        note_event("history: the run's deadline passed")
 
     def attempt_command(self, command: Any) -> Decision:
         """Send an attempt command; the history alone says whether it must be ignored."""
         assert self.run is not None
+        if self.past_deadline():
+            self.timed_out(decision := self.send(command))
+            return decision
         live = attempt_command_applies(self.run, self.history, command)
         note_event(f"{type(command).__name__}: {'live' if live else 'stale'}")
         decision = self.send(command)
@@ -690,6 +860,13 @@ class RunStateMachine(RuleBasedStateMachine):
                 CompleteAttempt: AttemptSucceeded,
                 FailAttempt: AttemptFailed,
             }[type(command)]
+            step = self.definition.step(command.step_id) if self.definition else None
+            if isinstance(command, CompleteAttempt) and getattr(step, "callback", None):
+                # The action is done; the step waits for its callback (unless its time is up).
+                kind = AwaitStarted if isinstance(first, AwaitStarted) else AttemptFailed
+                if kind is AttemptFailed:
+                    assert isinstance(first, AttemptFailed)
+                    assert first.error.error == "callback.timeout"
             assert isinstance(first, kind)
             assert (first.step_id, first.attempt) == (command.step_id, command.attempt)
             if isinstance(command, BeginAttempt | ExtendLease):
@@ -749,8 +926,10 @@ class RunStateMachine(RuleBasedStateMachine):
             self.refused(Resume())
             return
         decision = self.send(Resume())
+        timeout = self.definition.timeout
+        deadline = None if timeout is None else self.now + timedelta(seconds=timeout)
         assert decision.events[0] == RunResumed(
-            seq=decision.events[0].seq, at=self.now, step_id=failed_step
+            seq=decision.events[0].seq, at=self.now, step_id=failed_step, deadline=deadline
         )
         assert decision.run.error is None or decision.run.status is RunStatus.FAILED
 
@@ -855,15 +1034,23 @@ class RunStateMachine(RuleBasedStateMachine):
         due = wake_at is not None and wake_at <= self.now
         note_event(f"Wake: {'due' if due else 'early'}")
         before = self.run
+        past_deadline = self.past_deadline()
         decision = self.send(Wake(random_fraction=fraction))
         assert decision.ignored != due, "Wake acts exactly when the run's timer is due"
+        if past_deadline:
+            self.timed_out(decision)
+            return
         if not due or self.fills_budget(decision):
             return
         first = decision.events[0]
         attempt = before.attempt
+        step = self.definition.step(attempt.step_id) if attempt is not None else None
         if attempt is None:
             assert isinstance(first, WaitEnded)
             assert first.step_id == before.current_step
+        elif isinstance(step, AwaitStep) and attempt.status is AttemptStatus.SCHEDULED:
+            assert isinstance(first, AwaitStarted), "an await's backoff is over: it waits again"
+            assert first.attempt == attempt.number
         elif attempt.status in (AttemptStatus.SCHEDULED, AttemptStatus.QUEUED):
             assert isinstance(first, AttemptQueued)
             assert len(decision.events) == 1
@@ -871,13 +1058,21 @@ class RunStateMachine(RuleBasedStateMachine):
         else:
             assert isinstance(first, AttemptFailed)
             assert first.attempt == attempt.number
-            step = self.definition.step(attempt.step_id)
-            assert isinstance(step, TaskStep)
-            assert attempt.started_at is not None
-            timed_out = step.timeout is not None and (
-                attempt.started_at + timedelta(seconds=step.timeout) <= self.now
-            )
-            assert first.error.error == ("step.timeout" if timed_out else "worker.lost")
+            assert isinstance(step, TaskStep | AwaitStep)
+            assert first.error.error == self.expected_wake_error(step, attempt)
+
+    def expected_wake_error(self, step: TaskStep | AwaitStep, attempt: Any) -> str:
+        """Why a running or awaiting attempt whose time is up failed, from the definition."""
+        if isinstance(step, AwaitStep):
+            return "await.timeout"
+        started = attempt.started_at
+        assert started is not None
+        callback = step.callback
+        if callback is not None and started + timedelta(seconds=callback.timeout) <= self.now:
+            return "callback.timeout"
+        if step.timeout is not None and started + timedelta(seconds=step.timeout) <= self.now:
+            return "step.timeout"
+        return "worker.lost"
 
     @precondition(lambda self: self.steps >= self.cancel_after)
     @rule(reason=st.sampled_from(["", "no longer needed"]))
@@ -891,6 +1086,105 @@ class RunStateMachine(RuleBasedStateMachine):
         assert decision.run.status is RunStatus.CANCELLED
         assert not decision.jobs
 
+    @rule(
+        name=st.sampled_from(SIGNALS[:1] * 3 + SIGNALS[1:]),
+        payload=st.sampled_from([1, 2, "x", None]),
+        key=st.none() | st.sampled_from(["k1", "k2"]),
+    )
+    def signal(self, name: str, payload: Any, key: str | None) -> None:
+        """A signal comes, whatever the run is doing: kept, taken, or refused with a reason."""
+        assert self.run is not None
+        assert self.definition is not None
+        run = self.run
+        command = SendSignal(name=name, payload=payload, key=key)
+        attempt = run.attempt
+        step = self.definition.step(attempt.step_id) if attempt is not None else None
+        takes = (
+            isinstance(step, AwaitStep)
+            and attempt is not None
+            and attempt.status is AttemptStatus.AWAITING
+            and step.signal == name
+            and attempt.wake_at is not None
+            and self.now < attempt.wake_at
+        )
+        budget = budget_of(self.definition, self.engine)
+        if (
+            run.status.is_terminal
+            or self.past_deadline()
+            or len(run.inbox) >= self.engine.max_pending_signals
+            or len(self.history) + 1 >= budget
+        ):
+            note_event("signal: refused")
+            self.refused(command, Refusal)
+            return
+        if takes and isinstance(step, AwaitStep) and step.schema and not isinstance(payload, int):
+            note_event("signal: unfit for the waiting step")
+            self.refused(command, InvalidPayload)
+            return
+        decision = self.send(command)
+        first = decision.events[0]
+        assert first == SignalReceived(
+            seq=first.seq, at=self.now, name=name, payload=payload, key=key
+        )
+        rest = decision.events[1:]
+        if takes and not spent(rest[0]):
+            note_event("signal: taken at once")
+            consumed = rest[0]
+            assert isinstance(consumed, SignalConsumed)
+            assert consumed.signal_seq == first.seq
+            if len(rest) > 1 and not spent(rest[1]):
+                assert isinstance(rest[1], AttemptSucceeded)
+                assert rest[1].output == payload
+        elif not takes:
+            note_event("signal: kept in the inbox")
+            assert decision.events == (first,)
+
+    @precondition(lambda self: self.callback_attempts())
+    @rule(data=st.data(), fail=st.booleans(), error=error_infos, output=outputs)
+    def use_callback(self, data: st.DataObject, fail: bool, error: ErrorInfo, output: Any) -> None:
+        """Someone uses a task's callback: once, in time, for the current attempt; else 409."""
+        assert self.run is not None
+        assert self.definition is not None
+        choices = self.callback_attempts()
+        step_id, number = choices[data.draw(st.integers(0, len(choices) - 1), label="callback")]
+        command = ResolveCallback(
+            step_id=step_id, attempt=number, output=output, error=error if fail else None
+        )
+        run, attempt = self.run, self.run.attempt
+        step = self.definition.step(step_id)
+        assert isinstance(step, TaskStep)
+        assert step.callback is not None
+        live = (
+            not run.status.is_terminal
+            and not self.past_deadline()
+            and attempt is not None
+            and (attempt.step_id, attempt.number) == (step_id, number)
+            and attempt.status in (AttemptStatus.RUNNING, AttemptStatus.AWAITING)
+            and attempt.started_at is not None
+            and self.now < attempt.started_at + timedelta(seconds=step.callback.timeout)
+        )
+        note_event(f"callback: {'live' if live else 'refused'}")
+        if not live:
+            self.refused(command, Refusal)
+            return
+        decision = self.send(command)
+        first = decision.events[0]
+        if self.fills_budget(decision):
+            return
+        assert isinstance(first, AttemptFailed if fail else AttemptSucceeded)
+        assert (first.step_id, first.attempt) == (step_id, number)
+
+    def callback_attempts(self) -> list[tuple[str, int]]:
+        """Every attempt of a task with a callback that a worker started (its URL is out)."""
+        if self.definition is None:
+            return []
+        return [
+            (event.step_id, event.attempt)
+            for event in self.history
+            if isinstance(event, AttemptStarted)
+            and getattr(self.definition.step(event.step_id), "callback", None) is not None
+        ]
+
     # -- invariants ---------------------------------------------------------------------------
 
     @invariant()
@@ -898,6 +1192,8 @@ class RunStateMachine(RuleBasedStateMachine):
         if self.run is None or self.definition is None:
             return
         check_history(self.definition, self.engine, self.history)
+        check_signals(self.definition, self.history, self.run)
+        check_deadline(self.definition, self.history)
         assert replay(self.history) == self.run
         assert self.run.seq == len(self.history)
         check_run_shape(self.definition, self.run)
@@ -914,6 +1210,8 @@ class RunStateMachine(RuleBasedStateMachine):
                 note_event("history: resumed")
             if spent(fact):
                 note_event("history: ended with run.history_limit")
+            if isinstance(fact, SignalConsumed):
+                note_event("history: a signal taken")
 
     @invariant()
     def terminal_runs_refuse_start_and_cancel(self) -> None:
@@ -968,9 +1266,13 @@ def test_a_fair_clock_ends_every_run(
     drops_left = data.draw(st.integers(0, 3), label="drops")
     # Each step is entered at most once; each try of a task takes at most three moves (its
     # backoff comes due, it is claimed, it ends), a wait one; a lost job costs two more.
-    tries = sum(s.retry.max_attempts for s in definition.steps if isinstance(s, TaskStep))
+    tries = sum(
+        s.retry.max_attempts * (4 if s.callback else 3)
+        for s in definition.steps
+        if isinstance(s, TaskStep)
+    )
     waits = sum(isinstance(s, WaitStep) for s in definition.steps)
-    budget = 1 + 3 * tries + waits + 2 * drops_left
+    budget = 1 + tries + 2 * await_tries(definition) + waits + 2 * drops_left
     if loops_back(definition):
         budget += budget_of(definition, engine)  # every move records an event or more
     moves = 0

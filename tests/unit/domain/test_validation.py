@@ -135,7 +135,8 @@ def test_several_triggers_and_known_actions_are_accepted() -> None:
             workflow({"id": "a", "type": "teleport"}),
             [
                 "steps[0].type: unknown step type 'teleport' "
-                "(expected one of: task, choice, wait, succeed, fail, parallel, map, workflow)"
+                "(expected one of: task, choice, wait, succeed, fail, parallel, map, workflow, "
+                "await)"
             ],
             id="unknown-step-type",
         ),
@@ -143,7 +144,8 @@ def test_several_triggers_and_known_actions_are_accepted() -> None:
             workflow({"id": "a"}),
             [
                 "steps[0].type: missing "
-                "(expected one of: task, choice, wait, succeed, fail, parallel, map, workflow)"
+                "(expected one of: task, choice, wait, succeed, fail, parallel, map, workflow, "
+                "await)"
             ],
             id="missing-step-type",
         ),
@@ -275,7 +277,8 @@ def test_one_definition_reports_all_of_its_problems_at_once() -> None:
         "triggers[2].cron: 'every day' is not a cron expression: "
         "expected 5 fields (minute hour day month weekday)",
         "steps[3].type: unknown step type 'teleport' "
-        "(expected one of: task, choice, wait, succeed, fail, parallel, map, workflow)",
+        "(expected one of: task, choice, wait, succeed, fail, parallel, map, workflow, "
+        "await)",
         "steps[1].id: duplicate step id 'fetch' (first at steps[0])",
         "steps[0].catch[0].next: unknown step 'nowhere'",
         "steps[0].retry.max_attempts: must be between 1 and 100",
