@@ -132,3 +132,14 @@ class InvalidWebhookBody(ApplicationError):
 
 class WebhookSecretRefused(ApplicationError):
     """A webhook secret in a definition that cannot be stored (no key, or no secret to keep)."""
+
+
+class UnknownCallback(ApplicationError):
+    """A callback token this server did not issue (forged, mistyped or cut short)."""
+
+    def __init__(self) -> None:
+        super().__init__("no such callback: the link is not one this server gave out")
+
+
+class InvalidRequest(ApplicationError):
+    """A request's value that is wrong in itself (a name, a key): 400, said in one line."""

@@ -9,7 +9,7 @@ decided elsewhere comes out as an ignored decision.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import msgspec
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_CONFLICT_RETRIES = 5
 _Key = tuple[str, int, str | None]  # workflow id, version, scope
+Guard = Callable[["UnitOfWork", Run], Awaitable[bool]]
 
 
 class Moved(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,15 +74,18 @@ class RunTransitions:
         command: Callable[[Run], RunCommand] | RunCommand,
         *,
         claim_next: bool = False,
+        guard: Guard | None = None,
     ) -> Moved:
         """Decide ``command`` on the run and commit it; raise NotFound for an unknown run.
 
         With ``claim_next``, a task the run moves on to is claimed for the caller in the same
         transaction instead of being queued: the steady path costs one transaction a step.
+        ``guard`` is asked first, in the same transaction; when it says no, nothing is decided
+        (an ignored decision comes back), as for a request seen before under its key.
         """
         for _ in range(MAX_CONFLICT_RETRIES):
             try:
-                moved = await self._apply_once(run_id, command, claim_next)
+                moved = await self._apply_once(run_id, command, claim_next, guard)
             except ConcurrencyConflict as conflict:
                 # Rare by design (a run's writers queue on its row where they can): each one
                 # is worth seeing, and the benchmarks count them.
@@ -94,12 +98,19 @@ class RunTransitions:
         raise ConcurrencyConflict(run_id, -1)
 
     async def _apply_once(
-        self, run_id: str, command: Callable[[Run], RunCommand] | RunCommand, claim_next: bool
+        self,
+        run_id: str,
+        command: Callable[[Run], RunCommand] | RunCommand,
+        claim_next: bool,
+        guard: Guard | None,
     ) -> Moved:
         async with self._uow() as uow:
             run = await uow.runs.get(run_id)
             if run is None:
                 raise NotFound("run", run_id)
+            if guard is not None and not await guard(uow, run):
+                definition = await self.definition_of(uow, run)
+                return Moved(decision=Decision(run=run), definition=definition)
             moved = await self.decide_in(uow, run, command, claim_next=claim_next)
             if not moved.decision.ignored:
                 await uow.commit()

@@ -79,6 +79,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_depth: int = 10
     max_map_items: int = 10_000
     max_family_runs: int = 100_000
+    # Signals a run keeps that no await step has taken yet.
+    max_pending_signals: int = 100
+    # Where this server is reached from outside: the base of task callback links.
+    public_url: str | None = None
     # The job stream's key (its consumer group lives in it); one per deployment on a Redis DB.
     queue_name: str = "wfa:jobs"
     # A job unacked this long (its worker died) is claimed by another worker.
@@ -148,6 +152,10 @@ def load_settings(
         max_family_runs=_integer(
             "WFA_MAX_FAMILY_RUNS", get("WFA_MAX_FAMILY_RUNS"), 100_000, 1, 10**8
         ),
+        max_pending_signals=_integer(
+            "WFA_MAX_PENDING_SIGNALS", get("WFA_MAX_PENDING_SIGNALS"), 100, 1, 10_000
+        ),
+        public_url=_public_url(get("WFA_PUBLIC_URL")),
         queue_name=get("WFA_QUEUE_NAME") or "wfa:jobs",
         queue_idle_timeout_seconds=_seconds(
             "WFA_QUEUE_IDLE_TIMEOUT_SECONDS", get("WFA_QUEUE_IDLE_TIMEOUT_SECONDS"), 300.0
@@ -197,7 +205,13 @@ def engine_settings(settings: Settings) -> EngineSettings:
         max_depth=settings.max_depth,
         max_map_items=settings.max_map_items,
         max_family_runs=settings.max_family_runs,
+        max_pending_signals=settings.max_pending_signals,
     )
+
+
+def public_url(settings: Settings) -> str:
+    """The base of the links this server gives out: WFA_PUBLIC_URL, else its own address."""
+    return settings.public_url or f"http://{settings.host}:{settings.port}"
 
 
 def _definition_limits(values: Mapping[str, str]) -> DefinitionLimits:
@@ -328,6 +342,16 @@ def _secret_key(value: str | None) -> str | None:
     except InvalidSecretKey as error:
         raise ConfigError(f"WFA_SECRET_KEY: {error}") from None
     return value.strip()
+
+
+def _public_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+        raise ConfigError(
+            f"WFA_PUBLIC_URL: {value!r} is not an http:// or https:// URL without a query"
+        )
+    return value.rstrip("/")
 
 
 def _redis_url(value: str | None) -> str | None:

@@ -34,6 +34,7 @@ from wfa.application.use_cases.api_keys import (
     ListApiKeys,
     RevokeApiKey,
 )
+from wfa.application.use_cases.callbacks import CallbackLinks, UseCallback
 from wfa.application.use_cases.control_run import CancelRun, RetryRun
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
@@ -48,6 +49,7 @@ from wfa.application.use_cases.secrets import (
     RotateSecrets,
     SetSecret,
 )
+from wfa.application.use_cases.signals import DeliverSignal
 from wfa.application.use_cases.start_run import StartRun
 from wfa.application.use_cases.webhooks import ReceiveWebhook
 from wfa.application.use_cases.workflows import (
@@ -58,10 +60,10 @@ from wfa.application.use_cases.workflows import (
     RegisterWorkflow,
     UpdateWorkflow,
 )
-from wfa.entrypoints.config import Settings
+from wfa.entrypoints.config import Settings, public_url
 from wfa.entrypoints.config import engine_settings as engine_settings_of
 from wfa.entrypoints.readiness import Readiness
-from wfa.entrypoints.secret_keys import make_cipher
+from wfa.entrypoints.secret_keys import make_callback_tokens, make_cipher
 
 
 class Container(containers.DeclarativeContainer):
@@ -174,6 +176,25 @@ class Container(containers.DeclarativeContainer):
         max_depth=settings.provided.max_json_depth,
     )
     resolve_secrets = providers.Singleton(ResolveSecrets, unit_of_work, secret_cipher)
+    callback_tokens = providers.Singleton(make_callback_tokens, settings)
+    callback_links = providers.Singleton(
+        CallbackLinks, callback_tokens, providers.Callable(public_url, settings)
+    )
+    use_callback = providers.Singleton(
+        UseCallback,
+        transitions,
+        callback_tokens,
+        clock,
+        entropy,
+        max_payload_bytes=settings.provided.max_payload_bytes,
+        max_depth=settings.provided.max_json_depth,
+    )
+    deliver_signal = providers.Singleton(
+        DeliverSignal,
+        transitions,
+        max_payload_bytes=settings.provided.max_payload_bytes,
+        max_depth=settings.provided.max_json_depth,
+    )
     execute_step = providers.Singleton(
         ExecuteStep,
         transitions,
@@ -183,6 +204,7 @@ class Container(containers.DeclarativeContainer):
         max_output_depth=settings.provided.max_json_depth,
         secrets=resolve_secrets,
         expression_budget=settings.provided.expression_budget,
+        callbacks=callback_links,
     )
     fire_due_timers = providers.Singleton(FireDueTimers, unit_of_work, transitions, clock, entropy)
     fire_schedules = providers.Singleton(

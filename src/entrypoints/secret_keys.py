@@ -13,18 +13,21 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from wfa.adapters.secrets.fernet import FernetCipher, UnavailableCipher, generate_key
+from wfa.adapters.secrets.callback_tokens import SignedCallbackTokens, UnavailableCallbackTokens
+from wfa.adapters.secrets.fernet import FernetCipher, UnavailableCipher, generate_key, parse_keys
 from wfa.adapters.secrets.key_file import (
     KeyFileError,
     is_private,
     key_file_beside,
     load_or_create_key,
 )
+from wfa.application.ports.callbacks import CallbackTokens
 from wfa.application.ports.secrets import SecretCipher
 from wfa.entrypoints.config import ConfigError, Settings
 
@@ -50,16 +53,35 @@ def make_cipher(settings: Settings, *, warn: bool = True) -> SecretCipher:
     ``warn``: log that secrets are disabled when there is no key (a server's start-up); a
     command that is refused for it says so itself.
     """
-    if settings.secret_key:
-        return FernetCipher.from_text(settings.secret_key)
-    backend = make_url(settings.database_url).get_backend_name()
-    if backend != "sqlite":
+    text = _key_text(settings)
+    if text is None:
         if warn:
             log.warning("secrets are disabled: %s", NO_KEY)
         return UnavailableCipher(NO_KEY)
+    return FernetCipher.from_text(text)
+
+
+def make_callback_tokens(settings: Settings) -> CallbackTokens:
+    """What signs and reads task callback links: a key derived from the secret key, so
+    every process that shares WFA_SECRET_KEY (or the embedded database's key file) reads
+    the links any of them gave out."""
+    text = _key_text(settings)
+    if text is None:
+        return UnavailableCallbackTokens(NO_KEY.replace("store or read secrets", "sign callbacks"))
+    return SignedCallbackTokens(parse_keys(text))
+
+
+def _key_text(settings: Settings) -> str | None:
+    """WFA_SECRET_KEY, else the embedded database's key (made on first use); None on
+    PostgreSQL without WFA_SECRET_KEY."""
+    if settings.secret_key:
+        return settings.secret_key
+    backend = make_url(settings.database_url).get_backend_name()
+    if backend != "sqlite":
+        return None
     path = key_file_for(settings.database_url)
     if path is None:
-        return FernetCipher.from_text(generate_key())
+        return _process_key()
     try:
         key, created = load_or_create_key(path)
     except KeyFileError as error:
@@ -68,4 +90,10 @@ def make_cipher(settings: Settings, *, warn: bool = True) -> SecretCipher:
         log.info("made a secret key for the embedded database in %s (back it up with it)", path)
     elif not is_private(path):
         log.warning("the secret key file %s can be read by others: chmod 600 it", path)
-    return FernetCipher.from_text(key)
+    return key
+
+
+@functools.cache
+def _process_key() -> str:
+    """An in-memory database's key: one per process, like the database itself."""
+    return generate_key()

@@ -48,6 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WFA_MAX_DEPTH", "10", "parents a run may have (sub-workflows, branches…)"),
     Setting("WFA_MAX_MAP_ITEMS", "10000", "items one map step runs over"),
     Setting("WFA_MAX_FAMILY_RUNS", "100000", "runs one run may have under it"),
+    Setting("WFA_MAX_PENDING_SIGNALS", "100", "signals a run keeps untaken"),
+    Setting("WFA_PUBLIC_URL", "http://HOST:PORT", "base of task callback links", _WORKER),
     Setting("WFA_QUEUE_NAME", "wfa:jobs", "the Redis stream of jobs"),
     Setting("WFA_QUEUE_IDLE_TIMEOUT_SECONDS", "300", "take over an unacked job after", _WORKER),
     Setting("WFA_WORKER_CONCURRENCY", "16", "steps one worker runs at a time", _WORKER),

@@ -29,7 +29,7 @@ from wfa.application.paging import decode_cursor, encode_cursor
 from wfa.application.ports.repositories import RunFilter, RunPage
 from wfa.domain.api_keys import ApiKey
 from wfa.domain.definition import WebhookTrigger
-from wfa.domain.events import Event
+from wfa.domain.events import Event, SignalReceived
 from wfa.domain.run import Run
 from wfa.domain.schedule import Schedule
 from wfa.domain.secrets import StoredSecret
@@ -271,6 +271,12 @@ class MemoryRuns:
     async def by_idempotency_key(self, workflow_id: str, key: str) -> Run | None:
         run_id = self._store.keys.get((workflow_id, key))
         return None if run_id is None else self._store.runs.get(run_id)
+
+    async def signal_by_key(self, run_id: str, key: str) -> SignalReceived | None:
+        for event in self._store.history.get(run_id, []):
+            if isinstance(event, SignalReceived) and event.key == key:
+                return event
+        return None
 
     async def history(
         self, run_id: str, after_seq: int = 0, limit: int | None = None

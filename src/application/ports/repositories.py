@@ -13,7 +13,7 @@ from typing import Protocol, Self
 import msgspec
 
 from wfa.domain.api_keys import ApiKey
-from wfa.domain.events import Event
+from wfa.domain.events import Event, SignalReceived
 from wfa.domain.run import Run, RunStatus
 from wfa.domain.schedule import Schedule
 from wfa.domain.secrets import StoredSecret
@@ -114,6 +114,10 @@ class RunRepository(Protocol):
         ...
 
     async def by_idempotency_key(self, workflow_id: str, key: str) -> Run | None: ...
+
+    async def signal_by_key(self, run_id: str, key: str) -> SignalReceived | None:
+        """The signal the run received with idempotency key ``key``, if it received one."""
+        ...
 
     async def history(
         self, run_id: str, after_seq: int = 0, limit: int | None = None

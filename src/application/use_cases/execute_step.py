@@ -31,6 +31,7 @@ from wfa.application.ports.actions import ActionCatalog, ActionContext, ActionEr
 from wfa.application.ports.clock import Entropy
 from wfa.application.redaction import redact_outcome, redacting
 from wfa.application.run_transitions import RunTransitions, holds
+from wfa.application.use_cases.callbacks import CallbackLinks
 from wfa.application.use_cases.secrets import NO_SECRETS, ResolveSecrets
 from wfa.domain.commands import BeginAttempt, CompleteAttempt, ExtendLease, FailAttempt
 from wfa.domain.definition import TaskStep
@@ -62,8 +63,10 @@ class ExecuteStep:
         secrets: ResolveSecrets = NO_SECRETS,
         max_output_depth: int = DEFAULT_MAX_JSON_DEPTH,
         expression_budget: int = DEFAULT_EXPRESSION_BUDGET,
+        callbacks: CallbackLinks | None = None,
     ) -> None:
         self._transitions = transitions
+        self._callbacks = callbacks
         self._expression_budget = expression_budget
         self._secrets = secrets
         self._actions = actions
@@ -132,6 +135,12 @@ class ExecuteStep:
             message = f"no action named {step.action!r} is installed in this worker"
             return self._failed(job, ErrorInfo(error="action.unknown", message=message))
         run_context = run.context()
+        if step.callback is not None:
+            try:
+                run_context["callback"] = self._callback_links(run, step)
+            except SecretError as error:
+                info = ErrorInfo(error="callback.unavailable", message=str(error), retryable=False)
+                return self._failed(job, info)
         try:
             # Secrets are substituted in this rendering only, never put in any context.
             budget = Budget(self._expression_budget)
@@ -190,6 +199,11 @@ class ExecuteStep:
             log.exception("action %s crashed", step.action, extra={"run_id": run.id})
             message = f"{type(error).__name__}: {error}"
             return self._failed(job, ErrorInfo(error="action.crashed", message=message))
+
+    def _callback_links(self, run: Run, step: TaskStep) -> dict[str, object]:
+        if self._callbacks is None:
+            raise SecretError("this worker cannot give out callback links")
+        return self._callbacks.for_attempt(run, step)
 
     def _unstorable(self, job: Job, refused: StoreRefused) -> FailAttempt:
         log.warning("the attempt's outcome could not be stored: %s", refused)

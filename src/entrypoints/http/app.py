@@ -24,6 +24,7 @@ from wfa.entrypoints.http.auth import (
     scope_guard,
 )
 from wfa.entrypoints.http.bounded_input import bounded_request_class, refuse_nul_in_target
+from wfa.entrypoints.http.callbacks import fail_callback, use_callback
 from wfa.entrypoints.http.health import health, ready
 from wfa.entrypoints.http.hooks import post_hook
 from wfa.entrypoints.http.keys import ApiKeyController
@@ -62,6 +63,8 @@ _PROVIDED = (
     "server_stopping",
     "await_run_end",
     "receive_webhook",
+    "deliver_signal",
+    "use_callback",
     "readiness",
     "metrics_registry",
     "create_api_key",
@@ -103,11 +106,19 @@ def create_app(
         limit_middleware(settings.rate_limit_hook_path, webhook_path, "for this webhook path"),
     ]
     hooks = Router(path="/", route_handlers=[post_hook], middleware=[m for m in hook_limits if m])
+    callback_limit = limit_middleware(
+        settings.rate_limit_hook_address, client_address("callback"), "from this address"
+    )
+    callbacks = Router(
+        path="/",
+        route_handlers=[use_callback, fail_callback],
+        middleware=[callback_limit] if callback_limit else [],
+    )
     redis = container.redis_client() if settings.redis_url else None
     allowed: dict[str, str] = {}
     strict = StrictRequests()
     app = Litestar(
-        route_handlers=[api, hooks, health, ready, metrics, docs_assets()],
+        route_handlers=[api, hooks, callbacks, health, ready, metrics, docs_assets()],
         middleware=[metrics_middleware(container.http_metrics()), refuse_nul_in_target],
         request_class=bounded_request_class(settings.max_json_depth),
         guards=[strict.guard],

@@ -16,19 +16,21 @@ from wfa.application.errors import (
     ConcurrencyConflict,
     DuplicateApiKey,
     DuplicateRun,
+    InvalidRequest,
     InvalidSecret,
     InvalidWebhookBody,
     NotFound,
     ReplayedWebhook,
     SecretKeyUnavailable,
     StoreRefused,
+    UnknownCallback,
     UnreadableSecret,
     WebhookPathTaken,
     WebhookSecretRefused,
 )
 from wfa.application.paging import InvalidCursor
 from wfa.application.payloads import NotJson, PayloadTooDeep, PayloadTooLarge, UnstorableText
-from wfa.domain.errors import IllegalTransition, InvalidDefinition
+from wfa.domain.errors import IllegalTransition, InvalidDefinition, InvalidPayload, Refusal
 from wfa.domain.webhook_signatures import SignatureRefused
 from wfa.entrypoints.http.body_hints import envelope_hint
 
@@ -52,6 +54,8 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     status: int
     detail: str
     instance: str | None = None
+    # The engine's name for what went wrong, when it has one (``signal.inbox_full``...).
+    code: str | None = None
     problems: list[ProblemItem] | None = None
 
 
@@ -72,6 +76,8 @@ _TITLES = {
 # Domain and application errors, most specific first: the status a client sees for each.
 _STATUS: list[tuple[type[Exception], int]] = [
     (InvalidDefinition, 422),
+    (InvalidPayload, 422),
+    (UnknownCallback, 404),
     (NotFound, 404),
     (IllegalTransition, 409),
     (ConcurrencyConflict, 409),
@@ -91,6 +97,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (SignatureRefused, 401),
     (ReplayedWebhook, 401),
     (InvalidWebhookBody, 400),
+    (InvalidRequest, 400),
     (WebhookSecretRefused, 422),
 ]
 
@@ -101,12 +108,14 @@ def problem_response(
     request: Request[Any, Any, Any] | None = None,
     problems: list[ProblemItem] | None = None,
     headers: dict[str, str] | None = None,
+    code: str | None = None,
 ) -> Response[Problem]:
     body = Problem(
         title=_TITLES.get(status, "Error"),
         status=status,
         detail=detail,
-        instance=None if request is None else request.url.path,
+        instance=None if request is None else _instance(request),
+        code=code,
         problems=problems,
     )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -119,12 +128,19 @@ def status_of(error: Exception) -> int:
     return 400
 
 
+def _instance(request: Request[Any, Any, Any]) -> str:
+    # A callback's token is its credential: it is not repeated in an error.
+    path = request.url.path
+    return "/callbacks/…" if path.startswith("/callbacks/") else path
+
+
 def handle_domain_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
     status = status_of(error)
     problems = None
-    if isinstance(error, InvalidDefinition):
+    if isinstance(error, InvalidDefinition | InvalidPayload):
         problems = [ProblemItem(p.path, p.message) for p in error.problems]
-    return problem_response(status, str(error), request, problems)
+    code = error.code if isinstance(error, Refusal) else None
+    return problem_response(status, str(error), request, problems, code=code)
 
 
 def handle_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Problem]:
@@ -160,6 +176,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ApplicationError: handle_domain_error,
     InvalidDefinition: handle_domain_error,
     IllegalTransition: handle_domain_error,
+    InvalidPayload: handle_domain_error,
     SignatureRefused: handle_domain_error,
     HTTPException: handle_http_error,
     Exception: handle_unexpected,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.response import ServerSentEvent
 
 from wfa.application.ports.repositories import RunFilter
@@ -22,8 +22,10 @@ from wfa.application.use_cases.queries import (
     ListChildren,
     ListRuns,
 )
+from wfa.application.use_cases.signals import DeliverSignal
 from wfa.domain.api_keys import Scope
 from wfa.domain.run import RunStatus
+from wfa.domain.step_checks import SIGNAL_NAME, SIGNAL_NAME_RULE
 from wfa.entrypoints.http.auth import needs
 from wfa.entrypoints.http.params import MAX_SEQ, Cursor, EventLimit, Limit
 from wfa.entrypoints.http.problems import responses
@@ -34,6 +36,7 @@ from wfa.entrypoints.http.schemas import (
     RunDetailOut,
     RunOut,
     RunPage,
+    SignalOut,
     StreamEvent,
     run_detail_out,
     run_out,
@@ -70,6 +73,22 @@ IndexCursor = Annotated[
     str | None,
     QueryParameter(
         max_length=12, pattern=r"^\d+$", description="The next_cursor of the previous page."
+    ),
+]
+SignalName = Annotated[
+    str,
+    PathParameter(
+        pattern=SIGNAL_NAME.pattern,
+        description=f"The signal's name ({SIGNAL_NAME_RULE}).",
+    ),
+]
+SignalKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Delivering again with the same key records nothing new.",
     ),
 ]
 LastEventId = Annotated[
@@ -176,6 +195,33 @@ class RunController(Controller):
         # Past the history means "seen it all" (FollowRun bounds it by the run's seq).
         after = min(int(last_event_id), MAX_SEQ) if last_event_id else 0
         return ServerSentEvent(event_stream(follow_run.execute(run_id, after), server_stopping))
+
+    @post(
+        "/{run_id:str}/signals/{name:str}",
+        opt=needs(Scope.OPERATOR),
+        status_code=202,
+        responses=responses(400, 401, 404, 409, 413, 422),
+    )
+    async def signal(
+        self,
+        run_id: FromPath[str],
+        name: SignalName,
+        deliver_signal: NamedDependency[DeliverSignal],
+        data: JSONBody[Any] = None,
+        idempotency_key: SignalKey = None,
+    ) -> SignalOut:
+        """Deliver a signal with the JSON body as its payload. An await step waiting for it
+        takes it at once; else the run keeps it until one does (409 when the run has ended
+        or keeps WFA_MAX_PENDING_SIGNALS already; 422 when it does not fit the waiting
+        step's schema). With an Idempotency-Key, the same key is delivered once."""
+        delivered = await deliver_signal.execute(run_id, name, data, idempotency_key)
+        return SignalOut(
+            run_id=delivered.run_id,
+            signal=delivered.signal,
+            seq=delivered.seq,
+            taken_by=delivered.taken_by,
+            duplicate=delivered.duplicate,
+        )
 
     @post(
         "/{run_id:str}/cancel",

@@ -75,6 +75,16 @@ class FanOut(msgspec.Struct, frozen=True, kw_only=True):
     failed: int
 
 
+class AwaitingOut(msgspec.Struct, frozen=True, kw_only=True):
+    """What a waiting run waits for: an await step's signal, or a task's callback (``signal``
+    null), until when."""
+
+    step_id: str
+    attempt: int
+    signal: str | None
+    until: datetime | None
+
+
 class RunOut(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     workflow_id: str
@@ -91,6 +101,9 @@ class RunOut(msgspec.Struct, frozen=True, kw_only=True):
     wake_at: datetime | None
     parent: ParentOut | None = None
     fan: FanOut | None = None
+    awaiting: AwaitingOut | None = None
+    deadline: datetime | None = None  # the workflow's timeout: the run fails after it
+    pending_signals: int = 0  # signals kept that no await step has taken yet
 
 
 class ChildPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -149,6 +162,33 @@ class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):
     data: str  # the history event as JSON
 
 
+class SignalOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A signal delivered: ``seq`` is its ``signal.received`` event; ``taken_by`` the await
+    step that took it at once (null: it waits in the run's inbox for a step to come);
+    ``duplicate``: its Idempotency-Key was received before, and nothing was recorded again."""
+
+    run_id: str
+    signal: str
+    seq: int
+    taken_by: str | None = None
+    duplicate: bool = False
+
+
+class CallbackFailIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The error a callback reports: the step fails with it (its retry and catch apply)."""
+
+    error: str
+    message: str = ""
+
+
+class CallbackOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The run a callback resumed, as it is now."""
+
+    run_id: str
+    step_id: str
+    status: RunStatus
+
+
 class CancelIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     reason: str = ""
 
@@ -193,7 +233,22 @@ def _run_fields(run: Run) -> dict[str, Any]:
         "wake_at": run.wake_at,
         "parent": _parent_out(run),
         "fan": _fan_out(run),
+        "awaiting": _awaiting_out(run),
+        "deadline": None if run.status.is_terminal else run.deadline,
+        "pending_signals": len(run.inbox),
     }
+
+
+def _awaiting_out(run: Run) -> AwaitingOut | None:
+    attempt = run.attempt
+    if attempt is None or attempt.status is not AttemptStatus.AWAITING:
+        return None
+    return AwaitingOut(
+        step_id=attempt.step_id,
+        attempt=attempt.number,
+        signal=attempt.signal,
+        until=attempt.wake_at,
+    )
 
 
 def _parent_out(run: Run) -> ParentOut | None:

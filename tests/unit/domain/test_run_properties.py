@@ -541,6 +541,8 @@ def attempt_state(history: Sequence[Event], step_id: str, number: int) -> set[st
     """What the history says happened to one attempt: scheduled, queued, started, ended."""
     facts: set[str] = set()
     for event in history:
+        if isinstance(event, TERMINAL_EVENTS) and "scheduled" in facts:
+            facts.add("ended")  # the run ended around it (a deadline, a cancel): abandoned
         if getattr(event, "step_id", None) != step_id or getattr(event, "attempt", None) != number:
             continue
         if isinstance(event, AttemptScheduled):
@@ -562,7 +564,7 @@ def attempt_command_applies(run: Run, history: Sequence[Event], command: Any) ->
     """Whether an attempt command is live (else it is stale or a duplicate and must be ignored).
 
     Decided from the history alone: an attempt not ended in an unfinished run is the current
-    one, since a run has one attempt at a time and only cancel leaves one open (for good).
+    one, since a run has one attempt at a time and an ending abandons the one it leaves open.
     """
     if run.status.is_terminal:
         return False

@@ -18,7 +18,7 @@ from psycopg import AsyncConnection
 from sqlalchemy.ext.asyncio import AsyncConnection as SqlConnection
 
 from wfa.domain.definition import Definition
-from wfa.domain.events import Event, event_type
+from wfa.domain.events import Event, SignalReceived, event_type
 from wfa.domain.run import Run
 from wfa.domain.workflow import Workflow
 
@@ -32,10 +32,11 @@ def _with_events(run_cte: str, name: str) -> str:
     return f"""
 WITH {name} AS ({run_cte}
 ), appended AS (
-    INSERT INTO run_events (run_id, seq, type, at, step_id, attempt, data)
-    SELECT {name}.id, e.seq, e.type, e.at, e.step_id, e.attempt, e.data
+    INSERT INTO run_events (run_id, seq, type, at, step_id, attempt, data, signal_key)
+    SELECT {name}.id, e.seq, e.type, e.at, e.step_id, e.attempt, e.data, e.signal_key
     FROM {name}, jsonb_to_recordset(%(events)s::jsonb) AS e(
-        seq integer, type text, at timestamptz, step_id text, attempt integer, data jsonb
+        seq integer, type text, at timestamptz, step_id text, attempt integer, data jsonb,
+        signal_key text
     )
     RETURNING 1
 )
@@ -122,6 +123,7 @@ class _EventRow(msgspec.Struct, omit_defaults=True):
     attempt: int | None
     data: Event
     run_id: str | None = None  # only where one statement appends to many runs
+    signal_key: str | None = None
 
 
 def _event_row(event: Event, run_id: str | None = None) -> _EventRow:
@@ -133,7 +135,13 @@ def _event_row(event: Event, run_id: str | None = None) -> _EventRow:
         attempt=getattr(event, "attempt", None),
         data=event,
         run_id=run_id,
+        signal_key=signal_key(event),
     )
+
+
+def signal_key(event: Event) -> str | None:
+    """The idempotency key a received signal is stored under (its own column, indexed)."""
+    return event.key if isinstance(event, SignalReceived) else None
 
 
 async def read_run(

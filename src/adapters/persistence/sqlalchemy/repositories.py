@@ -25,6 +25,7 @@ from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
     family_columns,
     move_run,
     read_run,
+    signal_key,
 )
 from wfa.adapters.persistence.sqlalchemy.tables import run_events, runs
 from wfa.application.errors import (
@@ -35,7 +36,7 @@ from wfa.application.errors import (
 )
 from wfa.application.paging import decode_cursor, encode_cursor
 from wfa.application.ports.repositories import RunFilter, RunPage
-from wfa.domain.events import Event, RunEvent, event_type
+from wfa.domain.events import Event, RunEvent, SignalReceived, event_type
 from wfa.domain.run import Run
 
 
@@ -140,6 +141,14 @@ class SqlRuns:
         row = (await self._db.execute(query)).first()
         return None if row is None else msgspec.convert(row.state, Run)
 
+    async def signal_by_key(self, run_id: str, key: str) -> SignalReceived | None:
+        found = await self._db.scalar(
+            select(run_events.c.data).where(
+                run_events.c.run_id == run_id, run_events.c.signal_key == key
+            )
+        )
+        return None if found is None else msgspec.convert(found, SignalReceived)
+
     async def history(
         self, run_id: str, after_seq: int = 0, limit: int | None = None
     ) -> list[Event]:
@@ -241,6 +250,7 @@ def _event_row(run_id: str, event: Event) -> dict[str, Any]:
         "step_id": getattr(event, "step_id", None),
         "attempt": getattr(event, "attempt", None),
         "data": event,
+        "signal_key": signal_key(event),
     }
 
 

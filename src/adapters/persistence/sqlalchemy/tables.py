@@ -155,6 +155,16 @@ run_events = Table(
     Column("step_id", String(128), nullable=True),
     Column("attempt", Integer, nullable=True),
     Column("data", Payload, nullable=False),
+    # A signal's idempotency key: the same key is received once per run.
+    Column("signal_key", String(255), nullable=True),
+    Index(
+        "uq_run_events_run_id_signal_key",
+        "run_id",
+        "signal_key",
+        unique=True,
+        postgresql_where=text("signal_key IS NOT NULL"),
+        sqlite_where=text("signal_key IS NOT NULL"),
+    ),
     # One attempt per (run, step, attempt number), whatever races happen above.
     Index(
         "uq_run_events_scheduled_attempt",
