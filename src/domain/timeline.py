@@ -15,6 +15,7 @@ from wfa.domain.events import (
     AttemptScheduled,
     AttemptStarted,
     AttemptSucceeded,
+    AwaitStarted,
     ErrorInfo,
     Event,
     FanOpened,
@@ -23,7 +24,12 @@ from wfa.domain.events import (
 )
 from wfa.domain.run import AttemptStatus
 
-_OPEN = (AttemptStatus.SCHEDULED, AttemptStatus.QUEUED, AttemptStatus.RUNNING)
+_OPEN = (
+    AttemptStatus.SCHEDULED,
+    AttemptStatus.QUEUED,
+    AttemptStatus.RUNNING,
+    AttemptStatus.AWAITING,
+)
 
 
 class AttemptRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,6 +45,9 @@ class AttemptRecord(msgspec.Struct, frozen=True, kw_only=True):
     ended_at: datetime | None = None
     error: ErrorInfo | None = None
     output: Any = None
+    # What the attempt waited for: "signal 'name'" (an await step) or "callback" (a task's).
+    awaited: str | None = None
+    deadline: datetime | None = None  # until when it waited
 
     @property
     def duration(self) -> float | None:
@@ -63,7 +72,13 @@ def attempts(history: Iterable[Event]) -> list[AttemptRecord]:
                 due_at=event.due_at,
             )
         elif isinstance(
-            event, AttemptQueued | AttemptStarted | FanOpened | AttemptSucceeded | AttemptFailed
+            event,
+            AttemptQueued
+            | AttemptStarted
+            | FanOpened
+            | AwaitStarted
+            | AttemptSucceeded
+            | AttemptFailed,
         ):
             key = (event.step_id, event.attempt)
             records[key] = _advance(records[key], event)
@@ -80,8 +95,22 @@ def attempts(history: Iterable[Event]) -> list[AttemptRecord]:
 
 def _advance(
     record: AttemptRecord,
-    event: AttemptQueued | AttemptStarted | FanOpened | AttemptSucceeded | AttemptFailed,
+    event: AttemptQueued
+    | AttemptStarted
+    | FanOpened
+    | AwaitStarted
+    | AttemptSucceeded
+    | AttemptFailed,
 ) -> AttemptRecord:
+    if isinstance(event, AwaitStarted):
+        awaited = "callback" if event.signal is None else f"signal {event.signal!r}"
+        return replace(
+            record,
+            status=AttemptStatus.AWAITING,
+            started_at=record.started_at or event.at,
+            awaited=awaited,
+            deadline=event.deadline,
+        )
     if isinstance(event, AttemptQueued):
         return replace(record, status=AttemptStatus.QUEUED)
     if isinstance(event, AttemptStarted | FanOpened):  # a fan's attempt starts its children

@@ -21,14 +21,20 @@ from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.actions.http import HttpRequest, HttpSettings
 from wfa.adapters.clock import FakeClock, SystemClock
 from wfa.adapters.observability.logging import configure_logging
+from wfa.application.errors import InvalidRequest
 from wfa.application.payloads import NotJson, PayloadTooDeep, PayloadTooLarge, UnstorableText
-from wfa.domain.errors import InvalidDefinition
+from wfa.domain.errors import InvalidDefinition, InvalidPayload
 from wfa.domain.run import RunStatus
 from wfa.domain.validation import parse_definition
 from wfa.entrypoints import cli_apikey, cli_db, cli_secret
 from wfa.entrypoints.config import ConfigError, engine_settings, load_settings
-from wfa.entrypoints.definition_files import DefinitionFileError, load_definition_file, parse_input
-from wfa.entrypoints.local import LocalEngine, RunStuck
+from wfa.entrypoints.definition_files import (
+    DefinitionFileError,
+    load_definition_file,
+    parse_answers,
+    parse_input,
+)
+from wfa.entrypoints.local import Answers, LocalEngine, RunStuck
 from wfa.entrypoints.settings_catalogue import options_are_settings, settings_help
 from wfa.entrypoints.timeline_view import render_run
 
@@ -50,6 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip waits and retry backoffs on a virtual clock instead of sleeping through them",
     )
     run.add_argument("--json", action="store_true", help="print the finished run as JSON")
+    run.add_argument(
+        "--signal",
+        action="append",
+        metavar="NAME=JSON",
+        help="a signal handed to the run when it awaits NAME (repeatable; in order)",
+    )
+    run.add_argument(
+        "--callback",
+        action="append",
+        metavar="STEP=JSON",
+        help="what STEP's callback is used with when the run waits for it (repeatable)",
+    )
     cli_db.add_commands(commands)
     cli_apikey.add_commands(commands)
     cli_secret.add_commands(commands)
@@ -95,7 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_secret.run_secret_command(args, load_settings())
         if args.command in ("serve", "api", "worker", "scheduler"):
             return _run_role(args.command)
-        return asyncio.run(_run(args.file, args.input, args.virtual_time, args.json))
+        answers = Answers(
+            signals=parse_answers(args.signal, "--signal"),
+            callbacks=parse_answers(args.callback, "--callback"),
+        )
+        return asyncio.run(_run(args.file, args.input, args.virtual_time, args.json, answers))
     except (DefinitionFileError, ConfigError) as error:
         print(f"wfa: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -144,7 +166,9 @@ def _print_problems(path: str, error: InvalidDefinition) -> None:
         print(f"  {problem}", file=sys.stderr)
 
 
-async def _run(path: str, input_text: str | None, virtual: bool, as_json: bool) -> int:
+async def _run(
+    path: str, input_text: str | None, virtual: bool, as_json: bool, answers: Answers
+) -> int:
     raw = load_definition_file(path)
     run_input = parse_input(input_text)
     # Virtual time starts now and jumps from timer to timer; the timeline reads the same.
@@ -171,9 +195,12 @@ async def _run(path: str, input_text: str | None, virtual: bool, as_json: bool) 
         print(f"wfa: {path}: {error}", file=sys.stderr)
         return EXIT_FAILED
     try:
-        details = await engine.settle(await engine.start(workflow.id, run_input))
+        details = await engine.settle(await engine.start(workflow.id, run_input), answers=answers)
     except (UnstorableText, PayloadTooDeep, PayloadTooLarge, NotJson) as error:
         print(f"wfa: --input: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (InvalidPayload, InvalidRequest) as error:
+        print(f"wfa: --signal: {error}", file=sys.stderr)
         return EXIT_USAGE
     except RunStuck as error:
         print(f"wfa: {error}", file=sys.stderr)

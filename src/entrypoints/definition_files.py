@@ -67,14 +67,25 @@ def _yaml(path: str, text: str) -> Any:
         raise DefinitionFileError(f"{path}: not valid YAML: {error}") from None
 
 
-def parse_input(text: str | None) -> Any:
-    """The run input given on the command line as JSON."""
+def parse_input(text: str | None, option: str = "--input") -> Any:
+    """A value given on the command line as JSON (the run input, by default)."""
     if text is None:
         return None
-    _not_too_deep(text, "--input")
+    _not_too_deep(text, option)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise DefinitionFileError(
-            f"--input is not valid JSON: {error.msg} (column {error.colno})"
+            f"{option} is not valid JSON: {error.msg} (column {error.colno})"
         ) from None
+
+
+def parse_answers(pairs: list[str] | None, option: str) -> dict[str, list[Any]]:
+    """``NAME=JSON`` options, repeatable, as payloads by name in the order given."""
+    answers: dict[str, list[Any]] = {}
+    for pair in pairs or []:
+        name, equals, text = pair.partition("=")
+        if not equals or not name:
+            raise DefinitionFileError(f"{option} takes NAME=JSON, got {pair!r}")
+        answers.setdefault(name, []).append(parse_input(text, f"{option} {name}"))
+    return answers

@@ -10,8 +10,11 @@ timer (real time) or moves a fake clock straight to it (virtual time).
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import msgspec
 
 from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.actions.catalog import ActionRegistry
@@ -20,6 +23,7 @@ from wfa.adapters.events.memory import InMemoryEventPublisher
 from wfa.adapters.observability.metrics import FanOutPublisher
 from wfa.adapters.persistence.memory import MemoryStore
 from wfa.adapters.queue.memory import InMemoryJobQueue
+from wfa.adapters.secrets.callback_tokens import SignedCallbackTokens
 from wfa.adapters.secrets.fernet import FernetCipher, generate_key
 from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.ports.clock import Clock, Entropy
@@ -27,19 +31,33 @@ from wfa.application.ports.delivery import EventPublisher
 from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.application.ports.secrets import SecretCipher
 from wfa.application.run_transitions import RunTransitions
+from wfa.application.use_cases.callbacks import CallbackLinks, UseCallback
 from wfa.application.use_cases.control_run import CancelRun, RetryRun
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import DEFAULT_CATCHUP, FireSchedules
 from wfa.application.use_cases.queries import GetRun, ListChildren, RunDetails
 from wfa.application.use_cases.secrets import ResolveSecrets, SetSecret
+from wfa.application.use_cases.signals import DeliverSignal
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
 from wfa.application.use_cases.workflows import RegisterWorkflow, UpdateWorkflow
+from wfa.domain.commands import ResolveCallback
 from wfa.domain.events import FanOpened
 from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits
 from wfa.domain.progress import EngineSettings
+from wfa.domain.run import AttemptStatus, Run
 from wfa.domain.workflow import Workflow
 from wfa.entrypoints.timeline_view import SHOWN_CHILDREN, Family, fan_key
+
+LOCAL_URL = "http://127.0.0.1:8000"  # callback links of a local run: nobody can use them
+
+
+class Answers(msgspec.Struct, kw_only=True):
+    """What a local run is given as it waits: payloads by signal name, outputs by the step
+    whose callback they answer; each is used once, in order."""
+
+    signals: dict[str, list[Any]] = {}
+    callbacks: dict[str, list[Any]] = {}
 
 
 class RunStuck(RuntimeError):
@@ -107,6 +125,7 @@ class LocalEngine:
         )
         self.set_secret = SetSecret(uow, self.secret_cipher, self.clock)
         secrets = ResolveSecrets(uow, self.secret_cipher)
+        tokens = SignedCallbackTokens([os.urandom(32)])  # this engine's links are its own
         self.execute_step = ExecuteStep(
             self.transitions,
             self.actions,
@@ -115,6 +134,11 @@ class LocalEngine:
             secrets=secrets,
             max_output_depth=depth,
             expression_budget=self.transitions.settings.expression_budget,
+            callbacks=CallbackLinks(tokens, LOCAL_URL),
+        )
+        self.deliver_signal = DeliverSignal(self.transitions, limit, depth)
+        self.use_callback = UseCallback(
+            self.transitions, tokens, self.clock, self.entropy, limit, depth
         )
         self.fire_due_timers = FireDueTimers(uow, self.transitions, self.clock, self.entropy)
         self.fire_schedules = FireSchedules(uow, self.start_run, self.clock, schedule_catchup)
@@ -139,8 +163,14 @@ class LocalEngine:
         )
         return (await self.start_run.execute(request)).run_id
 
-    async def settle(self, run_id: str, max_rounds: int = 100_000) -> RunDetails:
-        """Drive the engine until the run ends; return it with its attempts and history."""
+    async def settle(
+        self, run_id: str, max_rounds: int = 100_000, answers: Answers | None = None
+    ) -> RunDetails:
+        """Drive the engine until the run ends; return it with its attempts and history.
+
+        ``answers`` are handed to the run as it waits for them: signals by name, callbacks
+        by step, each used once, in the order given.
+        """
         for _ in range(max_rounds):
             await self.queue.drain(self.execute_step.execute)
             if await self.fire_due_timers.execute():
@@ -149,6 +179,8 @@ class LocalEngine:
             if details.run.status.is_terminal:
                 return details
             if len(self.queue):
+                continue
+            if answers is not None and await self._answer(details.run, answers):
                 continue
             await self._until(details)
         raise RunStuck(f"run {run_id} did not finish within {max_rounds} rounds")
@@ -162,6 +194,26 @@ class LocalEngine:
             self.clock.set(max(wake_at, self.clock.now()))
             return
         await asyncio.sleep(max(0.0, (wake_at - self.clock.now()).total_seconds()))
+
+    async def _answer(self, run: Run, answers: Answers) -> bool:
+        """Hand the run what it awaits, if it was given: True when something was handed."""
+        attempt = run.attempt
+        if attempt is None or attempt.status is not AttemptStatus.AWAITING:
+            return False
+        if attempt.signal is not None:
+            payloads = answers.signals.get(attempt.signal)
+            if payloads:
+                await self.deliver_signal.execute(run.id, attempt.signal, payloads.pop(0))
+                return True
+            return False
+        outputs = answers.callbacks.get(attempt.step_id)
+        if not outputs:
+            return False
+        command = ResolveCallback(
+            step_id=attempt.step_id, attempt=attempt.number, output=outputs.pop(0)
+        )
+        await self.transitions.apply(run.id, command)
+        return True
 
     async def family(self, run_id: str, depth: int = 0) -> Family:
         """The run's details with its children's, for each of its fan attempts (the first

@@ -14,6 +14,7 @@ import msgspec
 
 from wfa.application.use_cases.queries import RunDetails
 from wfa.domain.events import AttemptScheduled, ChoiceMade, FanOpened, WaitEnded, WaitStarted
+from wfa.domain.run import AttemptStatus
 from wfa.domain.timeline import AttemptRecord
 
 HEADER = ("STEP", "ATTEMPT", "STATUS", "AT", "DURATION", "DETAIL")
@@ -106,6 +107,11 @@ def _attempt_row(record: AttemptRecord, origin: datetime) -> tuple[str, ...]:
     began = record.started_at or record.due_at
     duration = "" if record.duration is None else f"{record.duration:.3f}s"
     detail = ""
+    if record.awaited is not None and record.deadline is not None:
+        if record.status is AttemptStatus.AWAITING:
+            detail = f"awaiting {record.awaited} until {_offset(record.deadline, origin)}"
+        else:
+            detail = f"awaited {record.awaited}"
     if record.error is not None:
         detail = record.error.error + (f": {record.error.message}" if record.error.message else "")
     return (

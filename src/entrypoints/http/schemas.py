@@ -122,6 +122,7 @@ class AttemptOut(msgspec.Struct, frozen=True, kw_only=True):
     duration: float | None
     error: ErrorInfo | None
     output: Any
+    awaited: str | None = None  # "signal 'name'" or "callback": what the attempt waited for
 
 
 class StepOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -301,4 +302,5 @@ def _attempt_out(record: AttemptRecord) -> AttemptOut:
         duration=record.duration,
         error=record.error,
         output=record.output,
+        awaited=record.awaited,
     )

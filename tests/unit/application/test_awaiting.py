@@ -1,0 +1,156 @@
+"""Await steps, signals, task callbacks and run deadlines end to end on every store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.unit.application.conftest import task, workflow
+from wfa.application.errors import UnknownCallback
+from wfa.domain.errors import Refusal
+from wfa.domain.events import AwaitStarted, SignalReceived
+from wfa.domain.run import RunStatus
+
+
+def await_(step_id: str = "wait", signal: str = "go", **extra: Any) -> dict[str, Any]:
+    return {"id": step_id, "type": "await", "signal": signal, **extra}
+
+
+async def started(
+    engine: Any, definition: dict[str, Any], input: Any = None, drain: bool = True
+) -> str:
+    """A run started, and (with ``drain``) moved as far as its jobs take it."""
+    added = await engine.add_workflow(definition)
+    run_id: str = await engine.start(added.id, input)
+    if drain:
+        await engine.queue.drain(engine.execute_step.execute)
+    return run_id
+
+
+async def test_a_signal_resumes_an_awaiting_run_and_becomes_its_steps_output(make_engine):
+    engine = make_engine()
+    run_id = await started(
+        engine, workflow(await_(), task("after", "set", params={"v": "{{ steps.wait.output }}"}))
+    )
+    assert (await engine.get_run.execute(run_id)).run.status is RunStatus.WAITING
+
+    delivered = await engine.deliver_signal.execute(run_id, "go", {"n": 1})
+
+    assert delivered.taken_by == "wait"
+    details = await engine.settle(run_id)
+    assert details.run.status is RunStatus.SUCCEEDED
+    assert details.run.output == {"v": {"n": 1}}
+
+
+async def test_a_signal_sent_early_waits_in_the_inbox_for_its_step(make_engine):
+    engine = make_engine()
+    run_id = await started(engine, workflow(task("first"), await_()), drain=False)
+    # The run is queued at its first task; the signal comes first and is kept.
+    early = await engine.deliver_signal.execute(run_id, "go", "early")
+    assert early.taken_by is None
+    assert (await engine.get_run.execute(run_id)).run.inbox[0].payload == "early"
+    details = await engine.settle(run_id)
+    assert details.run.output == "early"
+
+
+async def test_one_idempotency_key_is_received_once_on_every_store(make_engine):
+    engine = make_engine()
+    run_id = await started(engine, workflow(task("first"), await_()), drain=False)
+    first = await engine.deliver_signal.execute(run_id, "go", 1, key="k")
+    again = await engine.deliver_signal.execute(run_id, "go", 2, key="k")
+    other = await engine.deliver_signal.execute(run_id, "go", 3, key="other")
+    assert (again.duplicate, again.seq) == (True, first.seq)
+    assert other.duplicate is False
+    details = await engine.settle(run_id)
+    received = [e for e in details.history if isinstance(e, SignalReceived)]
+    assert [(e.payload, e.key) for e in received] == [(1, "k"), (3, "other")]
+    assert details.run.output == 1
+    assert [s.payload for s in details.run.inbox] == [3], "kept: no step took it"
+
+
+async def test_an_await_times_out_on_the_clock_and_its_catch_routes_the_run(make_engine):
+    engine = make_engine()
+    definition = workflow(
+        await_(timeout=30, catch=[{"errors": ["await.timeout"], "next": "late"}]),
+        {"id": "ok", "type": "succeed"},
+        {"id": "late", "type": "succeed", "output": "nobody answered"},
+    )
+    run_id = await started(engine, definition)
+    details = await engine.settle(run_id)  # the fake clock jumps to the await's deadline
+    assert details.run.output == "nobody answered"
+    assert details.run.caught["wait"].error == "await.timeout"
+
+
+async def test_a_run_deadline_cancels_the_children_of_a_map_it_was_waiting_for(make_engine):
+    engine = make_engine()
+    definition = {
+        **workflow(
+            {
+                "id": "each",
+                "type": "map",
+                "items": "{{ input }}",
+                "steps": [await_("inner", timeout=3600)],
+            }
+        ),
+        "timeout": 60,
+    }
+    run_id = await started(engine, definition, [1, 2, 3])
+    details = await engine.settle(run_id)
+    assert details.run.status is RunStatus.FAILED
+    assert details.run.error is not None
+    assert details.run.error.error == "run.timeout"
+    children = await engine.list_children.execute(run_id, "each", None)
+    assert {child.status for child in children.runs} == {RunStatus.CANCELLED}
+
+
+# -- callbacks ------------------------------------------------------------------------------------
+
+
+ASK = workflow(
+    task(
+        "ask",
+        "set",
+        params={"url": "{{ callback.url }}", "token": "{{ callback.token }}"},
+        callback={"timeout": 600},
+        retry={"max_attempts": 1},
+    )
+)
+
+
+async def link(engine: Any, run_id: str) -> str:
+    details = await engine.get_run.execute(run_id)
+    started_ = next(e for e in details.history if isinstance(e, AwaitStarted))
+    token: str = started_.action_output["token"]
+    assert started_.action_output["url"].endswith(f"/callbacks/{token}")
+    return token
+
+
+async def test_a_callback_resumes_its_step_once_and_a_second_use_is_refused(make_engine):
+    engine = make_engine()
+    run_id = await started(engine, ASK)
+    token = await link(engine, run_id)
+
+    used = await engine.use_callback.succeed(token, {"approved": True})
+    with pytest.raises(Refusal) as again:
+        await engine.use_callback.succeed(token, {"approved": False})
+
+    assert used.step_id == "ask"
+    assert used.run.status is RunStatus.SUCCEEDED
+    assert used.run.output == {"approved": True}
+    assert again.value.code == "callback.used"
+
+
+async def test_a_forged_token_is_unknown_and_an_expired_one_refused(make_engine):
+    engine = make_engine()
+    run_id = await started(engine, ASK)
+    token = await link(engine, run_id)
+    body, _, mac = token.partition(".")
+    with pytest.raises(UnknownCallback):
+        await engine.use_callback.succeed(f"{body}.{mac[::-1]}", {})
+    engine.clock.advance(601)
+    with pytest.raises(Refusal):
+        await engine.use_callback.succeed(token, {})
+    details = await engine.settle(run_id)
+    assert details.run.error is not None
+    assert details.run.error.error == "callback.timeout"
