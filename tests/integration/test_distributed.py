@@ -528,3 +528,63 @@ def test_a_map_runs_on_two_workers_and_one_is_killed_mid_map(cluster):
     )
     assert child_ends == len(items)
     assert all(p.alive() for p in cluster.processes if p is not victim), cluster.logs()
+
+
+def test_signals_sent_to_two_api_processes_while_a_worker_is_killed(cluster):
+    """Each run gets its signal twice (one Idempotency-Key, one API process each) while the
+    worker holding half the runs dies: every run takes its signal exactly once and ends."""
+    slow_retry = {"max_attempts": 4, "initial_interval": 0.2, "backoff_rate": 1.0}
+    definition = workflow(
+        "distributed-signals",
+        task("slow", "sleep", {"seconds": 2}, retry=slow_retry),
+        {"id": "approve", "type": "await", "signal": "approval", "timeout": 120},
+        task("reply", "set", {"approved": "{{ steps.approve.output.by }}"}),
+    )
+    cluster.env |= FAST_FAILOVER
+    cluster.start_api()
+    first_api = cluster.base
+    cluster.start_api()  # a second API process; signals go to both
+    victim = cluster.start("worker")
+    cluster.start("worker")
+    cluster.start("scheduler")
+    cluster.wait_started()
+    workflow_id = cluster.create_workflow(definition)
+    run_ids = cluster.start_runs(workflow_id, "distributed-signals", 24)
+
+    def both_workers_busy() -> bool:
+        return cluster.attempts_in("running", "slow") > 8
+
+    cluster.wait_for("both workers to run slow steps", both_workers_busy, timeout=30)
+    victim.kill()
+
+    def signal(job: tuple[str, str]) -> dict[str, Any]:
+        run_id, base = job
+        with httpx.Client(base_url=base, timeout=30, headers=AUTH) as client:
+            sent = client.post(
+                f"/api/v1/runs/{run_id}/signals/approval",
+                json={"by": run_id},
+                headers={"Idempotency-Key": f"approval-{run_id}"},
+            )
+        assert sent.status_code == 202, sent.text
+        answer: dict[str, Any] = sent.json()
+        return answer
+
+    jobs = [(run_id, base) for run_id in run_ids for base in (first_api, cluster.base)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(signal, jobs))
+    cluster.wait_settled(24)
+
+    for run_id in run_ids:
+        mine = [a for a in answers if a["run_id"] == run_id]
+        assert sorted(a["duplicate"] for a in mine) == [False, True], mine
+        assert len({a["seq"] for a in mine}) == 1, mine
+    details = cluster.run_details(run_ids)
+    attempts = check_runs(details, ["slow", "approve", "reply"], {"slow": slow_retry})
+    assert any(a["error"] and a["error"]["error"] == "worker.lost" for a in attempts)
+    assert all(run["output"] == {"approved": run["id"]} for run in details)
+    rows = cluster.query(
+        "SELECT type, count(*) FROM run_events WHERE type IN "
+        "('signal.received', 'signal.consumed') GROUP BY type"
+    )
+    assert dict(rows) == {"signal.received": 24, "signal.consumed": 24}
+    assert all(p.alive() for p in cluster.processes if p is not victim), cluster.logs()
