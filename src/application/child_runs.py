@@ -18,6 +18,7 @@ from wfa.domain import machine
 from wfa.domain.children import Spawn
 from wfa.domain.commands import Create, EndChild, Join
 from wfa.domain.events import ErrorInfo, Event
+from wfa.domain.on_failure import ON_FAILURE
 from wfa.domain.run import Run, RunStatus
 from wfa.domain.workflow import Workflow
 
@@ -45,6 +46,7 @@ class ChildRuns:
         failed: set[str] = set()
         refusals: list[EndChild | Join] = []
         made: list[tuple[Run, tuple[Event, ...]]] = []
+        spawns = tuple(self._fitted(spawn) for spawn in spawns)
         refused = self._too_large(spawns)
         if refused is not None:
             link = spawns[0].parent
@@ -75,7 +77,8 @@ class ChildRuns:
                 parent=spawn.parent,
                 scope=spawn.scope,
                 item=spawn.item,
-                depth=parent.depth + 1,
+                # An error workflow's run stands on its own, not under the run that failed.
+                depth=0 if spawn.parent.kind == ON_FAILURE else parent.depth + 1,
                 run_budget=spawn.run_budget,
             )
             before = earlier.get(spawn.parent.index)
@@ -88,6 +91,16 @@ class ChildRuns:
         if made:
             await uow.runs.add_many(made)
         return Created(failed=failed, refusals=refusals)
+
+    def _fitted(self, spawn: Spawn) -> Spawn:
+        """An error workflow's input without the failed run's input when both together
+        would not fit in a run input: the failure is still reported."""
+        if spawn.parent.kind != ON_FAILURE:
+            return spawn
+        if len(_encoder.encode(spawn.input)) <= self._max_input_bytes:
+            return spawn
+        trimmed = {**spawn.input, "input": None, "input_omitted": True}
+        return msgspec.structs.replace(spawn, input=trimmed)
 
     def _too_large(self, spawns: tuple[Spawn, ...]) -> ErrorInfo | None:
         """Why the children's inputs may not be written, if they may not: each one must fit

@@ -15,6 +15,7 @@ on several workers then queue on the parent's row instead of failing on its vers
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,8 +32,11 @@ from wfa.domain.commands import Cancel, EndChild, Join, RunCommand, Start
 from wfa.domain.definition import Definition
 from wfa.domain.errors import IllegalTransition
 from wfa.domain.events import TERMINAL_EVENTS, ErrorInfo
+from wfa.domain.on_failure import ON_FAILURE
 from wfa.domain.progress import Decision, EngineSettings
 from wfa.domain.run import Run, RunStatus
+
+log = logging.getLogger(__name__)
 
 CANCELLED_WITH_PARENT = "the step that started this run ended before it did"
 
@@ -134,6 +138,14 @@ class RunFamily:
             if child_id not in failed_spawns:
                 pending.append(_Move(child_id, Start()))
         for spawn in decision.spawns:
+            if spawn.parent.kind == ON_FAILURE:
+                if spawn.run_id in failed_spawns:
+                    log.warning(
+                        "the error workflow %r of a failed run could not be started",
+                        spawn.workflow,
+                        extra={"run_id": run.id},
+                    )
+                continue  # the failed run is told nothing: it has ended
             if not spawn.parent.wait and spawn.run_id not in failed_spawns:
                 detached = Join(
                     step_id=spawn.parent.step_id,

@@ -37,7 +37,7 @@ class Spawn(msgspec.Struct, frozen=True, kw_only=True):
     input: Any = None
     item: Any = None
     scope: str | None = None
-    run_budget: int = 0  # runs it may create under it in turn
+    run_budget: int | None = 0  # runs it may create under it in turn; None: a root's
     workflow: str | None = None
     version: int | None = None
     # A run resumed at this step: a child whose place succeeded in this earlier attempt (with

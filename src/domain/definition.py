@@ -256,6 +256,13 @@ MAX_RUN_EVENTS = 2**31 - 1
 """The largest: a run's events are numbered (seq) in a 32-bit column."""
 
 
+class OnFailure(_Data, frozen=True, kw_only=True):
+    """The workflow (an id or a name) a failed run of this workflow starts, once per failure."""
+
+    workflow: str
+    version: int | None = None
+
+
 class Limits(_Data, frozen=True, kw_only=True):
     """Bounds one workflow sets on its runs; each may only lower the engine's own."""
 
@@ -271,6 +278,7 @@ class Definition(_Data, frozen=True, kw_only=True, dict=True):
     description: str | None = None
     limits: Limits = Limits()
     timeout: float | None = None  # seconds a run may take from its start: run.timeout after
+    on_failure: OnFailure | None = None
 
     @cached_property
     def _index(self) -> dict[str, int]:
@@ -304,8 +312,9 @@ class Definition(_Data, frozen=True, kw_only=True, dict=True):
                 steps = step.steps
             else:
                 raise KeyError(scope)
-        # A branch or an iteration lives within its parent's deadline, not a fresh one.
-        return msgspec.structs.replace(self, steps=steps, timeout=None)
+        # A branch or an iteration lives within its parent's deadline, not a fresh one, and
+        # its failure is its parent's step's to handle, not the workflow's error workflow's.
+        return msgspec.structs.replace(self, steps=steps, timeout=None, on_failure=None)
 
     def following(self, step: AttemptedStep | WaitStep) -> str:
         """Where a task or wait step goes on success: its ``next``, the next in list, or END."""

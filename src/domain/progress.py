@@ -51,6 +51,7 @@ from wfa.domain.events import (
 from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
 from wfa.domain.expressions import condition_holds, render
 from wfa.domain.fan_out import open_fan
+from wfa.domain.on_failure import error_workflow_run
 from wfa.domain.run import Run, evolve
 
 DEFAULT_MAX_EVENTS = 10_000
@@ -154,12 +155,17 @@ class Progress:
             and not _detached(self.definition.step(before.step_id))
         )
         cancels = (FanRef(before.step_id, before.attempt),) if left and before else ()
+        spawns, starts = list(self.spawns), list(self.starts)
+        alarm = error_workflow_run(self.definition, self.run, self._events)
+        if alarm is not None:
+            spawns.append(alarm)
+            starts.append(alarm.run_id)
         return Decision(
             run=self.run,
             events=tuple(self._events),
             jobs=tuple(self._jobs),
-            spawns=tuple(self.spawns),
-            starts=tuple(self.starts),
+            spawns=tuple(spawns),
+            starts=tuple(starts),
             cancels=cancels,
             collect=self.collect,
         )

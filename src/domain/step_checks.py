@@ -14,6 +14,7 @@ from wfa.domain.definition import (
     FailStep,
     FanStep,
     MapStep,
+    OnFailure,
     Step,
     SucceedStep,
     TaskStep,
@@ -68,6 +69,15 @@ def _await_problems(step: AwaitStep, limits: DefinitionLimits) -> Iterator[tuple
             yield f".schema{where}", message
     yield from _retry_problems(step.retry, limits)
     yield from _catch_problems(step.catch, limits)
+
+
+def on_failure_problems(on_failure: OnFailure | None) -> Iterator[tuple[str, str]]:
+    if on_failure is None:
+        return
+    if not on_failure.workflow.strip():
+        yield "on_failure.workflow", "must name a workflow (its id or its name)"
+    if on_failure.version is not None and not 1 <= on_failure.version <= MAX_VERSION:
+        yield "on_failure.version", f"must be between 1 and {MAX_VERSION}"
 
 
 def duration_problems(path: str, seconds: float | None) -> Iterator[tuple[str, str]]:

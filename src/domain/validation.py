@@ -30,7 +30,7 @@ from wfa.domain.graph import step_targets, steps_that_never_end, unreachable_ste
 from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits, too_many
 from wfa.domain.schedule import schedule_key
 from wfa.domain.secret_references import step_secret_problems
-from wfa.domain.step_checks import duration_problems, step_problems
+from wfa.domain.step_checks import duration_problems, on_failure_problems, step_problems
 from wfa.domain.suggestions import did_you_mean
 
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
@@ -74,6 +74,8 @@ def parse_definition(
         _check_limits(decoder, shell.limits)
         for where, message in duration_problems("timeout", shell.timeout):
             decoder.add(where, message)
+        for where, message in on_failure_problems(shell.on_failure):
+            decoder.add(where, message)
     if shell is not None and triggers is not None and steps is not None and not decoder.problems:
         return Definition(
             name=shell.name,
@@ -82,6 +84,7 @@ def parse_definition(
             triggers=triggers,
             limits=shell.limits,
             timeout=shell.timeout,
+            on_failure=shell.on_failure,
         )
     raise InvalidDefinition(decoder.problems)
 

@@ -60,7 +60,7 @@ class ParentOut(msgspec.Struct, frozen=True, kw_only=True):
     step_id: str
     attempt: int
     index: int
-    kind: str  # branch | iteration | workflow
+    kind: str  # branch | iteration | workflow | on_failure (the run that failed)
 
 
 class FanOut(msgspec.Struct, frozen=True, kw_only=True):

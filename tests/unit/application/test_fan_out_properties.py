@@ -7,8 +7,9 @@ jumps to the next timer, a cancel at any moment. After every step every run in t
 checked against oracles written here: each history replays to its state, each fan's counts
 match what its children did, no map runs more than ``max_concurrency`` iterations, a join
 happens once per attempt and only when all of its children ended, and a cancelled run
-leaves no descendant unfinished. At the end the family is driven to its end and nothing may
-be left unfinished anywhere.
+leaves no descendant unfinished, and the error workflow (some roots name one) starts exactly
+one run per failure of a run, however often jobs come again. At the end the family is driven
+to its end and nothing may be left unfinished anywhere.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from wfa.domain.events import (
     AttemptSucceeded,
     ErrorInfo,
     FanOpened,
+    RunFailed,
     RunResumed,
 )
 from wfa.domain.progress import EngineSettings, Job
@@ -125,16 +127,24 @@ class Family(RuleBasedStateMachine):
     @initialize(
         steps=step_lists("s", 0),
         items=st.lists(st.integers(0, 99), max_size=5),
+        alarm=st.booleans(),
     )
-    def start(self, steps: list[dict[str, Any]], items: list[int]) -> None:
-        definition = parse_definition({"name": "family", "steps": steps})
+    def start(self, steps: list[dict[str, Any]], items: list[int], alarm: bool) -> None:
+        raw: dict[str, Any] = {"name": "family", "steps": steps}
+        if alarm:
+            raw["on_failure"] = {"workflow": "report"}
+        definition = parse_definition(raw)
         self._definition = definition
         self.items = items
         workflow = Workflow(id="wf", version=1, definition=definition, created_at=T0)
+        report = parse_definition({"name": "report", "steps": [_task("tell", 1, None)]})
 
         async def go() -> str:
             async with self.store.unit_of_work() as uow:
                 await uow.workflows.add(workflow)
+                await uow.workflows.add(
+                    Workflow(id="report", version=1, definition=report, created_at=T0)
+                )
                 await uow.commit()
             start = StartRun(
                 self.store.unit_of_work, self.transitions, self.clock, SeededEntropy(2)
@@ -275,13 +285,31 @@ class Family(RuleBasedStateMachine):
         # that is never resumed enters each step at most once, whatever the deliveries did.
         for run_id, history in self.store.history.items():
             run = self.store.runs[run_id]
-            if any(isinstance(e, RunResumed) for e in history):
-                continue  # a resumed run enters its failed step again
+            if any(isinstance(e, RunResumed) for e in history) or run.workflow_id != "wf":
+                continue  # a resumed run enters its failed step again; the report is simple
             order = [step.id for step in self._definition.scoped(run.scope).steps]
             visits = [e.step_id for e in history if isinstance(e, AttemptScheduled)]
             entered = [step for i, step in enumerate(visits) if step not in visits[:i]]
             positions = [order.index(step) for step in entered]
             assert positions == sorted(positions), (run_id, visits)
+
+    @invariant()
+    def each_failure_starts_one_error_run(self) -> None:
+        """Exactly one error-workflow run per ``run.failed`` of a run whose workflow names
+        one (only the root's does; its branches and iterations do not), linked to it."""
+        alarms: dict[str, list[int]] = {}
+        for run in self.store.runs.values():
+            if run.trigger == "on_failure":
+                assert run.parent is not None
+                assert run.workflow_id == "report"
+                alarms.setdefault(run.parent.run_id, []).append(run.parent.attempt)
+        for run_id, run in self.store.runs.items():
+            failures = [e.seq for e in self.store.history[run_id] if isinstance(e, RunFailed)]
+            named = run.scope is None and run.workflow_id == "wf"
+            wanted = failures if named and self._definition.on_failure is not None else []
+            assert sorted(alarms.get(run_id, [])) == wanted, run_id
+            if wanted:
+                note_event("an error workflow was started")
 
     @invariant()
     def a_cancelled_run_leaves_nothing_running_under_it(self) -> None:
@@ -319,7 +347,7 @@ class Family(RuleBasedStateMachine):
                 self._perform(self.jobs.pop(0), succeed=True)
                 self._collect()
                 continue
-            if self.store.runs[self.root].status.is_terminal:
+            if all(r.status.is_terminal for r in self.store.runs.values()):
                 break
             self.time_passes_to_the_next_timer()
         root = self.store.runs[self.root]
