@@ -11,11 +11,11 @@ caught by its catchers.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from wfa.domain.commands import CompleteAttempt, ResolveCallback, SendSignal
+from wfa.domain.commands import CompleteAttempt, OfferEvent, ResolveCallback, SendSignal
 from wfa.domain.definition import AwaitStep, TaskStep
-from wfa.domain.errors import InvalidPayload, Refusal
+from wfa.domain.errors import ExpressionError, InvalidPayload, Refusal
 from wfa.domain.events import (
     AttemptSucceeded,
     AwaitStarted,
@@ -23,6 +23,7 @@ from wfa.domain.events import (
     SignalConsumed,
     SignalReceived,
 )
+from wfa.domain.expressions import condition_holds
 from wfa.domain.payload_schema import payload_problems
 from wfa.domain.run import AttemptStatus, Run, Signal
 
@@ -35,17 +36,56 @@ INVALID_PAYLOAD = "await.invalid_payload"
 INBOX_FULL = "signal.inbox_full"
 RUN_ENDED = "run.ended"
 CALLBACK_USED = "callback.used"
+EVENT_KEY_PREFIX = "event:"
+"""An event taken by a run is recorded as a signal whose key is this and the event's id: an
+event offered again is known, as a signal sent again with its key is."""
 
 
 def enter_await(progress: Progress, step: AwaitStep, number: int) -> None:
-    """The await step's attempt is due: wait for its signal, or take one already here."""
+    """The await step's attempt is due: wait for its signal (or take one already here), or
+    for its event (only those published from now on count)."""
     deadline = progress.now + timedelta(seconds=step.timeout)
     progress.record(
-        AwaitStarted, step_id=step.id, attempt=number, deadline=deadline, signal=step.signal
+        AwaitStarted,
+        step_id=step.id,
+        attempt=number,
+        deadline=deadline,
+        signal=step.signal,
+        event=step.event,
     )
-    waiting = progress.run.waiting_signal(step.signal)
+    waiting = progress.run.waiting_signal(step.signal) if step.signal is not None else None
     if waiting is not None:
         _take(progress, step, waiting)
+
+
+def offer_event(progress: Progress, command: OfferEvent) -> None:
+    """A published event: taken when the run's await step waits for it and its ``match``
+    holds; otherwise it was not for this run and nothing is recorded."""
+    run, now = progress.run, progress.now
+    attempt = run.attempt
+    if run.awaiting_event != command.name or attempt is None:
+        return
+    if attempt.wake_at is not None and attempt.wake_at <= now:
+        return  # its time is up: the timeout wins
+    step = progress.definition.step(attempt.step_id)
+    assert isinstance(step, AwaitStep)
+    if not progress.room_to_go_on() or not _matches(progress, step, command.payload):
+        return
+    key = f"{EVENT_KEY_PREFIX}{command.event_id}"
+    progress.record(SignalReceived, name=command.name, payload=command.payload, key=key)
+    _take(progress, step, progress.run.inbox[-1])
+
+
+def _matches(progress: Progress, step: AwaitStep, payload: Any) -> bool:
+    if step.schema is not None and payload_problems(step.schema, payload):
+        return False
+    if step.match is None:
+        return True
+    context = {**progress.run.context(), "event": payload}
+    try:
+        return condition_holds(step.match, context, progress.costs)
+    except ExpressionError:  # not this run's event, whatever went wrong in telling
+        return False
 
 
 def receive_signal(progress: Progress, command: SendSignal) -> None:
@@ -160,7 +200,8 @@ def resolve_callback(progress: Progress, command: ResolveCallback) -> None:
 def wait_timed_out(step: AwaitStep | TaskStep) -> ErrorInfo:
     """The error of an awaiting attempt whose deadline passed."""
     if isinstance(step, AwaitStep):
-        message = f"no signal {step.signal!r} came within {step.timeout:g}s"
+        what = f"signal {step.signal!r}" if step.signal else f"event {step.event!r}"
+        message = f"no {what} came within {step.timeout:g}s"
         return ErrorInfo(error=AWAIT_TIMEOUT, message=message)
     timeout = step.callback.timeout if step.callback is not None else 0.0
     return ErrorInfo(

@@ -83,6 +83,15 @@ class SendSignal(Command, frozen=True, kw_only=True):
     key: str | None = None
 
 
+class OfferEvent(Command, frozen=True, kw_only=True):
+    """A published event: the run's await step takes it if it waits for one of this name
+    whose ``match`` holds; else nothing happens (it was not for this run)."""
+
+    name: str
+    payload: Any = None
+    event_id: str
+
+
 class ResolveCallback(_AttemptCommand, frozen=True, kw_only=True):
     """A task's callback was used: it succeeds with ``output``, or fails with ``error``."""
 
@@ -117,6 +126,7 @@ RunCommand = (
     | EndChild
     | Join
     | SendSignal
+    | OfferEvent
     | ResolveCallback
     | Wake
     | Cancel

@@ -156,14 +156,18 @@ class WorkflowStep(_FanStep, tag="workflow", frozen=True, kw_only=True):
 
 
 class AwaitStep(_Step, tag="await", frozen=True, kw_only=True):
-    """Pause until the run receives the signal ``signal``; its payload is the step's output.
+    """Pause until the run receives the signal ``signal``, or until an event ``event`` is
+    published for which ``match`` holds; its payload is the step's output.
 
-    A signal sent before the run got here waits in the run's inbox. After ``timeout``
-    seconds the step fails with ``await.timeout``, retried and caught like a task's error.
-    ``schema`` (a JSON Schema subset, see ``payload_schema``) is the shape the payload must have.
+    A signal sent before the run got here waits in the run's inbox; an event counts only
+    once the step waits. After ``timeout`` seconds the step fails with ``await.timeout``,
+    retried and caught like a task's error. ``schema`` (a JSON Schema subset, see
+    ``payload_schema``) is the shape the payload must have.
     """
 
-    signal: str
+    signal: str | None = None
+    event: str | None = None
+    match: str | None = None  # JMESPath over the run's context plus ``event`` (the payload)
     timeout: float = DEFAULT_AWAIT_TIMEOUT
     schema: dict[str, Any] | None = None
     next: str | None = None
@@ -242,11 +246,20 @@ class ScheduleTrigger(_Trigger, tag="schedule", frozen=True, kw_only=True):
     overlap: Overlap = "skip"
 
 
-Trigger = ManualTrigger | WebhookTrigger | ScheduleTrigger
+class EventTrigger(_Trigger, tag="event", frozen=True, kw_only=True):
+    """Started by each published event called ``name`` for which ``filter`` (JMESPath over
+    the event's payload) holds; the payload is the run's input."""
+
+    name: str
+    filter: str | None = None
+
+
+Trigger = ManualTrigger | WebhookTrigger | ScheduleTrigger | EventTrigger
 TRIGGER_TYPES: dict[str, type[Trigger]] = {
     "manual": ManualTrigger,
     "webhook": WebhookTrigger,
     "schedule": ScheduleTrigger,
+    "event": EventTrigger,
 }
 
 

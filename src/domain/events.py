@@ -157,13 +157,15 @@ class SignalReceived(Event, tag="signal.received", frozen=True, kw_only=True):
 
 
 class AwaitStarted(Event, tag="await.started", frozen=True, kw_only=True):
-    """The step's attempt waits for the signal ``signal`` or, when it is None, for the task's
-    callback (its action's output kept as ``action_output``), until ``deadline``."""
+    """The step's attempt waits for the signal ``signal``, the event ``event``, or when both
+    are None for the task's callback (its action's output kept as ``action_output``), until
+    ``deadline``."""
 
     step_id: str
     attempt: int
     deadline: datetime
     signal: str | None = None
+    event: str | None = None  # an await for a published event (then ``signal`` is None)
     action_output: Any = None
 
 

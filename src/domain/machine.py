@@ -17,6 +17,7 @@ from wfa.domain.awaiting import (
     RUN_ENDED,
     await_callback,
     callback_deadline,
+    offer_event,
     receive_signal,
     resolve_callback,
     wait_timed_out,
@@ -30,6 +31,7 @@ from wfa.domain.commands import (
     ExtendLease,
     FailAttempt,
     Join,
+    OfferEvent,
     ResolveCallback,
     Resume,
     RunCommand,
@@ -119,6 +121,8 @@ def _apply(progress: Progress, command: RunCommand) -> None:
             return
         if isinstance(command, SendSignal | ResolveCallback):
             raise Refusal(RUN_ENDED, "the run is past its deadline (the workflow's timeout)")
+        if isinstance(command, OfferEvent):
+            return  # not taken: the run is as good as over
     match command:
         case Create():
             raise IllegalTransition(f"run {progress.run.id} already exists")
@@ -138,6 +142,8 @@ def _apply(progress: Progress, command: RunCommand) -> None:
             join(progress, command)
         case SendSignal():
             receive_signal(progress, command)
+        case OfferEvent():
+            offer_event(progress, command)
         case ResolveCallback():
             resolve_callback(progress, command)
         case Wake():

@@ -82,6 +82,7 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True):
     wake_at: datetime | None
     started_at: datetime | None = None
     signal: str | None = None  # the signal an awaiting attempt of an await step waits for
+    event: str | None = None  # or the published event it waits for
 
 
 class Signal(msgspec.Struct, frozen=True, kw_only=True):
@@ -168,6 +169,14 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
         if self.deadline is not None and (own is None or self.deadline < own):
             return self.deadline
         return own
+
+    @property
+    def awaiting_event(self) -> str | None:
+        """The published event the run's await step waits for now, if it waits for one."""
+        attempt = self.attempt
+        if self.status.is_terminal or attempt is None:
+            return None
+        return attempt.event if attempt.status is AttemptStatus.AWAITING else None
 
     def waiting_signal(self, name: str) -> Signal | None:
         """The oldest signal called ``name`` in the inbox."""
@@ -288,7 +297,11 @@ def _apply(run: Run, event: Event) -> Run:
             return replace(run, inbox=(*run.inbox, signal))
         case AwaitStarted():
             run = _with_attempt(
-                run, status=AttemptStatus.AWAITING, wake_at=event.deadline, signal=event.signal
+                run,
+                status=AttemptStatus.AWAITING,
+                wake_at=event.deadline,
+                signal=event.signal,
+                event=event.event,
             )
             return replace(run, status=RunStatus.WAITING)
         case SignalConsumed():

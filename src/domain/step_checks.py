@@ -11,6 +11,7 @@ from wfa.domain.definition import (
     AwaitStep,
     Catch,
     ChoiceStep,
+    EventTrigger,
     FailStep,
     FanStep,
     MapStep,
@@ -61,14 +62,36 @@ def step_problems(
 
 
 def _await_problems(step: AwaitStep, limits: DefinitionLimits) -> Iterator[tuple[str, str]]:
-    if not SIGNAL_NAME.match(step.signal):
-        yield ".signal", f"{step.signal!r} is not a valid signal name ({SIGNAL_NAME_RULE})"
+    if (step.signal is None) == (step.event is None):
+        yield "", "an await step needs exactly one of 'signal' or 'event'"
+    for field, name in ((".signal", step.signal), (".event", step.event)):
+        if name is not None and not SIGNAL_NAME.match(name):
+            yield field, f"{name!r} is not a valid {field[1:]} name ({SIGNAL_NAME_RULE})"
+    if step.match is not None and step.event is None:
+        yield ".match", "only an await for an 'event' has a match"
+    elif step.match is not None:
+        try:
+            compile_expression(step.match, limits.max_expression_length)
+        except ExpressionError as error:
+            yield ".match", str(error)
     yield from duration_problems(".timeout", step.timeout)
     if step.schema is not None:
         for where, message in schema_problems(step.schema):
             yield f".schema{where}", message
     yield from _retry_problems(step.retry, limits)
     yield from _catch_problems(step.catch, limits)
+
+
+def event_trigger_problems(
+    trigger: EventTrigger, limits: DefinitionLimits
+) -> Iterator[tuple[str, str]]:
+    if not SIGNAL_NAME.match(trigger.name):
+        yield "name", f"{trigger.name!r} is not a valid event name ({SIGNAL_NAME_RULE})"
+    if trigger.filter is not None:
+        try:
+            compile_expression(trigger.filter, limits.max_expression_length)
+        except ExpressionError as error:
+            yield "filter", str(error)
 
 
 def on_failure_problems(on_failure: OnFailure | None) -> Iterator[tuple[str, str]]:

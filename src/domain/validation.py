@@ -18,6 +18,7 @@ from wfa.domain.definition import (
     TRIGGER_TYPES,
     Branch,
     Definition,
+    EventTrigger,
     Limits,
     ManualTrigger,
     ScheduleTrigger,
@@ -30,7 +31,12 @@ from wfa.domain.graph import step_targets, steps_that_never_end, unreachable_ste
 from wfa.domain.limits import DEFAULT_LIMITS, DefinitionLimits, too_many
 from wfa.domain.schedule import schedule_key
 from wfa.domain.secret_references import step_secret_problems
-from wfa.domain.step_checks import duration_problems, on_failure_problems, step_problems
+from wfa.domain.step_checks import (
+    duration_problems,
+    event_trigger_problems,
+    on_failure_problems,
+    step_problems,
+)
 from wfa.domain.suggestions import did_you_mean
 
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
@@ -110,7 +116,7 @@ def _triggers(
         trigger = decoder.tagged(one, TRIGGER_TYPES, "trigger", "trigger")
         if trigger is None:
             return None
-        _check_triggers(decoder, (trigger,), ["trigger"])
+        _check_triggers(decoder, (trigger,), ["trigger"], limits)
         return (trigger,)
     if "triggers" not in raw:
         return (ManualTrigger(),)
@@ -127,11 +133,14 @@ def _triggers(
         for item, path in zip(many, paths, strict=True)
     ]
     present = [(item, path) for item, path in zip(items, paths, strict=True) if item is not None]
-    _check_triggers(decoder, tuple(item for item, _ in present), [path for _, path in present])
+    found = tuple(item for item, _ in present)
+    _check_triggers(decoder, found, [path for _, path in present], limits)
     return tuple(item for item, _ in present) if len(present) == len(items) else None
 
 
-def _check_triggers(decoder: Decoder, triggers: tuple[Trigger, ...], paths: list[str]) -> None:
+def _check_triggers(
+    decoder: Decoder, triggers: tuple[Trigger, ...], paths: list[str], limits: DefinitionLimits
+) -> None:
     seen: set[str] = set()
     for trigger, where in zip(triggers, paths, strict=True):
         if isinstance(trigger, ScheduleTrigger):
@@ -141,6 +150,9 @@ def _check_triggers(decoder: Decoder, triggers: tuple[Trigger, ...], paths: list
             if key in seen:
                 decoder.add(where, "this schedule (cron and timezone) is listed twice")
             seen.add(key)
+        if isinstance(trigger, EventTrigger):
+            for field, problem in event_trigger_problems(trigger, limits):
+                decoder.add(f"{where}.{field}", problem)
         if isinstance(trigger, WebhookTrigger):
             if not WEBHOOK_PATH.match(trigger.path):
                 decoder.add(f"{where}.path", f"{trigger.path!r} is not a valid webhook path")

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-from wfa.domain.definition import Definition, WebhookTrigger
+from wfa.domain.definition import Definition, EventTrigger, WebhookTrigger
 
 
 class Workflow(msgspec.Struct, frozen=True, kw_only=True):
@@ -25,3 +25,8 @@ class Workflow(msgspec.Struct, frozen=True, kw_only=True):
     def webhook_paths(self) -> frozenset[str]:
         """The paths of its webhook triggers: ``POST /hooks/{path}`` starts this workflow."""
         return frozenset(t.path for t in self.definition.triggers if isinstance(t, WebhookTrigger))
+
+    @property
+    def event_names(self) -> frozenset[str]:
+        """The names of its event triggers: a published event of one of them may start it."""
+        return frozenset(t.name for t in self.definition.triggers if isinstance(t, EventTrigger))

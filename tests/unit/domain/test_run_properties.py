@@ -45,6 +45,7 @@ from wfa.domain.commands import (
     Create,
     ExtendLease,
     FailAttempt,
+    OfferEvent,
     ResolveCallback,
     Resume,
     RunCommand,
@@ -100,6 +101,7 @@ ERROR_NAMES = ("http.timeout", "http.500", "retry.me", "fatal", "boom")
 TERMINAL_EVENTS = (RunSucceeded, RunFailed, RunCancelled)
 ATTEMPT_COMMANDS = (BeginAttempt, ExtendLease, CompleteAttempt, FailAttempt)
 SIGNALS = ("go", "stop")
+EVENT = "paid"
 FITS = {"type": "integer"}  # the schema some await steps have: 1 and 2 fit, "x" and null not
 WAIT_ERRORS = ("await.timeout", "callback.timeout")
 
@@ -188,7 +190,11 @@ def raw_definitions(draw: st.DrawFn, loops: bool = False) -> dict[str, Any]:
                 step["timeout"] = draw(st.sampled_from([0.5, 5, 30, 120]))
             if draw(st.booleans(), label="callback"):
                 step["callback"] = {"timeout": draw(st.sampled_from([3, 100]))}
-        if kind == "await":
+        if kind == "await" and draw(st.booleans(), label="an event await"):
+            step["event"] = EVENT
+            if draw(st.booleans()):
+                step["match"] = draw(st.sampled_from(["event.n == `1`", "event == input.flags"]))
+        elif kind == "await":
             step["signal"] = draw(st.sampled_from(SIGNALS[:1] * 3 + SIGNALS[1:]))
             step["timeout"] = draw(st.sampled_from([5, 60, 600]))
             if draw(st.booleans()):
@@ -479,13 +485,17 @@ def check_signals(definition: Definition, history: Sequence[Event], run: Run) ->
     is exactly the run's inbox. Each waiting attempt ends once: taken, timed out, or left."""
     inbox: dict[int, tuple[str, Any]] = {}  # seq -> (name, payload), in arrival order
     waiting: AwaitStarted | None = None
-    for event in history:
+    for position, event in enumerate(history):
         if isinstance(event, SignalReceived):
             inbox[event.seq] = (event.name, event.payload)
+            if event.key is not None and event.key.startswith("event:"):
+                # An event is taken as it is recorded, or not recorded at all.
+                taken = history[position + 1] if position + 1 < len(history) else None
+                assert isinstance(taken, SignalConsumed) or spent(taken), taken
         elif isinstance(event, AwaitStarted):
             step = definition.step(event.step_id)
             if isinstance(step, AwaitStep):
-                assert event.signal == step.signal
+                assert (event.signal, event.event) == (step.signal, step.event)
                 assert event.deadline == event.at + timedelta(seconds=step.timeout)
             else:
                 assert isinstance(step, TaskStep)
@@ -497,7 +507,7 @@ def check_signals(definition: Definition, history: Sequence[Event], run: Run) ->
             assert (event.step_id, event.attempt) == (waiting.step_id, waiting.attempt)
             assert event.signal_seq in inbox, "a signal is taken once, and only if received"
             name = inbox[event.signal_seq][0]
-            assert name == waiting.signal
+            assert name == (waiting.signal or waiting.event)
             oldest = min(seq for seq, (other, _) in inbox.items() if other == name)
             assert event.signal_seq == oldest, "signals of one name are taken oldest first"
             assert event.at < waiting.deadline, "a signal never beats a deadline that passed"
@@ -620,6 +630,7 @@ def check_run_shape(definition: Definition, run: Run) -> None:
             assert run.status is RunStatus.WAITING
             assert isinstance(step, AwaitStep) or step.callback is not None
             assert attempt.signal == (step.signal if isinstance(step, AwaitStep) else None)
+            assert attempt.event == (step.event if isinstance(step, AwaitStep) else None)
         if isinstance(step, TaskStep) and step.callback is not None and attempt.started_at:
             limit = attempt.started_at + timedelta(seconds=step.callback.timeout)
             assert attempt.wake_at is not None
@@ -682,7 +693,10 @@ def drive_fairly(
             command = Wake(random_fraction=0.5)
         try:
             decision = machine.decide(definition, run, command, now, engine)
-        except Refusal:  # the answer came too late, or the inbox is full: time runs out
+        except Refusal:  # the answer came too late, or the inbox is full
+            decision = Decision(run=run)
+        if decision.ignored and isinstance(command, SendSignal | ResolveCallback | OfferEvent):
+            # Not taken (too late, a full inbox, an event that does not match): time runs out.
             assert run.wake_at is not None
             now = max(now, run.wake_at)
             decision = machine.decide(definition, run, Wake(random_fraction=0.5), now, engine)
@@ -702,7 +716,10 @@ def _answer(definition: Definition, run: Run, now: datetime) -> RunCommand:
     attempt = run.attempt
     assert attempt is not None
     step = definition.step(attempt.step_id)
+    if isinstance(step, AwaitStep) and step.event is not None:
+        return OfferEvent(name=step.event, payload={"n": 1}, event_id="fair")
     if isinstance(step, AwaitStep):
+        assert step.signal is not None
         return SendSignal(name=step.signal, payload=1)
     return ResolveCallback(step_id=step.id, attempt=attempt.number, output="answered")
 
@@ -1140,6 +1157,45 @@ class RunStateMachine(RuleBasedStateMachine):
         elif not takes:
             note_event("signal: kept in the inbox")
             assert decision.events == (first,)
+
+    @rule(
+        payload=st.sampled_from([{"n": 1}, {"n": 2}, [True, False, True, True], "x"]),
+        event_id=st.sampled_from(["e1", "e2", "e3"]),
+    )
+    def publish(self, payload: Any, event_id: str) -> None:
+        """An event is published: the run takes it if it awaits one and it matches, once."""
+        assert self.run is not None
+        assert self.definition is not None
+        run, attempt = self.run, self.run.attempt
+        step = self.definition.step(attempt.step_id) if attempt is not None else None
+        waits = (
+            isinstance(step, AwaitStep)
+            and step.event == EVENT
+            and attempt is not None
+            and attempt.status is AttemptStatus.AWAITING
+            and attempt.wake_at is not None
+            and self.now < attempt.wake_at
+            and not self.past_deadline()
+            and len(self.history) + 1 < budget_of(self.definition, self.engine)
+        )
+        fits = isinstance(step, AwaitStep) and (
+            (step.schema is None or isinstance(payload, int))
+            and (
+                step.match is None
+                or (step.match == "event.n == `1`" and payload == {"n": 1})
+                or (step.match == "event == input.flags" and payload == run.input["flags"])
+            )
+        )
+        decision = self.send(OfferEvent(name=EVENT, payload=payload, event_id=event_id))
+        note_event(f"event: {'taken' if waits and fits else 'not taken'}")
+        if not (waits and fits):
+            assert decision.ignored, "an event not for this run changes nothing"
+            return
+        received, *rest = decision.events
+        assert isinstance(received, SignalReceived)
+        assert received.key == f"event:{event_id}"
+        assert rest
+        assert isinstance(rest[0], SignalConsumed) or spent(rest[0])
 
     @precondition(lambda self: self.callback_attempts())
     @rule(data=st.data(), fail=st.booleans(), error=error_infos, output=outputs)

@@ -197,7 +197,7 @@ def test_structural_problems_are_reported_at_their_path(raw: Any, expected: list
             {"trigger": {"type": "email"}},
             [
                 "trigger.type: unknown trigger type 'email' "
-                "(expected one of: manual, webhook, schedule)"
+                "(expected one of: manual, webhook, schedule, event)"
             ],
         ),
         ({"trigger": 7}, ["trigger: expected an object, got a number"]),

@@ -115,6 +115,8 @@ runs = Table(
     Column("parent_attempt", Integer, nullable=True),
     Column("child_index", Integer, nullable=True),
     Column("scope", String(1024), nullable=True),
+    # The event an await step of the run waits for now: what a published event is offered to.
+    Column("awaiting_event", String(128), nullable=True),
     UniqueConstraint("workflow_id", "idempotency_key"),
     Index(
         "ix_runs_parent_run_id_parent_step_parent_attempt_child_index",
@@ -124,6 +126,13 @@ runs = Table(
         "child_index",
         postgresql_where=text("parent_run_id IS NOT NULL"),
         sqlite_where=text("parent_run_id IS NOT NULL"),
+    ),
+    Index(
+        "ix_runs_awaiting_event_id",
+        "awaiting_event",
+        "id",
+        postgresql_where=text("awaiting_event IS NOT NULL"),
+        sqlite_where=text("awaiting_event IS NOT NULL"),
     ),
     Index(
         "ix_runs_wake_at",
@@ -242,4 +251,34 @@ webhook_deliveries = Table(
     Column("claim", String(64), primary_key=True),
     Column("remember_until", UtcDateTime(), nullable=False),
     Index("ix_webhook_deliveries_remember_until", "remember_until"),
+)
+
+# The event triggers of live workflows: which workflows a published event of a name starts.
+event_triggers = Table(
+    "event_triggers",
+    metadata,
+    Column("event_name", String(128), primary_key=True),
+    Column("workflow_id", ID, ForeignKey("workflows.id"), primary_key=True),
+    Index("ix_event_triggers_workflow_id", "workflow_id"),
+)
+
+# Events published through the API, kept until handled (and a while after, so that one
+# published again with its id is known): a handler claims a batch for a while, starts the
+# runs its triggers name, offers it to the runs awaiting it, and marks it handled.
+published_events = Table(
+    "published_events",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("payload", Payload, nullable=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("claimed_until", UtcDateTime(), nullable=True),
+    Column("handled_at", UtcDateTime(), nullable=True),
+    Index(
+        "ix_published_events_received_at",
+        "received_at",
+        postgresql_where=text("handled_at IS NULL"),
+        sqlite_where=text("handled_at IS NULL"),
+    ),
+    Index("ix_published_events_handled_at", "handled_at"),
 )
