@@ -20,12 +20,14 @@ TABLES = (
     "run_events",
     "runs",
     "webhook_routes",
+    "event_triggers",
     "schedules",
     "workflow_versions",
     "workflows",
     "api_keys",
     "secrets",
     "webhook_deliveries",
+    "published_events",
 )
 
 

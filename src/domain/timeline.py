@@ -45,7 +45,8 @@ class AttemptRecord(msgspec.Struct, frozen=True, kw_only=True):
     ended_at: datetime | None = None
     error: ErrorInfo | None = None
     output: Any = None
-    # What the attempt waited for: "signal 'name'" (an await step) or "callback" (a task's).
+    # What the attempt waited for: "signal 'name'" or "event 'name'" (an await step), or
+    # "callback" (a task's).
     awaited: str | None = None
     deadline: datetime | None = None  # until when it waited
 
@@ -103,7 +104,11 @@ def _advance(
     | AttemptFailed,
 ) -> AttemptRecord:
     if isinstance(event, AwaitStarted):
-        awaited = "callback" if event.signal is None else f"signal {event.signal!r}"
+        awaited = "callback"
+        if event.signal is not None:
+            awaited = f"signal {event.signal!r}"
+        elif event.event is not None:
+            awaited = f"event {event.event!r}"
         return replace(
             record,
             status=AttemptStatus.AWAITING,

@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a signal handed to the run when it awaits NAME (repeatable; in order)",
     )
     run.add_argument(
+        "--event",
+        action="append",
+        metavar="NAME=JSON",
+        help="an event published when the run awaits NAME (repeatable; in order)",
+    )
+    run.add_argument(
         "--callback",
         action="append",
         metavar="STEP=JSON",
@@ -116,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         answers = Answers(
             signals=parse_answers(args.signal, "--signal"),
             callbacks=parse_answers(args.callback, "--callback"),
+            events=parse_answers(args.event, "--event"),
         )
         return asyncio.run(_run(args.file, args.input, args.virtual_time, args.json, answers))
     except (DefinitionFileError, ConfigError) as error:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError
 from wfa.adapters.actions.http import DEFAULT_MAX_RESPONSE_BYTES
 from wfa.adapters.secrets.fernet import InvalidSecretKey, parse_keys
 from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES
+from wfa.application.use_cases.events import DEFAULT_EVENT_RETENTION
 from wfa.application.use_cases.follow_run import DEFAULT_MAX_WAITERS
 from wfa.application.use_cases.prune_runs import Retention
 from wfa.application.use_cases.webhooks import SignatureWindow
@@ -81,6 +82,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_family_runs: int = 100_000
     # Signals a run keeps that no await step has taken yet.
     max_pending_signals: int = 100
+    # How long a handled event is remembered (one published again with its id is ignored).
+    event_retention: timedelta = DEFAULT_EVENT_RETENTION
     # Where this server is reached from outside: the base of task callback links.
     public_url: str | None = None
     # The job stream's key (its consumer group lives in it); one per deployment on a Redis DB.
@@ -156,6 +159,13 @@ def load_settings(
             "WFA_MAX_PENDING_SIGNALS", get("WFA_MAX_PENDING_SIGNALS"), 100, 1, 10_000
         ),
         public_url=_public_url(get("WFA_PUBLIC_URL")),
+        event_retention=_bounded_duration(
+            "WFA_EVENT_RETENTION",
+            get("WFA_EVENT_RETENTION"),
+            DEFAULT_EVENT_RETENTION,
+            60,
+            366 * 86400,
+        ),
         queue_name=get("WFA_QUEUE_NAME") or "wfa:jobs",
         queue_idle_timeout_seconds=_seconds(
             "WFA_QUEUE_IDLE_TIMEOUT_SECONDS", get("WFA_QUEUE_IDLE_TIMEOUT_SECONDS"), 300.0

@@ -36,6 +36,7 @@ from wfa.application.use_cases.api_keys import (
 )
 from wfa.application.use_cases.callbacks import CallbackLinks, UseCallback
 from wfa.application.use_cases.control_run import CancelRun, RetryRun
+from wfa.application.use_cases.events import HandleEvents, PublishEvent
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import FireSchedules
@@ -211,6 +212,23 @@ class Container(containers.DeclarativeContainer):
         FireSchedules, unit_of_work, start_run, clock, settings.provided.schedule_catchup
     )
     prune_runs = providers.Singleton(PruneRuns, unit_of_work, clock)
+    publish_event = providers.Singleton(
+        PublishEvent,
+        unit_of_work,
+        clock,
+        entropy,
+        max_payload_bytes=settings.provided.max_payload_bytes,
+        max_depth=settings.provided.max_json_depth,
+    )
+    handle_events = providers.Singleton(
+        HandleEvents,
+        unit_of_work,
+        transitions,
+        start_run,
+        clock,
+        retention=settings.provided.event_retention,
+        expression_budget=settings.provided.expression_budget,
+    )
     cancel_run = providers.Singleton(CancelRun, transitions)
     retry_run = providers.Singleton(RetryRun, transitions)
     get_run = providers.Singleton(GetRun, unit_of_work)

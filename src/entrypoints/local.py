@@ -33,6 +33,7 @@ from wfa.application.ports.secrets import SecretCipher
 from wfa.application.run_transitions import RunTransitions
 from wfa.application.use_cases.callbacks import CallbackLinks, UseCallback
 from wfa.application.use_cases.control_run import CancelRun, RetryRun
+from wfa.application.use_cases.events import HandleEvents, PublishEvent
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import DEFAULT_CATCHUP, FireSchedules
@@ -58,6 +59,7 @@ class Answers(msgspec.Struct, kw_only=True):
 
     signals: dict[str, list[Any]] = {}
     callbacks: dict[str, list[Any]] = {}
+    events: dict[str, list[Any]] = {}
 
 
 class RunStuck(RuntimeError):
@@ -142,6 +144,14 @@ class LocalEngine:
         )
         self.fire_due_timers = FireDueTimers(uow, self.transitions, self.clock, self.entropy)
         self.fire_schedules = FireSchedules(uow, self.start_run, self.clock, schedule_catchup)
+        self.publish_event = PublishEvent(uow, self.clock, self.entropy, limit, depth)
+        self.handle_events = HandleEvents(
+            uow,
+            self.transitions,
+            self.start_run,
+            self.clock,
+            expression_budget=self.transitions.settings.expression_budget,
+        )
         self.cancel = CancelRun(self.transitions)
         self.retry = RetryRun(self.transitions)
         self.get_run = GetRun(uow)
@@ -173,7 +183,7 @@ class LocalEngine:
         """
         for _ in range(max_rounds):
             await self.queue.drain(self.execute_step.execute)
-            if await self.fire_due_timers.execute():
+            if await self.fire_due_timers.execute() or await self.handle_events.execute():
                 continue
             details = await self.get_run.execute(run_id)
             if details.run.status.is_terminal:
@@ -199,6 +209,12 @@ class LocalEngine:
         """Hand the run what it awaits, if it was given: True when something was handed."""
         attempt = run.attempt
         if attempt is None or attempt.status is not AttemptStatus.AWAITING:
+            return False
+        if attempt.event is not None:
+            payloads = answers.events.get(attempt.event)
+            if payloads:
+                await self.publish_event.execute(attempt.event, payloads.pop(0))
+                return True
             return False
         if attempt.signal is not None:
             payloads = answers.signals.get(attempt.signal)

@@ -52,6 +52,7 @@ class BackgroundRoles:
                 container.prune_runs(),
                 settings.retention,
                 schedules=container.fire_schedules(),
+                events=container.handle_events(),
             )
 
     async def start(self) -> None:

@@ -13,6 +13,7 @@ import logging
 from datetime import timedelta
 
 from wfa.adapters.queue.memory import InMemoryJobQueue
+from wfa.application.use_cases.events import HandleEvents
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import FireSchedules
@@ -21,6 +22,7 @@ from wfa.application.use_cases.prune_runs import PruneRuns, Retention
 log = logging.getLogger(__name__)
 
 TIMER_BATCH = 500
+EVENT_BATCH = 50
 SCHEDULE_BATCH = 100
 
 
@@ -62,7 +64,8 @@ class LocalWorker:
 
 
 class Scheduler:
-    """Fires due timers and schedules every ``interval`` seconds; applies retention hourly."""
+    """Fires due timers and schedules and handles published events every ``interval``
+    seconds; applies retention hourly."""
 
     def __init__(
         self,
@@ -72,9 +75,11 @@ class Scheduler:
         interval: float = 0.25,
         prune_every: timedelta = timedelta(hours=1),
         schedules: FireSchedules | None = None,
+        events: HandleEvents | None = None,
     ) -> None:
         self._fire, self._prune, self._retention = fire, prune, retention
         self._schedules = schedules
+        self._events = events
         self._interval, self._prune_every = interval, prune_every.total_seconds()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -97,6 +102,12 @@ class Scheduler:
                     await self._schedules.execute(SCHEDULE_BATCH)
                 except Exception:  # timers must still fire when a schedule cannot
                     log.exception("firing schedules failed")
+            if self._events is not None:
+                try:
+                    while await self._events.execute(EVENT_BATCH) >= EVENT_BATCH:
+                        pass  # a full batch: more may be waiting
+                except Exception:  # an event is held for a while, then handled again
+                    log.exception("handling published events failed")
             try:
                 while await self._fire.execute(TIMER_BATCH) >= TIMER_BATCH:
                     pass  # a full batch: more may be due right now

@@ -28,6 +28,7 @@ class Setting(NamedTuple):
 
 _API, _WORKER, _SCHEDULER = ROLE_PARTS["api"], ROLE_PARTS["worker"], ROLE_PARTS["scheduler"]
 _API_WORKER = frozenset({API, WORKER})
+_API_SCHEDULER = frozenset({API, SCHEDULER})
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("WFA_DATABASE_URL", "sqlite+aiosqlite:///./wfa.db", "the database"),
@@ -50,6 +51,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WFA_MAX_FAMILY_RUNS", "100000", "runs one run may have under it"),
     Setting("WFA_MAX_PENDING_SIGNALS", "100", "signals a run keeps untaken"),
     Setting("WFA_PUBLIC_URL", "http://HOST:PORT", "base of task callback links", _WORKER),
+    Setting("WFA_EVENT_RETENTION", "7d", "how long a handled event's id is known", _API_SCHEDULER),
     Setting("WFA_QUEUE_NAME", "wfa:jobs", "the Redis stream of jobs"),
     Setting("WFA_QUEUE_IDLE_TIMEOUT_SECONDS", "300", "take over an unacked job after", _WORKER),
     Setting("WFA_WORKER_CONCURRENCY", "16", "steps one worker runs at a time", _WORKER),

@@ -16,6 +16,7 @@ from typing import Self
 import msgspec
 
 from wfa.adapters.persistence.memory_api_keys import MemoryApiKeys, check_new_keys
+from wfa.adapters.persistence.memory_events import Held, MemoryPublishedEvents, apply_events
 from wfa.adapters.persistence.memory_schedules import MemorySchedules, ScheduleKey, apply_schedules
 from wfa.adapters.persistence.memory_secrets import MemorySecrets, apply_secrets
 from wfa.adapters.persistence.memory_webhooks import (
@@ -52,6 +53,7 @@ class MemoryStore:
         self.schedules: dict[ScheduleKey, Schedule] = {}
         self.secrets: dict[str, StoredSecret] = {}
         self.webhook_deliveries: dict[str, datetime] = {}  # claim -> remembered until
+        self.published: dict[str, Held] = {}  # event id -> the event and who holds it
         self.commits = 0  # transactions committed, for tests of the engine's write path
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -68,6 +70,7 @@ class _Pending(msgspec.Struct):
     secrets: dict[str, StoredSecret | None] = {}
     replaced: list[Workflow] = []  # versions whose definition is stored anew
     claims: dict[str, tuple[datetime, datetime]] = {}  # claim -> (until, claimed at)
+    published: dict[str, Held | None] = {}
 
 
 class MemoryUnitOfWork:
@@ -82,6 +85,7 @@ class MemoryUnitOfWork:
         self.webhook_deliveries = MemoryWebhookDeliveries(
             store.webhook_deliveries, self._pending.claims
         )
+        self.published = MemoryPublishedEvents(store.published, self._pending.published)
 
     async def __aenter__(self) -> Self:
         return self
@@ -101,6 +105,7 @@ class MemoryUnitOfWork:
         self.schedules.staged = self._pending.schedules
         self.secrets.staged = self._pending.secrets
         self.webhook_deliveries.staged = self._pending.claims
+        self.published.staged = self._pending.published
 
     async def commit(self) -> None:
         """Check every staged write, then apply them all; nothing awaits in between."""
@@ -115,6 +120,7 @@ class MemoryUnitOfWork:
         apply_schedules(store.schedules, pending.schedules)
         apply_secrets(store.secrets, pending.secrets)
         apply_claims(store.webhook_deliveries, pending.claims)
+        apply_events(store.published, pending.published)
         for workflow in pending.replaced:
             versions = store.workflows[workflow.id]
             versions[:] = [workflow if w.version == workflow.version else w for w in versions]
@@ -206,6 +212,11 @@ class MemoryWorkflows:
         found = [workflow for i in ids if (workflow := await self.get(i)) is not None]
         return [workflow for workflow in found if workflow.name == name][:limit]
 
+    async def by_event(self, name: str) -> list[Workflow]:
+        ids = sorted(set(self._store.workflows) | {w.id for w in self.pending.workflows})
+        found = [workflow for i in ids if (workflow := await self.get(i)) is not None]
+        return [workflow for workflow in found if name in workflow.event_names]
+
     async def with_webhook_secrets(self) -> list[Workflow]:
         return [
             workflow
@@ -271,6 +282,17 @@ class MemoryRuns:
     async def by_idempotency_key(self, workflow_id: str, key: str) -> Run | None:
         run_id = self._store.keys.get((workflow_id, key))
         return None if run_id is None else self._store.runs.get(run_id)
+
+    async def awaiting(self, event_name: str, after_id: str | None, limit: int) -> list[Run]:
+        found = sorted(
+            (
+                run
+                for run in self._store.runs.values()
+                if run.awaiting_event == event_name and (after_id is None or run.id > after_id)
+            ),
+            key=lambda run: run.id,
+        )
+        return found[:limit]
 
     async def signal_by_key(self, run_id: str, key: str) -> SignalReceived | None:
         for event in self._store.history.get(run_id, []):

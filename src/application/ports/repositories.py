@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 import msgspec
 
@@ -18,6 +18,16 @@ from wfa.domain.run import Run, RunStatus
 from wfa.domain.schedule import Schedule
 from wfa.domain.secrets import StoredSecret
 from wfa.domain.workflow import Workflow
+
+
+class PublishedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event published through the API: kept until handled, and a while after."""
+
+    id: str
+    name: str
+    payload: Any = None
+    received_at: datetime
+    handled_at: datetime | None = None
 
 
 class RunFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,6 +72,10 @@ class WorkflowRepository(Protocol):
 
     async def by_name(self, name: str, limit: int) -> list[Workflow]:
         """The latest versions of up to ``limit`` live workflows named ``name``, by id."""
+        ...
+
+    async def by_event(self, name: str) -> list[Workflow]:
+        """The latest versions of the live workflows with an event trigger called ``name``."""
         ...
 
     async def with_webhook_secrets(self) -> list[Workflow]:
@@ -114,6 +128,11 @@ class RunRepository(Protocol):
         ...
 
     async def by_idempotency_key(self, workflow_id: str, key: str) -> Run | None: ...
+
+    async def awaiting(self, event_name: str, after_id: str | None, limit: int) -> list[Run]:
+        """Runs whose await step waits for the event ``event_name`` now, by id, after
+        ``after_id``: a page of those a published event is offered to."""
+        ...
 
     async def signal_by_key(self, run_id: str, key: str) -> SignalReceived | None:
         """The signal the run received with idempotency key ``key``, if it received one."""
@@ -229,6 +248,27 @@ class WebhookDeliveryRepository(Protocol):
         ...
 
 
+class PublishedEventRepository(Protocol):
+    """Events published through the API, until they are handled and a while after."""
+
+    async def add(self, event: PublishedEvent) -> bool:
+        """Store a new event; False (storing nothing) when one with its id is stored."""
+        ...
+
+    async def get(self, event_id: str) -> PublishedEvent | None: ...
+
+    async def claim(self, now: datetime, until: datetime, limit: int) -> list[PublishedEvent]:
+        """Up to ``limit`` unhandled events nobody holds (or whose hold ran out), oldest
+        first, held until ``until``: several handlers never take one event at once."""
+        ...
+
+    async def handled(self, event_id: str, at: datetime) -> None: ...
+
+    async def prune(self, handled_before: datetime, limit: int) -> int:
+        """Forget up to ``limit`` events handled before ``handled_before``; how many went."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit`` rolls everything back."""
 
@@ -249,6 +289,9 @@ class UnitOfWork(Protocol):
 
     @property
     def webhook_deliveries(self) -> WebhookDeliveryRepository: ...
+
+    @property
+    def published(self) -> PublishedEventRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

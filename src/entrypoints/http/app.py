@@ -25,6 +25,7 @@ from wfa.entrypoints.http.auth import (
 )
 from wfa.entrypoints.http.bounded_input import bounded_request_class, refuse_nul_in_target
 from wfa.entrypoints.http.callbacks import fail_callback, use_callback
+from wfa.entrypoints.http.events import EventController
 from wfa.entrypoints.http.health import health, ready
 from wfa.entrypoints.http.hooks import post_hook
 from wfa.entrypoints.http.keys import ApiKeyController
@@ -64,6 +65,8 @@ _PROVIDED = (
     "await_run_end",
     "receive_webhook",
     "deliver_signal",
+    "publish_event",
+    "handle_events",
     "use_callback",
     "readiness",
     "metrics_registry",
@@ -94,7 +97,13 @@ def create_app(
     api_limit = limit_middleware(settings.rate_limit_api, api_caller, "for this API key")
     api = Router(
         path="/",
-        route_handlers=[WorkflowController, RunController, ApiKeyController, SecretController],
+        route_handlers=[
+            WorkflowController,
+            RunController,
+            EventController,
+            ApiKeyController,
+            SecretController,
+        ],
         guards=[scope_guard(callers)],
         middleware=[caller_middleware(callers), *([api_limit] if api_limit else [])],
         security=SECURITY,

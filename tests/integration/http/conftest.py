@@ -62,6 +62,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
         settings.retention,
         interval=0.05,
         schedules=container.fire_schedules(),
+        events=container.handle_events(),
     )
 
     async def stop() -> None:

@@ -39,6 +39,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/runs/{run_id}/steps/{step_id}/children"): VIEWER,
     ("POST", "/api/v1/runs/{run_id}/cancel"): OPERATOR,
     ("POST", "/api/v1/runs/{run_id}/signals/{name}"): OPERATOR,
+    ("POST", "/api/v1/events"): OPERATOR,
     ("POST", "/api/v1/runs/{run_id}/retry"): OPERATOR,
     ("PUT", "/api/v1/secrets/{name}"): OPERATOR,
     ("GET", "/api/v1/secrets"): ADMIN,

@@ -198,3 +198,52 @@ async def test_a_forged_or_changed_callback_token_is_404(api: Api, tamper: Any) 
     refused = await api.client.post(f"/callbacks/{tamper(token)}", json={})
     assert refused.status_code == 404
     assert (await api.client.get(f"/api/v1/runs/{run_id}")).json()["status"] == "waiting"
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+ORDER = {
+    "name": "order",
+    "steps": [
+        {
+            "id": "paid",
+            "type": "await",
+            "event": "order.paid",
+            "match": "event.order_id == input.order_id",
+        }
+    ],
+}
+RECEIPT = {
+    "name": "receipt",
+    "trigger": {"type": "event", "name": "order.paid", "filter": "amount >= `100`"},
+    "steps": [{"id": "r", "type": "task", "action": "set", "params": {"got": "{{ input }}"}}],
+}
+
+
+async def test_a_published_event_starts_triggered_runs_and_resumes_the_run_it_matches(api: Api):
+    receipt = await api.create_workflow(RECEIPT)
+    run_id = await start(api, ORDER, {"order_id": "A-17"})
+    other = await start(api, ORDER, {"order_id": "B-2"})
+    await until(api, run_id, "waiting")
+
+    body = {"name": "order.paid", "id": "pay-981", "payload": {"order_id": "A-17", "amount": 250}}
+    published = await api.client.post("/api/v1/events", json=body)
+    again = await api.client.post("/api/v1/events", json=body)
+
+    assert published.status_code == again.status_code == 202, published.text
+    assert published.json() == {"id": "pay-981", "duplicate": False}
+    assert again.json() == {"id": "pay-981", "duplicate": True}
+    ended = await api.wait_for_end(run_id)
+    assert ended["output"] == {"order_id": "A-17", "amount": 250}
+    assert (await api.client.get(f"/api/v1/runs/{other}")).json()["status"] == "waiting"
+    listed = await api.client.get(f"/api/v1/runs?workflow_id={receipt['id']}")
+    [started] = listed.json()["items"]
+    assert (started["trigger"], started["input"]) == ("event", body["payload"])
+
+
+async def test_a_bad_event_is_refused_with_a_problem(api: Api) -> None:
+    bad_name = await api.client.post("/api/v1/events", json={"name": "no spaces"})
+    assert bad_name.status_code == 400
+    assert "not a valid event name" in bad_name.json()["detail"]
+    unknown_field = await api.client.post("/api/v1/events", json={"name": "x", "extra": 1})
+    assert unknown_field.status_code == 400

@@ -48,7 +48,8 @@ _MOVE = _with_events(
     """
     UPDATE runs
     SET status = %(status)s, seq = %(seq)s, wake_at = %(wake_at)s,
-        updated_at = %(updated_at)s, finished_at = %(finished_at)s, state = %(state)s::jsonb
+        updated_at = %(updated_at)s, finished_at = %(finished_at)s, state = %(state)s::jsonb,
+        awaiting_event = %(awaiting_event)s
     WHERE id = %(id)s AND seq = %(expected)s
     RETURNING id""",
     "moved",
@@ -58,11 +59,11 @@ _CREATE = _with_events(
     """
     INSERT INTO runs (id, workflow_id, workflow_version, status, seq, wake_at, idempotency_key,
                       created_at, updated_at, finished_at, state, parent_run_id, parent_step,
-                      parent_attempt, child_index, scope)
+                      parent_attempt, child_index, scope, awaiting_event)
     VALUES (%(id)s, %(workflow_id)s, %(workflow_version)s, %(status)s, %(seq)s, %(wake_at)s,
             %(idempotency_key)s, %(created_at)s, %(updated_at)s, %(finished_at)s,
             %(state)s::jsonb, %(parent_run_id)s, %(parent_step)s, %(parent_attempt)s,
-            %(child_index)s, %(scope)s)
+            %(child_index)s, %(scope)s, %(awaiting_event)s)
     ON CONFLICT DO NOTHING
     RETURNING id""",
     "created",
@@ -206,6 +207,7 @@ class _NewRun(msgspec.Struct):
     parent_attempt: int | None
     child_index: int | None
     scope: str | None
+    awaiting_event: str | None = None  # a new run awaits nothing yet
 
 
 async def create_runs(
@@ -243,6 +245,7 @@ def _columns_of(run: Run) -> dict[str, Any]:
         "wake_at": run.wake_at,
         "updated_at": run.updated_at,
         "finished_at": run.updated_at if run.status.is_terminal else None,
+        "awaiting_event": run.awaiting_event,
     }
 
 

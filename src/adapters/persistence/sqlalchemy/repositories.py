@@ -141,6 +141,18 @@ class SqlRuns:
         row = (await self._db.execute(query)).first()
         return None if row is None else msgspec.convert(row.state, Run)
 
+    async def awaiting(self, event_name: str, after_id: str | None, limit: int) -> list[Run]:
+        query = (
+            select(runs.c.state)
+            .where(runs.c.awaiting_event == event_name)
+            .order_by(runs.c.id)
+            .limit(limit)
+        )
+        if after_id is not None:
+            query = query.where(runs.c.id > after_id)
+        rows = (await self._db.execute(query)).all()
+        return [msgspec.convert(row.state, Run) for row in rows]
+
     async def signal_by_key(self, run_id: str, key: str) -> SignalReceived | None:
         found = await self._db.scalar(
             select(run_events.c.data).where(
@@ -233,6 +245,7 @@ def _columns(run: Run) -> dict[str, Any]:
         "created_at": run.created_at,
         "updated_at": run.updated_at,
         "finished_at": run.updated_at if run.status.is_terminal else None,
+        "awaiting_event": run.awaiting_event,
         "state": run,
     }
 

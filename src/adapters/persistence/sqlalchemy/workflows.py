@@ -10,14 +10,19 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, Text, and_, cast, func, insert, select, update
+from sqlalchemy import Select, Text, and_, cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
     driver_of,
     read_latest_workflow,
 )
-from wfa.adapters.persistence.sqlalchemy.tables import webhook_routes, workflow_versions, workflows
+from wfa.adapters.persistence.sqlalchemy.tables import (
+    event_triggers,
+    webhook_routes,
+    workflow_versions,
+    workflows,
+)
 from wfa.adapters.persistence.sqlalchemy.webhook_routes import SqlWebhookRoutes
 from wfa.domain.definition import Definition, WebhookTrigger
 from wfa.domain.workflow import Workflow
@@ -48,6 +53,17 @@ class SqlWorkflows:
             )
         )
         await self._routes.claim(workflow.id, workflow.webhook_paths)
+        await self._event_triggers(workflow.id, workflow.event_names)
+
+    async def _event_triggers(self, workflow_id: str, names: frozenset[str]) -> None:
+        """Make ``names`` the events that start the workflow (its latest version's)."""
+        await self._db.execute(
+            delete(event_triggers).where(event_triggers.c.workflow_id == workflow_id)
+        )
+        for name in sorted(names):
+            await self._db.execute(
+                insert(event_triggers).values(event_name=name, workflow_id=workflow_id)
+            )
 
     async def get(self, workflow_id: str, version: int | None = None) -> Workflow | None:
         if version is None and self._dialect == "postgresql":
@@ -89,6 +105,7 @@ class SqlWorkflows:
         if not result.rowcount:
             return False
         await self._routes.free(workflow_id)
+        await self._event_triggers(workflow_id, frozenset())
         return True
 
     async def by_webhook(self, path: str) -> Workflow | None:
@@ -100,6 +117,16 @@ class SqlWorkflows:
         if row is None:
             return None
         return _workflow(row.id, row.version, row.definition, row.created_at)
+
+    async def by_event(self, name: str) -> list[Workflow]:
+        query = _latest_versions().join(
+            event_triggers,
+            and_(
+                event_triggers.c.workflow_id == workflows.c.id, event_triggers.c.event_name == name
+            ),
+        )
+        rows = (await self._db.execute(query.order_by(workflows.c.id))).all()
+        return [_workflow(r.id, r.version, r.definition, r.created_at) for r in rows]
 
     async def by_name(self, name: str, limit: int) -> list[Workflow]:
         query = _latest_versions().where(workflows.c.name == name).order_by(workflows.c.id)

@@ -1,0 +1,172 @@
+"""Published events: stored as they come, then handled once, by whichever process gets them.
+
+``PublishEvent`` only stores the event (one transaction): once it has answered, the event is
+in the database and nothing can lose it, whether any worker runs or not. ``HandleEvents``
+(the scheduler every tick, and the API process right after accepting one) holds a batch of
+unhandled events for a while, starts a run of each workflow whose event trigger matches,
+offers the event to every run awaiting it, and marks it handled. A handler that dies lets
+go when its hold runs out and another does it again: the runs it starts carry the key
+``event:<id>``, and a run takes an event only once, so doing it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+
+from wfa.application.errors import InvalidRequest, NotFound
+from wfa.application.payloads import (
+    DEFAULT_MAX_JSON_DEPTH,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    as_bounded_json,
+    check_storable,
+)
+from wfa.application.ports.clock import Clock, Entropy
+from wfa.application.ports.repositories import PublishedEvent, UnitOfWork, UnitOfWorkFactory
+from wfa.application.run_transitions import RunTransitions
+from wfa.application.use_cases.signals import MAX_KEY_LENGTH
+from wfa.application.use_cases.start_run import StartRun, StartRunRequest
+from wfa.domain.awaiting import EVENT_KEY_PREFIX
+from wfa.domain.commands import OfferEvent
+from wfa.domain.definition import EventTrigger
+from wfa.domain.errors import ExpressionError
+from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
+from wfa.domain.expressions import condition_holds
+from wfa.domain.run import Run
+from wfa.domain.step_checks import SIGNAL_NAME, SIGNAL_NAME_RULE
+from wfa.domain.workflow import Workflow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EVENT_RETENTION = timedelta(days=7)
+HOLD = timedelta(seconds=60)  # a handler's hold on a batch; one that died lets go after it
+OFFER_PAGE = 200  # awaiting runs read at a time
+EVENT_TRIGGER = "event"
+
+
+class EventAccepted(msgspec.Struct, frozen=True, kw_only=True):
+    """An event stored: its id, and whether one with that id was stored before."""
+
+    id: str
+    duplicate: bool = False
+
+
+class PublishEvent:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        entropy: Entropy,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        max_depth: int = DEFAULT_MAX_JSON_DEPTH,
+    ) -> None:
+        self._uow, self._clock, self._entropy = uow, clock, entropy
+        self._max_bytes, self._max_depth = max_payload_bytes, max_depth
+
+    async def execute(self, name: str, payload: Any, event_id: str | None = None) -> EventAccepted:
+        if not SIGNAL_NAME.match(name):
+            raise InvalidRequest(f"{name[:130]!r} is not a valid event name ({SIGNAL_NAME_RULE})")
+        if event_id is not None:
+            if not 0 < len(event_id) <= MAX_KEY_LENGTH:
+                raise InvalidRequest(f"an event's id is 1 to {MAX_KEY_LENGTH} characters long")
+            check_storable(event_id, "the event's id")
+        payload = as_bounded_json(payload, "the event's payload", self._max_bytes, self._max_depth)
+        event = PublishedEvent(
+            id=event_id or self._entropy.new_id(),
+            name=name,
+            payload=payload,
+            received_at=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            added = await uow.published.add(event)
+            if added:
+                await uow.commit()
+        return EventAccepted(id=event.id, duplicate=not added)
+
+
+class HandleEvents:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        transitions: RunTransitions,
+        start_run: StartRun,
+        clock: Clock,
+        retention: timedelta = DEFAULT_EVENT_RETENTION,
+        expression_budget: int = DEFAULT_EXPRESSION_BUDGET,
+    ) -> None:
+        self._uow, self._transitions, self._start = uow, transitions, start_run
+        self._clock, self._retention = clock, retention
+        self._expression_budget = expression_budget
+
+    async def execute(self, limit: int = 50) -> int:
+        """Handle up to ``limit`` unhandled events; how many were taken."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            events = await uow.published.claim(now, now + HOLD, limit)
+            await uow.commit()
+        for event in events:
+            await self._handle(event)
+        async with self._uow() as uow:
+            if await uow.published.prune(now - self._retention, 500):
+                await uow.commit()
+        return len(events)
+
+    async def _handle(self, event: PublishedEvent) -> None:
+        async with self._uow() as uow:
+            workflows = await uow.workflows.by_event(event.name)
+        for workflow in workflows:
+            if self._starts(workflow, event):
+                await self._start.execute(
+                    StartRunRequest(
+                        workflow_id=workflow.id,
+                        input=event.payload,
+                        idempotency_key=f"{EVENT_KEY_PREFIX}{event.id}",
+                        trigger=EVENT_TRIGGER,
+                    )
+                )
+        after: str | None = None
+        while True:
+            async with self._uow() as uow:
+                runs = await uow.runs.awaiting(event.name, after, OFFER_PAGE)
+            for run in runs:
+                await self._offer(run.id, event)
+            if len(runs) < OFFER_PAGE:
+                break
+            after = runs[-1].id
+        async with self._uow() as uow:
+            await uow.published.handled(event.id, self._clock.now())
+            await uow.commit()
+
+    def _starts(self, workflow: Workflow, event: PublishedEvent) -> bool:
+        """Whether one of the workflow's event triggers takes this event (its filter holds)."""
+        for trigger in workflow.definition.triggers:
+            if not isinstance(trigger, EventTrigger) or trigger.name != event.name:
+                continue
+            if trigger.filter is None:
+                return True
+            try:
+                budget = Budget(self._expression_budget)
+                if condition_holds(trigger.filter, event.payload, budget):
+                    return True
+            except ExpressionError as error:
+                log.warning(
+                    "the event filter of workflow %s failed: %s",
+                    workflow.id,
+                    error,
+                    extra={"workflow_id": workflow.id},
+                )
+        return False
+
+    async def _offer(self, run_id: str, event: PublishedEvent) -> None:
+        key = f"{EVENT_KEY_PREFIX}{event.id}"
+
+        async def unseen(uow: UnitOfWork, run: Run) -> bool:
+            return await uow.runs.signal_by_key(run.id, key) is None
+
+        command = OfferEvent(name=event.name, payload=event.payload, event_id=event.id)
+        with contextlib.suppress(NotFound):  # pruned since it was listed
+            await self._transitions.apply(run_id, command, guard=unseen)
