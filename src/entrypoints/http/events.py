@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, post
@@ -12,7 +12,9 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from wfa.application.use_cases.events import HandleEvents, PublishEvent
+from wfa.application.use_cases.signals import MAX_KEY_LENGTH
 from wfa.domain.api_keys import Scope
+from wfa.domain.step_checks import SIGNAL_NAME
 from wfa.entrypoints.http.auth import needs
 from wfa.entrypoints.http.problems import responses
 
@@ -23,9 +25,9 @@ class EventIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """An event: ``name`` (letters, digits and _ . : -), its JSON ``payload``, and an ``id``
     that makes publishing it again harmless (default: a new one)."""
 
-    name: str
+    name: Annotated[str, msgspec.Meta(pattern=SIGNAL_NAME.pattern, max_length=128)]
     payload: Any = None
-    id: str | None = None
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_LENGTH)] | None = None
 
 
 class EventOut(msgspec.Struct, frozen=True, kw_only=True):

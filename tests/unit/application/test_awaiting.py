@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.unit.application.conftest import task, workflow
 from wfa.application.errors import UnknownCallback
 from wfa.domain.errors import Refusal
-from wfa.domain.events import AwaitStarted, SignalReceived
+from wfa.domain.events import AwaitStarted, SignalConsumed, SignalReceived
 from wfa.domain.run import RunStatus
+from wfa.entrypoints.local import LocalEngine
 
 
 def await_(step_id: str = "wait", signal: str = "go", **extra: Any) -> dict[str, Any]:
@@ -154,3 +158,54 @@ async def test_a_forged_token_is_unknown_and_an_expired_one_refused(make_engine)
     details = await engine.settle(run_id)
     assert details.run.error is not None
     assert details.run.error.error == "callback.timeout"
+
+
+# -- idempotency keys, as a property -----------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    deliveries=st.lists(
+        st.tuples(st.sampled_from(["k1", "k2", "k3", None]), st.integers(0, 9)),
+        min_size=1,
+        max_size=12,
+    ),
+    awaits=st.integers(0, 3),
+)
+def test_each_key_is_received_once_whatever_order_signals_come_in(
+    deliveries: list[tuple[str | None, int]], awaits: int
+) -> None:
+    """Signals sent with keys, again and again, before and while steps await: each key is
+    recorded once (the first payload), each unkeyed signal once per send, and no signal is
+    taken twice or lost: taken ones plus the inbox are exactly what was recorded."""
+    engine = LocalEngine.virtual()
+    steps = [await_(f"w{i}", timeout=60) for i in range(awaits)] or [task("t")]
+
+    async def scenario() -> None:
+        added = await engine.add_workflow(workflow(task("first"), *steps))
+        run_id = await engine.start(added.id)
+        first_seen: dict[str, tuple[int, int]] = {}
+        for position, (key, payload) in enumerate(deliveries):
+            if position == len(deliveries) // 2:
+                await engine.queue.drain(engine.execute_step.execute)  # now steps await
+            try:
+                sent = await engine.deliver_signal.execute(run_id, "go", payload, key=key)
+            except Refusal:
+                continue  # the run ended: nothing more is taken
+            if key is not None and key in first_seen:
+                assert sent.duplicate
+                assert sent.seq == first_seen[key][0]
+            elif key is not None:
+                first_seen[key] = (sent.seq, payload)
+        details = await engine.settle(run_id)
+        received = [e for e in details.history if isinstance(e, SignalReceived)]
+        keys = [e.key for e in received if e.key is not None]
+        assert len(keys) == len(set(keys)), "a key is received once"
+        for key, (seq, payload) in first_seen.items():
+            assert [(e.seq, e.payload) for e in received if e.key == key] == [(seq, payload)]
+        taken = [e.signal_seq for e in details.history if isinstance(e, SignalConsumed)]
+        assert len(taken) == len(set(taken)), "no signal is taken twice"
+        kept = [signal.seq for signal in details.run.inbox]
+        assert sorted(taken + kept) == [e.seq for e in received], "none is lost"
+
+    asyncio.run(scenario())
