@@ -28,6 +28,7 @@ TABLES = (
     "secrets",
     "webhook_deliveries",
     "published_events",
+    "notices",
 )
 
 

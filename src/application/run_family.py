@@ -125,6 +125,8 @@ class RunFamily:
             await uow.runs.add(run, decision.events)
         else:
             await uow.runs.save(run, decision.events, expected_seq=before.seq)
+        if decision.notices:
+            await uow.notices.add(decision.notices, self._now())
         if waiting is not None:
             pending.append(_Move(waiting.run_id, _end_child(run)))
 

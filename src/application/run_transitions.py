@@ -152,11 +152,15 @@ class RunTransitions:
             return decision, None
         begin = BeginAttempt(step_id=job.step_id, attempt=job.attempt)
         claimed = machine.decide(definition, decision.run, begin, now, self.settings)
+        # The claim may end the run (its history budget): what that ending asks for is kept.
         merged = msgspec.structs.replace(
             decision,
             run=claimed.run,
             events=decision.events + claimed.events,
             jobs=tuple(other for other in decision.jobs if other != job),
+            spawns=decision.spawns + claimed.spawns,
+            starts=decision.starts + claimed.starts,
+            notices=decision.notices + claimed.notices,
         )
         # The claim itself may end the run (its history budget): then nothing is held.
         return merged, job if holds(claimed.run, job) else None

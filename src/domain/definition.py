@@ -276,6 +276,18 @@ class OnFailure(_Data, frozen=True, kw_only=True):
     version: int | None = None
 
 
+NOTIFIED_EVENTS = ("run.started", "run.succeeded", "run.failed", "run.cancelled")
+
+
+class Notify(_Data, frozen=True, kw_only=True):
+    """Tell ``url`` (a POST, signed with the stored secret named ``secret`` when given) when
+    a run of this workflow records one of ``events``."""
+
+    url: str
+    events: tuple[str, ...] = ("run.failed",)
+    secret: str | None = None
+
+
 class Limits(_Data, frozen=True, kw_only=True):
     """Bounds one workflow sets on its runs; each may only lower the engine's own."""
 
@@ -292,6 +304,7 @@ class Definition(_Data, frozen=True, kw_only=True, dict=True):
     limits: Limits = Limits()
     timeout: float | None = None  # seconds a run may take from its start: run.timeout after
     on_failure: OnFailure | None = None
+    notify: tuple[Notify, ...] = ()
 
     @cached_property
     def _index(self) -> dict[str, int]:
@@ -327,7 +340,7 @@ class Definition(_Data, frozen=True, kw_only=True, dict=True):
                 raise KeyError(scope)
         # A branch or an iteration lives within its parent's deadline, not a fresh one, and
         # its failure is its parent's step's to handle, not the workflow's error workflow's.
-        return msgspec.structs.replace(self, steps=steps, timeout=None, on_failure=None)
+        return msgspec.structs.replace(self, steps=steps, timeout=None, on_failure=None, notify=())
 
     def following(self, step: AttemptedStep | WaitStep) -> str:
         """Where a task or wait step goes on success: its ``next``, the next in list, or END."""

@@ -23,6 +23,7 @@ class DefinitionLimits(msgspec.Struct, frozen=True, kw_only=True):
     max_expression_length: int = DEFAULT_MAX_EXPRESSION_LENGTH  # characters of one expression
     max_branches: int = 100  # branches of one parallel step
     max_map_concurrency: int = 1_000  # the highest max_concurrency a map step may ask for
+    max_notify: int = 10  # notification targets of one definition
 
 
 DEFAULT_LIMITS = DefinitionLimits()
@@ -36,6 +37,7 @@ VARIABLES = {
     "max_expression_length": "WFA_MAX_EXPRESSION_LENGTH",
     "max_branches": "WFA_MAX_BRANCHES",
     "max_map_concurrency": "WFA_MAX_MAP_CONCURRENCY",
+    "max_notify": "WFA_MAX_NOTIFY",
 }
 
 

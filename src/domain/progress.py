@@ -51,6 +51,7 @@ from wfa.domain.events import (
 from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
 from wfa.domain.expressions import condition_holds, render
 from wfa.domain.fan_out import open_fan
+from wfa.domain.notices import Notice, notices_for
 from wfa.domain.on_failure import error_workflow_run
 from wfa.domain.run import Run, evolve
 
@@ -105,6 +106,8 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     starts: tuple[str, ...] = ()
     cancels: tuple[FanRef, ...] = ()
     collect: FanRef | None = None
+    # What the workflow's notify targets are to be told (stored with the decision).
+    notices: tuple[Notice, ...] = ()
     # Decisions the engine took on related runs (children, a parent) in the same transaction.
     others: tuple[Decision, ...] = ()
 
@@ -168,6 +171,7 @@ class Progress:
             starts=tuple(starts),
             cancels=cancels,
             collect=self.collect,
+            notices=notices_for(self.definition, self.run, self._events),
         )
 
     def room_to_go_on(self) -> bool:

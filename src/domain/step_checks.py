@@ -8,6 +8,7 @@ from typing import Any
 
 from wfa.domain.definition import (
     FAN_STEPS,
+    NOTIFIED_EVENTS,
     AwaitStep,
     Catch,
     ChoiceStep,
@@ -15,6 +16,7 @@ from wfa.domain.definition import (
     FailStep,
     FanStep,
     MapStep,
+    Notify,
     OnFailure,
     Step,
     SucceedStep,
@@ -28,6 +30,7 @@ from wfa.domain.limits import DefinitionLimits, too_many
 from wfa.domain.params import params_problems
 from wfa.domain.payload_schema import schema_problems
 from wfa.domain.retry import RetryPolicy
+from wfa.domain.secrets import SECRET_NAME
 from wfa.domain.suggestions import did_you_mean, known_names
 
 MAX_ATTEMPTS_LIMIT = 100
@@ -65,7 +68,7 @@ def _await_problems(step: AwaitStep, limits: DefinitionLimits) -> Iterator[tuple
     if (step.signal is None) == (step.event is None):
         yield "", "an await step needs exactly one of 'signal' or 'event'"
     for field, name in ((".signal", step.signal), (".event", step.event)):
-        if name is not None and not SIGNAL_NAME.match(name):
+        if name is not None and not SIGNAL_NAME.fullmatch(name):
             yield field, f"{name!r} is not a valid {field[1:]} name ({SIGNAL_NAME_RULE})"
     if step.match is not None and step.event is None:
         yield ".match", "only an await for an 'event' has a match"
@@ -85,13 +88,38 @@ def _await_problems(step: AwaitStep, limits: DefinitionLimits) -> Iterator[tuple
 def event_trigger_problems(
     trigger: EventTrigger, limits: DefinitionLimits
 ) -> Iterator[tuple[str, str]]:
-    if not SIGNAL_NAME.match(trigger.name):
+    if not SIGNAL_NAME.fullmatch(trigger.name):
         yield "name", f"{trigger.name!r} is not a valid event name ({SIGNAL_NAME_RULE})"
     if trigger.filter is not None:
         try:
             compile_expression(trigger.filter, limits.max_expression_length)
         except ExpressionError as error:
             yield "filter", str(error)
+
+
+NOTIFY_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+MAX_URL_LENGTH = 2048
+
+
+def notify_problems(
+    targets: tuple[Notify, ...], limits: DefinitionLimits
+) -> Iterator[tuple[str, str]]:
+    refusal = too_many(limits, "max_notify", len(targets), "notify targets")
+    if refusal is not None:
+        yield "notify", refusal
+        return
+    for index, target in enumerate(targets):
+        where = f"notify[{index}]"
+        if len(target.url) > MAX_URL_LENGTH or not NOTIFY_URL.match(target.url):
+            yield f"{where}.url", "must be an http:// or https:// URL (no templates)"
+        if not target.events:
+            yield f"{where}.events", "must name at least one event"
+        for event in target.events:
+            if event not in NOTIFIED_EVENTS:
+                known = ", ".join(NOTIFIED_EVENTS)
+                yield f"{where}.events", f"unknown event {event!r} (known: {known})"
+        if target.secret is not None and not SECRET_NAME.fullmatch(target.secret):
+            yield f"{where}.secret", "must be the name of a stored secret (wfa secret set NAME)"
 
 
 def on_failure_problems(on_failure: OnFailure | None) -> Iterator[tuple[str, str]]:

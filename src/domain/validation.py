@@ -34,6 +34,7 @@ from wfa.domain.secret_references import step_secret_problems
 from wfa.domain.step_checks import (
     duration_problems,
     event_trigger_problems,
+    notify_problems,
     on_failure_problems,
     step_problems,
 )
@@ -82,6 +83,8 @@ def parse_definition(
             decoder.add(where, message)
         for where, message in on_failure_problems(shell.on_failure):
             decoder.add(where, message)
+        for where, message in notify_problems(shell.notify, limits):
+            decoder.add(where, message)
     if shell is not None and triggers is not None and steps is not None and not decoder.problems:
         return Definition(
             name=shell.name,
@@ -91,6 +94,7 @@ def parse_definition(
             limits=shell.limits,
             timeout=shell.timeout,
             on_failure=shell.on_failure,
+            notify=shell.notify,
         )
     raise InvalidDefinition(decoder.problems)
 

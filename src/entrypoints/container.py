@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.actions.http import HttpRequest, HttpSettings
+from wfa.adapters.actions.http.notice_poster import HttpNoticePoster
 from wfa.adapters.clock import SystemClock, SystemEntropy
 from wfa.adapters.events.memory import InMemoryEventPublisher
 from wfa.adapters.events.redis import RedisEventBus
@@ -41,6 +42,7 @@ from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import FireSchedules
 from wfa.application.use_cases.follow_run import AwaitRunEnd, FollowRun, WaiterLimit
+from wfa.application.use_cases.notices import SendNotices
 from wfa.application.use_cases.prune_runs import PruneRuns
 from wfa.application.use_cases.queries import GetRun, GetRunHistory, ListChildren, ListRuns
 from wfa.application.use_cases.secrets import (
@@ -219,6 +221,13 @@ class Container(containers.DeclarativeContainer):
         entropy,
         max_payload_bytes=settings.provided.max_payload_bytes,
         max_depth=settings.provided.max_json_depth,
+    )
+    send_notices = providers.Singleton(
+        SendNotices,
+        unit_of_work,
+        providers.Singleton(HttpNoticePoster, http_request),
+        resolve_secrets,
+        clock,
     )
     handle_events = providers.Singleton(
         HandleEvents,

@@ -18,6 +18,8 @@ import msgspec
 
 from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.actions.catalog import ActionRegistry
+from wfa.adapters.actions.http import HttpRequest
+from wfa.adapters.actions.http.notice_poster import HttpNoticePoster
 from wfa.adapters.clock import FakeClock, SeededEntropy, SystemClock, SystemEntropy
 from wfa.adapters.events.memory import InMemoryEventPublisher
 from wfa.adapters.observability.metrics import FanOutPublisher
@@ -28,6 +30,7 @@ from wfa.adapters.secrets.fernet import FernetCipher, generate_key
 from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.delivery import EventPublisher
+from wfa.application.ports.notices import DeliveryFailed, NoticePoster
 from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.application.ports.secrets import SecretCipher
 from wfa.application.run_transitions import RunTransitions
@@ -37,6 +40,7 @@ from wfa.application.use_cases.events import HandleEvents, PublishEvent
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import DEFAULT_CATCHUP, FireSchedules
+from wfa.application.use_cases.notices import SendNotices
 from wfa.application.use_cases.queries import GetRun, ListChildren, RunDetails
 from wfa.application.use_cases.secrets import ResolveSecrets, SetSecret
 from wfa.application.use_cases.signals import DeliverSignal
@@ -62,6 +66,13 @@ class Answers(msgspec.Struct, kw_only=True):
     events: dict[str, list[Any]] = {}
 
 
+class _Unreachable:
+    """Where notices go in an engine without http.request: nowhere, and it says so."""
+
+    async def post(self, url: str, body: str, headers: dict[str, str], key: str) -> None:
+        raise DeliveryFailed("this engine has no http.request to post notices", retryable=False)
+
+
 class RunStuck(RuntimeError):
     """The run is unfinished, yet nothing is queued and no timer is set."""
 
@@ -83,6 +94,7 @@ class LocalEngine:
         events: InMemoryEventPublisher | None = None,
         limits: DefinitionLimits = DEFAULT_LIMITS,
         max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        poster: NoticePoster | None = None,
     ) -> None:
         """``publisher``, when given, is told of every event after ``self.events`` (metrics).
 
@@ -144,6 +156,10 @@ class LocalEngine:
         )
         self.fire_due_timers = FireDueTimers(uow, self.transitions, self.clock, self.entropy)
         self.fire_schedules = FireSchedules(uow, self.start_run, self.clock, schedule_catchup)
+        http = self.actions.get("http.request")
+        if poster is None and isinstance(http, HttpRequest):
+            poster = HttpNoticePoster(http)
+        self.send_notices = SendNotices(uow, poster or _Unreachable(), secrets, self.clock)
         self.publish_event = PublishEvent(uow, self.clock, self.entropy, limit, depth)
         self.handle_events = HandleEvents(
             uow,
@@ -185,6 +201,7 @@ class LocalEngine:
             await self.queue.drain(self.execute_step.execute)
             if await self.fire_due_timers.execute() or await self.handle_events.execute():
                 continue
+            await self.send_notices.execute()
             details = await self.get_run.execute(run_id)
             if details.run.status.is_terminal:
                 return details

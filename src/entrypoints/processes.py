@@ -53,6 +53,7 @@ class BackgroundRoles:
                 settings.retention,
                 schedules=container.fire_schedules(),
                 events=container.handle_events(),
+                notices=container.send_notices(),
             )
 
     async def start(self) -> None:

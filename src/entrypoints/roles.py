@@ -17,6 +17,7 @@ from wfa.application.use_cases.events import HandleEvents
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import FireSchedules
+from wfa.application.use_cases.notices import SendNotices
 from wfa.application.use_cases.prune_runs import PruneRuns, Retention
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,12 @@ class Scheduler:
         prune_every: timedelta = timedelta(hours=1),
         schedules: FireSchedules | None = None,
         events: HandleEvents | None = None,
+        notices: SendNotices | None = None,
     ) -> None:
         self._fire, self._prune, self._retention = fire, prune, retention
         self._schedules = schedules
         self._events = events
+        self._notices = notices
         self._interval, self._prune_every = interval, prune_every.total_seconds()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -108,6 +111,11 @@ class Scheduler:
                         pass  # a full batch: more may be waiting
                 except Exception:  # an event is held for a while, then handled again
                     log.exception("handling published events failed")
+            if self._notices is not None:
+                try:
+                    await self._notices.execute(EVENT_BATCH)
+                except Exception:  # a notice is held for a while, then posted again
+                    log.exception("posting notices failed")
             try:
                 while await self._fire.execute(TIMER_BATCH) >= TIMER_BATCH:
                     pass  # a full batch: more may be due right now

@@ -72,6 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WFA_MAX_EXPRESSION_LENGTH", "2000", "characters of one expression", _API),
     Setting("WFA_MAX_BRANCHES", "100", "branches of a parallel step", _API),
     Setting("WFA_MAX_MAP_CONCURRENCY", "1000", "the highest max_concurrency of a map", _API),
+    Setting("WFA_MAX_NOTIFY", "10", "notify targets of one definition", _API),
     Setting("WFA_EXPRESSION_BUDGET", "100000", "cost units of one evaluation"),
 )
 

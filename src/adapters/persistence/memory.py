@@ -17,6 +17,7 @@ import msgspec
 
 from wfa.adapters.persistence.memory_api_keys import MemoryApiKeys, check_new_keys
 from wfa.adapters.persistence.memory_events import Held, MemoryPublishedEvents, apply_events
+from wfa.adapters.persistence.memory_notices import MemoryNotices, Outgoing, apply_notices
 from wfa.adapters.persistence.memory_schedules import MemorySchedules, ScheduleKey, apply_schedules
 from wfa.adapters.persistence.memory_secrets import MemorySecrets, apply_secrets
 from wfa.adapters.persistence.memory_webhooks import (
@@ -54,6 +55,7 @@ class MemoryStore:
         self.secrets: dict[str, StoredSecret] = {}
         self.webhook_deliveries: dict[str, datetime] = {}  # claim -> remembered until
         self.published: dict[str, Held] = {}  # event id -> the event and who holds it
+        self.notices: dict[str, Outgoing] = {}  # notice id -> the notice and its posting
         self.commits = 0  # transactions committed, for tests of the engine's write path
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -71,6 +73,7 @@ class _Pending(msgspec.Struct):
     replaced: list[Workflow] = []  # versions whose definition is stored anew
     claims: dict[str, tuple[datetime, datetime]] = {}  # claim -> (until, claimed at)
     published: dict[str, Held | None] = {}
+    notices: dict[str, Outgoing | None] = {}
 
 
 class MemoryUnitOfWork:
@@ -86,6 +89,7 @@ class MemoryUnitOfWork:
             store.webhook_deliveries, self._pending.claims
         )
         self.published = MemoryPublishedEvents(store.published, self._pending.published)
+        self.notices = MemoryNotices(store.notices, self._pending.notices)
 
     async def __aenter__(self) -> Self:
         return self
@@ -106,6 +110,7 @@ class MemoryUnitOfWork:
         self.secrets.staged = self._pending.secrets
         self.webhook_deliveries.staged = self._pending.claims
         self.published.staged = self._pending.published
+        self.notices.staged = self._pending.notices
 
     async def commit(self) -> None:
         """Check every staged write, then apply them all; nothing awaits in between."""
@@ -121,6 +126,7 @@ class MemoryUnitOfWork:
         apply_secrets(store.secrets, pending.secrets)
         apply_claims(store.webhook_deliveries, pending.claims)
         apply_events(store.published, pending.published)
+        apply_notices(store.notices, pending.notices)
         for workflow in pending.replaced:
             versions = store.workflows[workflow.id]
             versions[:] = [workflow if w.version == workflow.version else w for w in versions]

@@ -14,6 +14,7 @@ import msgspec
 
 from wfa.domain.api_keys import ApiKey
 from wfa.domain.events import Event, SignalReceived
+from wfa.domain.notices import Notice
 from wfa.domain.run import Run, RunStatus
 from wfa.domain.schedule import Schedule
 from wfa.domain.secrets import StoredSecret
@@ -269,6 +270,35 @@ class PublishedEventRepository(Protocol):
         ...
 
 
+class StoredNotice(msgspec.Struct, frozen=True, kw_only=True):
+    """A notice waiting to be posted, with the attempts made so far."""
+
+    notice: Notice
+    attempts: int = 0
+
+
+class NoticeRepository(Protocol):
+    """The notices decided with run events, kept until posted (an outbox)."""
+
+    async def add(self, notices: Sequence[Notice], due_at: datetime) -> None:
+        """Store new notices, due at ``due_at``; one whose id is stored is left as it is."""
+        ...
+
+    async def claim(self, now: datetime, until: datetime, limit: int) -> list[StoredNotice]:
+        """Up to ``limit`` due notices nobody holds, oldest due first, held until ``until``."""
+        ...
+
+    async def retry(self, notice_id: str, attempts: int, due_at: datetime, error: str) -> None:
+        """Post it again at ``due_at``; ``attempts`` made so far, the last one's ``error``."""
+        ...
+
+    async def done(self, notice_id: str, at: datetime, error: str | None = None) -> None:
+        """Posted (``error`` None), or given up on with the last error."""
+        ...
+
+    async def prune(self, done_before: datetime, limit: int) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit`` rolls everything back."""
 
@@ -292,6 +322,9 @@ class UnitOfWork(Protocol):
 
     @property
     def published(self) -> PublishedEventRepository: ...
+
+    @property
+    def notices(self) -> NoticeRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -68,7 +68,7 @@ class PublishEvent:
         self._max_bytes, self._max_depth = max_payload_bytes, max_depth
 
     async def execute(self, name: str, payload: Any, event_id: str | None = None) -> EventAccepted:
-        if not SIGNAL_NAME.match(name):
+        if not SIGNAL_NAME.fullmatch(name):
             raise InvalidRequest(f"{name[:130]!r} is not a valid event name ({SIGNAL_NAME_RULE})")
         if event_id is not None:
             if not 0 < len(event_id) <= MAX_KEY_LENGTH:

@@ -82,7 +82,7 @@ class DeliverSignal:
 
 
 def check_signal_name(name: str) -> None:
-    if not SIGNAL_NAME.match(name):
+    if not SIGNAL_NAME.fullmatch(name):
         raise InvalidRequest(f"{name[:130]!r} is not a valid signal name ({SIGNAL_NAME_RULE})")
 
 

@@ -63,6 +63,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
         interval=0.05,
         schedules=container.fire_schedules(),
         events=container.handle_events(),
+        notices=container.send_notices(),
     )
 
     async def stop() -> None:

@@ -282,3 +282,23 @@ published_events = Table(
     ),
     Index("ix_published_events_handled_at", "handled_at"),
 )
+
+# Notices to post (an outbox): stored with the run event they report, posted after.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", String(300), primary_key=True),
+    Column("notice", Payload, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("held_until", UtcDateTime(), nullable=True),
+    Column("done_at", UtcDateTime(), nullable=True),
+    Column("last_error", String(1000), nullable=True),
+    Index(
+        "ix_notices_due_at",
+        "due_at",
+        postgresql_where=text("done_at IS NULL"),
+        sqlite_where=text("done_at IS NULL"),
+    ),
+    Index("ix_notices_done_at", "done_at"),
+)

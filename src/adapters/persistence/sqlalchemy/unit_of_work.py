@@ -9,6 +9,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wfa.adapters.persistence.sqlalchemy.api_keys import SqlApiKeys
+from wfa.adapters.persistence.sqlalchemy.notices import SqlNotices
 from wfa.adapters.persistence.sqlalchemy.published_events import SqlPublishedEvents
 from wfa.adapters.persistence.sqlalchemy.repositories import SqlRuns
 from wfa.adapters.persistence.sqlalchemy.schedules import SqlSchedules
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
         self._secrets = SqlSecrets(self._connection, self._dialect)
         self._webhook_deliveries = SqlWebhookDeliveries(self._connection)
         self._published = SqlPublishedEvents(self._connection)
+        self._notices = SqlNotices(self._connection)
 
     def _release_turn(self) -> None:
         if self._holding_turn and self._turn is not None:
@@ -108,6 +110,10 @@ class SqlUnitOfWork:
     @property
     def published(self) -> SqlPublishedEvents:
         return self._published
+
+    @property
+    def notices(self) -> SqlNotices:
+        return self._notices
 
     async def commit(self) -> None:
         assert self._connection is not None, "commit inside 'async with'"
