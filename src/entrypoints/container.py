@@ -191,6 +191,7 @@ class Container(containers.DeclarativeContainer):
         entropy,
         max_payload_bytes=settings.provided.max_payload_bytes,
         max_depth=settings.provided.max_json_depth,
+        uow=unit_of_work,
     )
     deliver_signal = providers.Singleton(
         DeliverSignal,

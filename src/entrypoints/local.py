@@ -152,7 +152,7 @@ class LocalEngine:
         )
         self.deliver_signal = DeliverSignal(self.transitions, limit, depth)
         self.use_callback = UseCallback(
-            self.transitions, tokens, self.clock, self.entropy, limit, depth
+            self.transitions, tokens, self.clock, self.entropy, limit, depth, uow=uow
         )
         self.fire_due_timers = FireDueTimers(uow, self.transitions, self.clock, self.entropy)
         self.fire_schedules = FireSchedules(uow, self.start_run, self.clock, schedule_catchup)

@@ -8,7 +8,7 @@ the step's callback timeout).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -22,13 +22,14 @@ from wfa.application.payloads import (
 )
 from wfa.application.ports.callbacks import CallbackRef, CallbackTokens
 from wfa.application.ports.clock import Clock, Entropy
+from wfa.application.ports.repositories import UnitOfWorkFactory
 from wfa.application.run_transitions import RunTransitions
 from wfa.domain.awaiting import CALLBACK_USED
 from wfa.domain.commands import ResolveCallback
 from wfa.domain.definition import TaskStep
 from wfa.domain.errors import Refusal
 from wfa.domain.events import ErrorInfo
-from wfa.domain.run import Run
+from wfa.domain.run import AttemptStatus, Run
 
 MAX_TOKEN_LENGTH = 1024
 MAX_ERROR_NAME = 128
@@ -40,6 +41,17 @@ class CallbackUsed(msgspec.Struct, frozen=True, kw_only=True):
 
     run: Run
     step_id: str
+
+
+class CallbackView(msgspec.Struct, frozen=True, kw_only=True):
+    """What a callback link's page shows: whose step waits, until when, and whether the
+    link can still be used."""
+
+    run_id: str
+    step_id: str
+    workflow: str
+    expires_at: datetime
+    usable: bool
 
 
 class CallbackLinks:
@@ -80,7 +92,9 @@ class UseCallback:
         entropy: Entropy,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         max_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        uow: UnitOfWorkFactory | None = None,
     ) -> None:
+        self._uow = uow
         self._transitions = transitions
         self._tokens = tokens
         self._clock = clock
@@ -114,6 +128,32 @@ class UseCallback:
         except NotFound:  # the run was pruned: the link is as good as unknown
             raise UnknownCallback() from None
         return CallbackUsed(run=moved.run, step_id=ref.step_id)
+
+    async def describe(self, token: str) -> CallbackView:
+        """What the link resumes, for a person deciding whether to use it (changes nothing)."""
+        ref = self._tokens.read(token) if len(token) <= MAX_TOKEN_LENGTH else None
+        if ref is None or self._uow is None:
+            raise UnknownCallback()
+        async with self._uow() as uow:
+            run = await uow.runs.get(ref.run_id)
+            workflow = None if run is None else await uow.workflows.get(run.workflow_id)
+        if run is None:
+            raise UnknownCallback()
+        attempt = run.attempt
+        usable = (
+            not run.status.is_terminal
+            and attempt is not None
+            and (attempt.step_id, attempt.number) == (ref.step_id, ref.attempt)
+            and attempt.status in (AttemptStatus.RUNNING, AttemptStatus.AWAITING)
+            and ref.expires_at > self._clock.now()
+        )
+        return CallbackView(
+            run_id=run.id,
+            step_id=ref.step_id,
+            workflow=workflow.name if workflow is not None else run.workflow_id,
+            expires_at=ref.expires_at,
+            usable=usable,
+        )
 
     def _read(self, token: str) -> CallbackRef:
         ref = self._tokens.read(token) if len(token) <= MAX_TOKEN_LENGTH else None

@@ -16,6 +16,7 @@ from litestar.types import BeforeMessageSendHookHandler, LifespanHook, Message, 
 from wfa import __version__
 from wfa.entrypoints.container import Container
 from wfa.entrypoints.http.api_docs import DOCS_PATH, docs_assets, docs_page
+from wfa.entrypoints.http.approval_page import approval_page, approve, reject
 from wfa.entrypoints.http.auth import (
     SECURITY,
     SECURITY_COMPONENTS,
@@ -120,7 +121,7 @@ def create_app(
     )
     callbacks = Router(
         path="/",
-        route_handlers=[use_callback, fail_callback],
+        route_handlers=[use_callback, fail_callback, approval_page, approve, reject],
         middleware=[callback_limit] if callback_limit else [],
     )
     redis = container.redis_client() if settings.redis_url else None

@@ -1,0 +1,132 @@
+"""A callback link opened in a real browser (Debian's Chromium): approve, reject, used once.
+
+Screenshots of each page are written to the test's folder (``--basetemp`` keeps them).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.serve_process import serving
+
+CHROMIUM = Path("/usr/bin/chromium")
+HAVE_CHROMIUM = CHROMIUM.exists()
+KEY = "wfa_browser_test_key_0123456789abcdef0123"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+ASK = {
+    "name": "refund-approval",
+    "steps": [
+        {
+            "id": "ask",
+            "type": "task",
+            "action": "set",
+            "params": {"link": "{{ callback.url }}"},
+            "callback": {"timeout": 600},
+            "retry": {"max_attempts": 1},
+        }
+    ],
+}
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    with serving(tmp_path, KEY) as (base, _):
+        yield base
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Any]:
+    if not HAVE_CHROMIUM:
+        if os.environ.get("WFA_REQUIRE_SERVICES") == "1":
+            pytest.fail("/usr/bin/chromium is missing (apt-get install chromium)")
+        pytest.skip("/usr/bin/chromium is missing (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            yield await browser.new_page(viewport={"width": 720, "height": 560})
+        finally:
+            await browser.close()
+
+
+def waiting_run(base: str) -> tuple[str, str]:
+    """A run of ASK waiting for its callback, and the link its step handed out."""
+    with httpx.Client(base_url=base, headers=AUTH, timeout=10) as client:
+        created = client.post("/api/v1/workflows", json=ASK).json()
+        run_id = client.post(f"/api/v1/workflows/{created['id']}/runs", json={}).json()["run_id"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            events = client.get(f"/api/v1/runs/{run_id}/events").json()["items"]
+            waiting = [e for e in events if e["type"] == "await.started"]
+            if waiting:
+                return run_id, waiting[0]["action_output"]["link"]
+            time.sleep(0.05)
+    raise AssertionError("the run never waited for its callback")
+
+
+def run_of(base: str, run_id: str) -> dict[str, Any]:
+    with httpx.Client(base_url=base, headers=AUTH, timeout=10) as client:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            run: dict[str, Any] = client.get(f"/api/v1/runs/{run_id}").json()
+            if run["status"] in ("succeeded", "failed"):
+                return run
+            time.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not end")
+
+
+async def test_a_person_approves_from_the_link_and_the_run_goes_on(server, page, tmp_path):
+    run_id, link = waiting_run(server)
+    assert link.startswith(server + "/callbacks/")
+
+    opened = await page.goto(link)
+    assert opened is not None
+    assert opened.status == 200
+    assert await page.locator("h1").inner_text() == "Approve or reject"
+    assert "refund-approval" in await page.locator("dl").inner_text()
+    await page.screenshot(path=str(tmp_path / "approval-page.png"))
+    await page.fill("#note", "ok by me")
+    await page.click("button.approve")
+    await page.wait_for_selector("text=Thank you")
+    assert await page.locator("h1").inner_text() == "Approved"
+    await page.screenshot(path=str(tmp_path / "approved.png"))
+
+    run = run_of(server, run_id)
+    assert run["status"] == "succeeded"
+    assert run["output"] == {"approved": True, "note": "ok by me"}
+    again = await page.goto(link)
+    assert again is not None
+    assert again.status == 409
+    assert await page.locator("h1").inner_text() == "This link is no longer open"
+    await page.screenshot(path=str(tmp_path / "used.png"))
+
+
+async def test_a_person_rejects_and_the_step_fails_with_rejected(server, page):
+    run_id, link = waiting_run(server)
+    await page.goto(link)
+    await page.fill("#note", "not eligible")
+    await page.click("button.reject")
+    await page.wait_for_selector("text=Thank you")
+    assert await page.locator("h1").inner_text() == "Rejected"
+    run = run_of(server, run_id)
+    assert run["status"] == "failed"
+    assert run["error"] == {"error": "Rejected", "message": "not eligible"}
+
+
+async def test_a_forged_link_is_a_page_saying_so(server, page):
+    opened = await page.goto(f"{server}/callbacks/not-a-token")
+    assert opened is not None
+    assert opened.status == 404
+    assert await page.locator("h1").inner_text() == "No such link"
+    headers = await opened.all_headers()
+    assert headers["x-frame-options"] == "DENY"
+    assert "default-src 'none'" in headers["content-security-policy"]
