@@ -61,6 +61,9 @@ def test_upgrade_creates_the_schema_once_and_seed_adds_examples_once(sqlite_env,
         "notify-customers",
         "order-checks",
         "order-created",
+        "order-payment",
+        "payment-receipt",
+        "refund-approval",
         "repo-stars",
     ]
     assert all(line.endswith("added") for line in first)

@@ -107,7 +107,8 @@ class HandleEvents:
         now = self._clock.now()
         async with self._uow() as uow:
             events = await uow.published.claim(now, now + HOLD, limit)
-            await uow.commit()
+            if events:
+                await uow.commit()
         for event in events:
             await self._handle(event)
         async with self._uow() as uow:

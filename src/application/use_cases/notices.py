@@ -58,7 +58,8 @@ class SendNotices:
         now = self._clock.now()
         async with self._uow() as uow:
             due = await uow.notices.claim(now, now + HOLD, limit)
-            await uow.commit()
+            if due:
+                await uow.commit()
         for stored in due:
             await self._send(stored)
         async with self._uow() as uow:
