@@ -76,13 +76,14 @@ class FanOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AwaitingOut(msgspec.Struct, frozen=True, kw_only=True):
-    """What a waiting run waits for: an await step's signal, or a task's callback (``signal``
-    null), until when."""
+    """What a waiting run waits for: an await step's ``signal`` or ``event``, or a task's
+    callback (both null), until when."""
 
     step_id: str
     attempt: int
     signal: str | None
     until: datetime | None
+    event: str | None = None
 
 
 class RunOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -249,6 +250,7 @@ def _awaiting_out(run: Run) -> AwaitingOut | None:
         attempt=attempt.number,
         signal=attempt.signal,
         until=attempt.wake_at,
+        event=attempt.event,
     )
 
 
