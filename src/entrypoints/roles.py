@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 TIMER_BATCH = 500
 EVENT_BATCH = 50
+OUTBOX_EVERY = 1.0  # seconds between looks for unhandled events and due notices
 SCHEDULE_BATCH = 100
 
 
@@ -98,20 +99,25 @@ class Scheduler:
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
-        next_prune = loop.time()
+        next_prune = next_outbox = loop.time()
         while not self._stopping.is_set():
             if self._schedules is not None:
                 try:
                     await self._schedules.execute(SCHEDULE_BATCH)
                 except Exception:  # timers must still fire when a schedule cannot
                     log.exception("firing schedules failed")
-            if self._events is not None:
+            # Events and notices are a fallback here (the API handles an event as it takes
+            # it) and may wait a second: an idle tick then costs no extra transactions.
+            outbox_due = loop.time() >= next_outbox
+            if outbox_due:
+                next_outbox = loop.time() + OUTBOX_EVERY
+            if self._events is not None and outbox_due:
                 try:
                     while await self._events.execute(EVENT_BATCH) >= EVENT_BATCH:
                         pass  # a full batch: more may be waiting
                 except Exception:  # an event is held for a while, then handled again
                     log.exception("handling published events failed")
-            if self._notices is not None:
+            if self._notices is not None and outbox_due:
                 try:
                     await self._notices.execute(EVENT_BATCH)
                 except Exception:  # a notice is held for a while, then posted again

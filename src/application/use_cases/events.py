@@ -43,7 +43,8 @@ from wfa.domain.workflow import Workflow
 log = logging.getLogger(__name__)
 
 DEFAULT_EVENT_RETENTION = timedelta(days=7)
-HOLD = timedelta(seconds=60)  # a handler's hold on a batch; one that died lets go after it
+HOLD = timedelta(seconds=60)
+PRUNE_EVERY = timedelta(minutes=10)  # a handler's hold on a batch; one that died lets go after it
 OFFER_PAGE = 200  # awaiting runs read at a time
 EVENT_TRIGGER = "event"
 
@@ -101,6 +102,7 @@ class HandleEvents:
         self._uow, self._transitions, self._start = uow, transitions, start_run
         self._clock, self._retention = clock, retention
         self._expression_budget = expression_budget
+        self._next_prune = clock.now()
 
     async def execute(self, limit: int = 50) -> int:
         """Handle up to ``limit`` unhandled events; how many were taken."""
@@ -111,9 +113,11 @@ class HandleEvents:
                 await uow.commit()
         for event in events:
             await self._handle(event)
-        async with self._uow() as uow:
-            if await uow.published.prune(now - self._retention, 500):
-                await uow.commit()
+        if now >= self._next_prune:  # forgetting old events need not happen every tick
+            self._next_prune = now + PRUNE_EVERY
+            async with self._uow() as uow:
+                if await uow.published.prune(now - self._retention, 500):
+                    await uow.commit()
         return len(events)
 
     async def _handle(self, event: PublishedEvent) -> None:

@@ -28,6 +28,7 @@ MAX_ATTEMPTS = 8
 HOLD = timedelta(seconds=60)
 MAX_BACKOFF = 3600.0
 RETENTION = timedelta(days=7)
+PRUNE_EVERY = timedelta(minutes=10)
 _encoder = msgspec.json.Encoder()
 
 
@@ -52,6 +53,7 @@ class SendNotices:
         clock: Clock,
     ) -> None:
         self._uow, self._poster, self._secrets, self._clock = uow, poster, secrets, clock
+        self._next_prune = clock.now()
 
     async def execute(self, limit: int = 50) -> int:
         """Post up to ``limit`` due notices; how many were taken."""
@@ -62,9 +64,11 @@ class SendNotices:
                 await uow.commit()
         for stored in due:
             await self._send(stored)
-        async with self._uow() as uow:
-            if await uow.notices.prune(now - RETENTION, 500):
-                await uow.commit()
+        if now >= self._next_prune:  # forgetting sent notices need not happen every tick
+            self._next_prune = now + PRUNE_EVERY
+            async with self._uow() as uow:
+                if await uow.notices.prune(now - RETENTION, 500):
+                    await uow.commit()
         return len(due)
 
     async def _send(self, stored: StoredNotice) -> None:

@@ -16,6 +16,7 @@ from typing import Annotated
 from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import MediaType, RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
 
 from wfa.application.errors import InvalidRequest, UnknownCallback
@@ -23,6 +24,7 @@ from wfa.application.payloads import PayloadTooLarge, UnstorableText
 from wfa.application.use_cases.callbacks import MAX_MESSAGE, CallbackView, UseCallback
 from wfa.domain.errors import Refusal
 from wfa.entrypoints.http.callbacks import Token
+from wfa.entrypoints.http.problems import responses
 
 REJECTED = "Rejected"
 _HEADERS = {
@@ -46,9 +48,29 @@ color:#a4262c;border-color:#a4262c}.note{color:#5b6475}
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-@get("/callbacks/{token:str}", include_in_schema=False, media_type=MediaType.HTML)
+def _html(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=str,
+        media_type=MediaType.HTML,
+        description=description,
+        generate_examples=False,
+    )
+
+
+@get(
+    "/callbacks/{token:str}",
+    tags=["callbacks"],
+    media_type=MediaType.HTML,
+    responses={
+        404: _html("No such link (an HTML page)"),
+        409: _html("The link was used already, or its step is over (an HTML page)"),
+        **responses(400),
+    },
+)
 async def approval_page(token: Token, use_callback: NamedDependency[UseCallback]) -> Response[str]:
-    """The page a person opens from a callback link."""
+    """The page a person opens from a callback link: the workflow, step and run waiting,
+    with Approve and Reject buttons (HTML forms posting to ``…/approve`` and ``…/reject``).
+    Opening it changes nothing."""
     try:
         view = await use_callback.describe(token)
     except UnknownCallback as error:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from tests.integration.http.conftest import HELLO
+from wfa.adapters.persistence.sqlalchemy.database import Database
 
 PROBLEM = "application/problem+json"
 
@@ -177,11 +178,17 @@ async def test_schedules_show_their_next_fire_and_the_scheduler_fires_them(api):
     assert next_fire - datetime.now(UTC) <= timedelta(days=1, hours=1)
 
     # Make the fire due now, as if the night had come, and let the scheduler role find it.
-    async with api.container.unit_of_work()() as uow:
-        (stored,) = await uow.schedules.for_workflow(workflow_id)
-        due = datetime.now(UTC) - timedelta(seconds=1)
-        await uow.schedules.save(msgspec.structs.replace(stored, next_fire_at=due))
-        await uow.commit()
+    # Written as another process would: the app serves from a loop of its own, and its
+    # database's in-process write turn is not to be shared across loops.
+    database = Database(api.container.settings().database_url)
+    try:
+        async with database.unit_of_work() as uow:
+            (stored,) = await uow.schedules.for_workflow(workflow_id)
+            due = datetime.now(UTC) - timedelta(seconds=1)
+            await uow.schedules.save(msgspec.structs.replace(stored, next_fire_at=due))
+            await uow.commit()
+    finally:
+        await database.dispose()
     query = f"/api/v1/runs?workflow_id={workflow_id}"
     for _ in range(200):  # up to 10 s for the scheduler's next tick
         runs = (await api.client.get(query)).json()["items"]
