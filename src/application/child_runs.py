@@ -80,6 +80,7 @@ class ChildRuns:
                 # An error workflow's run stands on its own, not under the run that failed.
                 depth=0 if spawn.parent.kind == ON_FAILURE else parent.depth + 1,
                 run_budget=spawn.run_budget,
+                handles_failure=parent.handles_failure or spawn.parent.kind == ON_FAILURE,
             )
             before = earlier.get(spawn.parent.index)
             if before is not None and _same_place(before, create):

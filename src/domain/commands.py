@@ -25,6 +25,7 @@ class Create(Command, frozen=True, kw_only=True):
     item: Any = None
     depth: int = 0
     run_budget: int | None = None
+    handles_failure: bool = False
 
 
 class Start(Command, frozen=True, kw_only=True):

@@ -60,6 +60,9 @@ class RunCreated(Event, tag="run.created", frozen=True, kw_only=True):
     depth: int = 0  # how many parents it has
     # Runs it may create under it, all levels together; None: the engine's for a root run.
     run_budget: int | None = None
+    # It handles another run's failure (an error workflow's run, or a run under one): its
+    # own failure starts no error workflow, so error workflows cannot start each other.
+    handles_failure: bool = False
 
 
 class RunStarted(Event, tag="run.started", frozen=True, kw_only=True):

@@ -84,6 +84,7 @@ def create(command: Create, now: datetime) -> Decision:
         item=command.item,
         depth=command.depth,
         run_budget=command.run_budget,
+        handles_failure=command.handles_failure,
     )
     return Decision(run=evolve(None, event), events=(event,))
 

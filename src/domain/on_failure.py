@@ -3,8 +3,8 @@
 The start is part of the decision that failed the run (``Progress.decision``), stored in the
 same transaction, and the new run's id derives from the failed run and its failure's ``seq``:
 whatever is redelivered or decided again, one failure starts one run. A run an error
-workflow started does not start another when it fails in turn, so two workflows naming each
-other cannot chain failures for ever.
+workflow started — or any run under it, a sub-workflow's included — does not start another
+when it fails in turn, so workflows naming each other cannot chain failures for ever.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ _PLACE = "$on_failure"
 def error_workflow_run(definition: Definition, run: Run, events: Sequence[Event]) -> Spawn | None:
     """The run to start when ``events`` failed ``run`` and its workflow names one."""
     wanted = definition.on_failure
-    if wanted is None or run.status is not RunStatus.FAILED or run.trigger == ON_FAILURE:
+    if wanted is None or run.status is not RunStatus.FAILED or run.handles_failure:
         return None
     failed = next((event for event in reversed(events) if isinstance(event, RunFailed)), None)
     if failed is None:

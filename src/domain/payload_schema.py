@@ -148,8 +148,10 @@ def _is_number(value: Any) -> bool:
 
 
 def _is(value: Any, kind: str) -> bool:
-    if kind == "integer":
-        return _is_number(value) and float(value).is_integer()
+    if kind == "integer":  # no float() of an int: one of 400 digits would overflow
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
     if kind == "number":
         return _is_number(value)
     return _kind(value) == kind
@@ -170,7 +172,15 @@ def _kind(value: Any) -> str:
 
 
 def _same(value: Any, expected: Any) -> bool:
-    """JSON equality: ``true`` is not ``1``, as it is in Python."""
+    """JSON equality: ``true`` is not ``1``, as it is in Python, at any depth."""
     if isinstance(value, bool) or isinstance(expected, bool):
         return isinstance(value, bool) and isinstance(expected, bool) and value == expected
+    if isinstance(value, dict) and isinstance(expected, dict):
+        return value.keys() == expected.keys() and all(
+            _same(value[key], expected[key]) for key in value
+        )
+    if isinstance(value, list) and isinstance(expected, list):
+        return len(value) == len(expected) and all(
+            _same(a, b) for a, b in zip(value, expected, strict=True)
+        )
     return bool(value == expected)

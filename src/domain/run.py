@@ -137,6 +137,7 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
     item: Any = None
     depth: int = 0
     run_budget: int | None = None  # runs it may create under it; None: the engine's
+    handles_failure: bool = False  # an error workflow's run, or under one: starts none
     fan: Fan | None = None
     # Events that count a fan's children (fan.started, fan.child_ended): bounded by the
     # items (WFA_MAX_MAP_ITEMS), so they are not charged to the history budget.
@@ -235,6 +236,7 @@ def _created(event: RunCreated) -> Run:
         item=event.item,
         depth=event.depth,
         run_budget=event.run_budget,
+        handles_failure=event.handles_failure,
         created_at=event.at,
         updated_at=event.at,
         seq=event.seq,

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pytest_httpserver import HTTPServer
 
 from tests.integration.serve_process import serving
 
@@ -20,14 +21,19 @@ CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.exists()
 KEY = "wfa_browser_test_key_0123456789abcdef0123"
 AUTH = {"Authorization": f"Bearer {KEY}"}
+# The step posts its link to a chat (a local server here), as a real one would.
 ASK = {
     "name": "refund-approval",
     "steps": [
         {
             "id": "ask",
             "type": "task",
-            "action": "set",
-            "params": {"link": "{{ callback.url }}"},
+            "action": "http.request",
+            "params": {
+                "method": "POST",
+                "url": "{{ input.chat }}",
+                "json": {"text": "Refund 250: {{ callback.url }}"},
+            },
             "callback": {"timeout": 600},
             "retry": {"max_attempts": 1},
         }
@@ -37,8 +43,14 @@ ASK = {
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    with serving(tmp_path, KEY) as (base, _):
+    with serving(tmp_path, KEY, WFA_HTTP_ALLOW="127.0.0.1") as (base, _):
         yield base
+
+
+@pytest.fixture
+def chat(httpserver: HTTPServer) -> HTTPServer:
+    httpserver.expect_request("/chat", method="POST").respond_with_json({"ok": True})
+    return httpserver
 
 
 @pytest.fixture
@@ -58,17 +70,18 @@ async def page() -> AsyncIterator[Any]:
             await browser.close()
 
 
-def waiting_run(base: str) -> tuple[str, str]:
-    """A run of ASK waiting for its callback, and the link its step handed out."""
+def waiting_run(base: str, chat: HTTPServer) -> tuple[str, str]:
+    """A run of ASK waiting for its callback, and the link its step posted to the chat."""
     with httpx.Client(base_url=base, headers=AUTH, timeout=10) as client:
         created = client.post("/api/v1/workflows", json=ASK).json()
-        run_id = client.post(f"/api/v1/workflows/{created['id']}/runs", json={}).json()["run_id"]
+        start = {"input": {"chat": chat.url_for("/chat")}}
+        run_id = client.post(f"/api/v1/workflows/{created['id']}/runs", json=start).json()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            events = client.get(f"/api/v1/runs/{run_id}/events").json()["items"]
-            waiting = [e for e in events if e["type"] == "await.started"]
-            if waiting:
-                return run_id, waiting[0]["action_output"]["link"]
+            if client.get(f"/api/v1/runs/{run_id['run_id']}").json()["status"] == "waiting":
+                (request, _), *_ = chat.log
+                text: str = request.get_json()["text"]
+                return run_id["run_id"], text.removeprefix("Refund 250: ")
             time.sleep(0.05)
     raise AssertionError("the run never waited for its callback")
 
@@ -84,8 +97,8 @@ def run_of(base: str, run_id: str) -> dict[str, Any]:
     raise AssertionError(f"run {run_id} did not end")
 
 
-async def test_a_person_approves_from_the_link_and_the_run_goes_on(server, page, tmp_path):
-    run_id, link = waiting_run(server)
+async def test_a_person_approves_from_the_link_and_the_run_goes_on(server, chat, page, tmp_path):
+    run_id, link = waiting_run(server, chat)
     assert link.startswith(server + "/callbacks/")
 
     opened = await page.goto(link)
@@ -110,8 +123,8 @@ async def test_a_person_approves_from_the_link_and_the_run_goes_on(server, page,
     await page.screenshot(path=str(tmp_path / "used.png"))
 
 
-async def test_a_person_rejects_and_the_step_fails_with_rejected(server, page):
-    run_id, link = waiting_run(server)
+async def test_a_person_rejects_and_the_step_fails_with_rejected(server, chat, page):
+    run_id, link = waiting_run(server, chat)
     await page.goto(link)
     await page.fill("#note", "not eligible")
     await page.click("button.reject")

@@ -47,6 +47,8 @@ HOLD = timedelta(seconds=60)
 PRUNE_EVERY = timedelta(minutes=10)  # a handler's hold on a batch; one that died lets go after it
 OFFER_PAGE = 200  # awaiting runs read at a time
 EVENT_TRIGGER = "event"
+# Its id keys what it does (``event:<id>``) in columns of MAX_KEY_LENGTH characters.
+MAX_EVENT_ID = MAX_KEY_LENGTH - len(EVENT_KEY_PREFIX)
 
 
 class EventAccepted(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,8 +74,8 @@ class PublishEvent:
         if not SIGNAL_NAME.fullmatch(name):
             raise InvalidRequest(f"{name[:130]!r} is not a valid event name ({SIGNAL_NAME_RULE})")
         if event_id is not None:
-            if not 0 < len(event_id) <= MAX_KEY_LENGTH:
-                raise InvalidRequest(f"an event's id is 1 to {MAX_KEY_LENGTH} characters long")
+            if not 0 < len(event_id) <= MAX_EVENT_ID:
+                raise InvalidRequest(f"an event's id is 1 to {MAX_EVENT_ID} characters long")
             check_storable(event_id, "the event's id")
         payload = as_bounded_json(payload, "the event's payload", self._max_bytes, self._max_depth)
         event = PublishedEvent(
@@ -112,7 +114,11 @@ class HandleEvents:
             if events:
                 await uow.commit()
         for event in events:
-            await self._handle(event)
+            try:
+                await self._handle(event)
+            except Exception:
+                # Its hold runs out and it is tried again; the rest of the batch goes on.
+                log.exception("handling the published event %s failed", event.id)
         if now >= self._next_prune:  # forgetting old events need not happen every tick
             self._next_prune = now + PRUNE_EVERY
             async with self._uow() as uow:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from enum import StrEnum
+from typing import Any
 
 import msgspec
 
@@ -41,6 +42,7 @@ from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
 from wfa.domain.params import convert_params
 from wfa.domain.progress import Job
 from wfa.domain.run import Run
+from wfa.domain.secrets import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +139,21 @@ class ExecuteStep:
         run_context = run.context()
         if step.callback is not None:
             try:
-                run_context["callback"] = self._callback_links(run, step)
+                run_context["callback"] = links = self._callback_links(run, step)
             except SecretError as error:
                 info = ErrorInfo(error="callback.unavailable", message=str(error), retryable=False)
                 return self._failed(job, info)
+            # Whoever reads the run (a viewer key) must not find the link in what the action
+            # returned: it is the credential that ends the step. The process log keeps it.
+            outcome = await self._act(step, run, job, run_context)
+            return redact_outcome(outcome, Redactor([str(links["token"])]))
+        return await self._act(step, run, job, run_context)
+
+    async def _act(
+        self, step: TaskStep, run: Run, job: Job, run_context: dict[str, Any]
+    ) -> CompleteAttempt | FailAttempt:
+        action = self._actions.get(step.action)
+        assert action is not None
         try:
             # Secrets are substituted in this rendering only, never put in any context.
             budget = Budget(self._expression_budget)

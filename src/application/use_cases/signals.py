@@ -19,12 +19,15 @@ from wfa.application.payloads import (
 )
 from wfa.application.ports.repositories import UnitOfWork
 from wfa.application.run_transitions import RunTransitions
+from wfa.domain.awaiting import EVENT_KEY_PREFIX, INBOX_FULL
 from wfa.domain.commands import SendSignal
+from wfa.domain.errors import Refusal
 from wfa.domain.events import SignalConsumed, SignalReceived
 from wfa.domain.run import Run
 from wfa.domain.step_checks import SIGNAL_NAME, SIGNAL_NAME_RULE
 
 MAX_KEY_LENGTH = 255
+_encoder = msgspec.json.Encoder()
 
 
 class SignalDelivered(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,13 +59,16 @@ class DeliverSignal:
             _check_key(key)
         payload = as_bounded_json(payload, "the signal's payload", self._max_bytes, self._max_depth)
         seen: list[SignalReceived] = []
+        size = len(_encoder.encode(payload))
 
         async def unseen(uow: UnitOfWork, run: Run) -> bool:
-            if key is None:
-                return True
-            earlier = await uow.runs.signal_by_key(run.id, key)
-            seen[:] = [earlier] if earlier is not None else []
-            return earlier is None
+            if key is not None:
+                earlier = await uow.runs.signal_by_key(run.id, key)
+                seen[:] = [earlier] if earlier is not None else []
+                if earlier is not None:
+                    return False
+            self._check_room(run, size)
+            return True
 
         command = SendSignal(name=name, payload=payload, key=key)
         moved = await self._transitions.apply(run_id, command, guard=unseen)
@@ -80,6 +86,17 @@ class DeliverSignal:
         )
         return SignalDelivered(run_id=run_id, signal=name, seq=received.seq, taken_by=taken)
 
+    def _check_room(self, run: Run, size: int) -> None:
+        """The signals a run keeps live in its state, read and written with each move: all
+        of them together may hold one payload's worth (WFA_MAX_PAYLOAD_BYTES)."""
+        kept = sum(len(_encoder.encode(signal.payload)) for signal in run.inbox)
+        if kept and kept + size > self._max_bytes:
+            raise Refusal(
+                INBOX_FULL,
+                f"the run's untaken signals hold {kept:,} bytes; with this one they would "
+                f"pass {self._max_bytes:,} (WFA_MAX_PAYLOAD_BYTES)",
+            )
+
 
 def check_signal_name(name: str) -> None:
     if not SIGNAL_NAME.fullmatch(name):
@@ -89,4 +106,6 @@ def check_signal_name(name: str) -> None:
 def _check_key(key: str) -> None:
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidRequest(f"an idempotency key is 1 to {MAX_KEY_LENGTH} characters long")
+    if key.startswith(EVENT_KEY_PREFIX):  # the keys of the events a run takes
+        raise InvalidRequest(f"an idempotency key may not begin with {EVENT_KEY_PREFIX!r}")
     check_storable(key, "the idempotency key")

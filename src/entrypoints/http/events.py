@@ -11,8 +11,7 @@ from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from wfa.application.use_cases.events import HandleEvents, PublishEvent
-from wfa.application.use_cases.signals import MAX_KEY_LENGTH
+from wfa.application.use_cases.events import MAX_EVENT_ID, HandleEvents, PublishEvent
 from wfa.domain.api_keys import Scope
 from wfa.domain.step_checks import SIGNAL_NAME
 from wfa.entrypoints.http.auth import needs
@@ -27,7 +26,7 @@ class EventIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
     name: Annotated[str, msgspec.Meta(pattern=SIGNAL_NAME.pattern, max_length=128)]
     payload: Any = None
-    id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_LENGTH)] | None = None
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_EVENT_ID)] | None = None
 
 
 class EventOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -148,7 +148,9 @@ def handle_http_error(request: Request[Any, Any, Any], error: HTTPException) -> 
     if isinstance(error, ValidationException) and isinstance(error.extra, list):
         problems = [_validation_item(item) for item in error.extra]
     status = error.status_code
-    detail = error.detail or _TITLES.get(status, "Error")
+    detail = (error.detail or _TITLES.get(status, "Error")).replace(
+        request.url.path, _instance(request)
+    )
     if isinstance(error, ValidationException):
         detail += envelope_hint(request, error)
     if status == 413:
@@ -168,7 +170,7 @@ def _validation_item(item: Any) -> ProblemItem:
 
 
 def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, _instance(request))
     return problem_response(500, "the server failed to handle this request", request)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -33,13 +34,19 @@ ASK = {
         {
             "id": "ask",
             "type": "task",
-            "action": "set",
-            "params": {"link": "{{ callback.url }}", "expires": "{{ callback.expires_at }}"},
+            "action": "log",
+            "params": {"message": "approve at {{ callback.url }}"},
             "callback": {"timeout": 600},
             "retry": {"max_attempts": 1},
         },
     ],
 }
+
+
+@pytest.fixture(autouse=True)
+def action_log(caplog: pytest.LogCaptureFixture) -> None:
+    """The log action's lines, where a step that hands out a link writes it."""
+    caplog.set_level(logging.INFO, logger="wfa.actions")
 
 
 async def start(api: Api, definition: dict[str, Any], body: Any = None) -> str:
@@ -144,18 +151,24 @@ async def test_a_viewer_key_cannot_send_signals(api: Api) -> None:
 # -- callbacks ------------------------------------------------------------------------------------
 
 
-async def callback_link(api: Api, run_id: str) -> str:
+async def callback_link(api: Api, run_id: str, caplog: Any) -> str:
+    """The link the step logged (its log line is for operators); the run's record, which a
+    viewer key may read, shows it redacted."""
     await until(api, run_id, "waiting")
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("approve at")]
+    link = line.removeprefix("approve at ")
+    assert link.startswith("http://127.0.0.1:8000/callbacks/")
+    token = link.rsplit("/", 1)[-1]
     events = (await api.client.get(f"/api/v1/runs/{run_id}/events")).json()["items"]
     started = next(e for e in events if e["type"] == "await.started")
-    link: str = started["action_output"]["link"]
-    assert link.startswith("http://127.0.0.1:8000/callbacks/")
+    assert started["action_output"] == {"message": "approve at http://127.0.0.1:8000/callbacks/***"}
+    assert token not in str(events)
     return link.removeprefix("http://127.0.0.1:8000")
 
 
-async def test_a_callback_link_resumes_its_step_once_without_an_api_key(api: Api) -> None:
+async def test_a_callback_link_resumes_its_step_once_without_an_api_key(api: Api, caplog) -> None:
     run_id = await start(api, ASK)
-    path = await callback_link(api, run_id)
+    path = await callback_link(api, run_id, caplog)
     del api.client.headers["Authorization"]
 
     used = await api.client.post(path, json={"approved": True, "by": "ann"})
@@ -172,9 +185,9 @@ async def test_a_callback_link_resumes_its_step_once_without_an_api_key(api: Api
     assert ended["output"] == {"approved": True, "by": "ann"}
 
 
-async def test_a_callback_can_fail_its_step_with_a_named_error(api: Api) -> None:
+async def test_a_callback_can_fail_its_step_with_a_named_error(api: Api, caplog) -> None:
     run_id = await start(api, ASK)
-    path = await callback_link(api, run_id)
+    path = await callback_link(api, run_id, caplog)
     failed = await api.client.post(f"{path}/fail", json={"error": "Rejected", "message": "no"})
     assert failed.status_code == 200
     ended = await api.wait_for_end(run_id)
@@ -191,9 +204,9 @@ async def test_a_callback_can_fail_its_step_with_a_named_error(api: Api) -> None
         lambda token: "not-a-token",
     ],
 )
-async def test_a_forged_or_changed_callback_token_is_404(api: Api, tamper: Any) -> None:
+async def test_a_forged_or_changed_callback_token_is_404(api: Api, tamper: Any, caplog) -> None:
     run_id = await start(api, ASK)
-    path = await callback_link(api, run_id)
+    path = await callback_link(api, run_id, caplog)
     token = path.removeprefix("/callbacks/")
     refused = await api.client.post(f"/callbacks/{tamper(token)}", json={})
     assert refused.status_code == 404
@@ -247,3 +260,12 @@ async def test_a_bad_event_is_refused_with_a_problem(api: Api) -> None:
     assert bad_name.json()["problems"][0]["path"] == "body.name"
     unknown_field = await api.client.post("/api/v1/events", json={"name": "x", "extra": 1})
     assert unknown_field.status_code == 400
+
+
+async def test_a_bad_callback_body_never_repeats_the_token(api: Api, caplog) -> None:
+    run_id = await start(api, ASK)
+    path = await callback_link(api, run_id, caplog)
+    token = path.removeprefix("/callbacks/")
+    refused = await api.client.post(f"{path}/fail", json={"error": 7})
+    assert refused.status_code == 400
+    assert token not in refused.text

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.application.conftest import task, workflow
-from wfa.application.errors import UnknownCallback
+from wfa.application.errors import InvalidRequest, UnknownCallback
 from wfa.domain.errors import Refusal
 from wfa.domain.events import AwaitStarted, SignalConsumed, SignalReceived
 from wfa.domain.run import RunStatus
@@ -114,7 +114,7 @@ async def test_a_run_deadline_cancels_the_children_of_a_map_it_was_waiting_for(m
 ASK = workflow(
     task(
         "ask",
-        "set",
+        "tell",  # scripted: it hands the link to someone, and says so
         params={"url": "{{ callback.url }}", "token": "{{ callback.token }}"},
         callback={"timeout": 600},
         retry={"max_attempts": 1},
@@ -122,18 +122,27 @@ ASK = workflow(
 )
 
 
-async def link(engine: Any, run_id: str) -> str:
+def told(call: int, context: Any) -> Any:
+    return {"sent_to": "approver", "echo": context.run_context["callback"]["url"]}
+
+
+async def link(engine: Any, run_id: str, scripted: Any) -> str:
+    """The token the action handed out; the run's own record never shows it."""
+    params, _ = scripted["tell"].calls[-1]
+    token: str = params["token"]
+    assert params["url"].endswith(f"/callbacks/{token}")
     details = await engine.get_run.execute(run_id)
     started_ = next(e for e in details.history if isinstance(e, AwaitStarted))
-    token: str = started_.action_output["token"]
-    assert started_.action_output["url"].endswith(f"/callbacks/{token}")
+    assert started_.action_output["sent_to"] == "approver"
+    assert token not in str(started_.action_output), "the link is redacted from the record"
+    assert started_.action_output["echo"].endswith("/callbacks/***")
     return token
 
 
-async def test_a_callback_resumes_its_step_once_and_a_second_use_is_refused(make_engine):
-    engine = make_engine()
+async def test_a_callback_resumes_its_step_once_and_a_second_use_is_refused(make_engine, scripted):
+    engine = make_engine(tell=told)
     run_id = await started(engine, ASK)
-    token = await link(engine, run_id)
+    token = await link(engine, run_id, scripted)
 
     used = await engine.use_callback.succeed(token, {"approved": True})
     with pytest.raises(Refusal) as again:
@@ -145,10 +154,10 @@ async def test_a_callback_resumes_its_step_once_and_a_second_use_is_refused(make
     assert again.value.code == "callback.used"
 
 
-async def test_a_forged_token_is_unknown_and_an_expired_one_refused(make_engine):
-    engine = make_engine()
+async def test_a_forged_token_is_unknown_and_an_expired_one_refused(make_engine, scripted):
+    engine = make_engine(tell=told)
     run_id = await started(engine, ASK)
-    token = await link(engine, run_id)
+    token = await link(engine, run_id, scripted)
     body, _, mac = token.partition(".")
     with pytest.raises(UnknownCallback):
         await engine.use_callback.succeed(f"{body}.{mac[::-1]}", {})
@@ -209,3 +218,27 @@ def test_each_key_is_received_once_whatever_order_signals_come_in(
         assert sorted(taken + kept) == [e.seq for e in received], "none is lost"
 
     asyncio.run(scenario())
+
+
+async def test_the_signals_a_run_keeps_hold_one_payloads_worth_together(make_engine):
+    engine = make_engine(max_payload_bytes=2048)
+    run_id = await started(engine, workflow(task("first"), await_()), drain=False)
+    await engine.deliver_signal.execute(run_id, "go", "x" * 1500)
+    with pytest.raises(Refusal) as full:
+        await engine.deliver_signal.execute(run_id, "go", "y" * 1000)
+    assert full.value.code == "signal.inbox_full"
+    assert "WFA_MAX_PAYLOAD_BYTES" in str(full.value)
+
+
+async def test_a_signal_key_may_not_pose_as_an_event(make_engine):
+    engine = make_engine()
+    run_id = await started(engine, workflow(await_()))
+    with pytest.raises(InvalidRequest):
+        await engine.deliver_signal.execute(run_id, "go", 1, key="event:pay-1")
+
+
+def test_an_integer_of_any_size_is_checked_without_overflow() -> None:
+    from wfa.domain.payload_schema import payload_problems
+
+    assert payload_problems({"type": "integer"}, 10**400) == []
+    assert payload_problems({"const": {"a": True}}, {"a": 1}) != []

@@ -126,3 +126,24 @@ async def test_branches_do_not_start_the_error_workflow_their_run_does(make_engi
     alarms = await runs_of(engine, report.id)
     assert len(alarms) == 1, "one for the run, none for its failed iterations"
     assert alarms[0].input["failed_step"] == "each"
+
+
+async def test_error_workflows_calling_each_other_through_sub_workflows_do_not_chain(
+    make_engine,
+):
+    """E runs F as a sub-workflow; F's error workflow is E. One failure of F starts one E,
+    whose own F fails in turn and starts nothing: the lineage of an error run starts none."""
+    engine = make_engine()
+    f = {
+        **workflow(task("x", "fail", params={"error": "Broken"}), name="f"),
+        "on_failure": {"workflow": "e"},
+    }
+    e = workflow({"id": "call", "type": "workflow", "workflow": "f"}, name="e")
+    e_workflow = await engine.add_workflow(e)
+    f_workflow = await engine.add_workflow(f)
+    await engine.settle(await engine.start(f_workflow.id))
+    for alarm in await runs_of(engine, e_workflow.id):
+        await engine.settle(alarm.id)
+    await engine.queue.drain(engine.execute_step.execute)
+    assert len(await runs_of(engine, e_workflow.id)) == 1
+    assert len(await runs_of(engine, f_workflow.id)) == 2  # the first, and the one E ran
