@@ -30,6 +30,7 @@ from wfa.application.ports.repositories import PublishedEvent, UnitOfWork, UnitO
 from wfa.application.run_transitions import RunTransitions
 from wfa.application.use_cases.signals import MAX_KEY_LENGTH
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
+from wfa.domain import machine
 from wfa.domain.awaiting import EVENT_KEY_PREFIX
 from wfa.domain.commands import OfferEvent
 from wfa.domain.definition import EventTrigger
@@ -139,12 +140,16 @@ class HandleEvents:
                         trigger=EVENT_TRIGGER,
                     )
                 )
+        command = OfferEvent(name=event.name, payload=event.payload, event_id=event.id)
         after: str | None = None
         while True:
             async with self._uow() as uow:
                 runs = await uow.runs.awaiting(event.name, after, OFFER_PAGE)
-            for run in runs:
-                await self._offer(run.id, event)
+                # Decided first on the states just read, without writing: only the runs the
+                # event matches cost a transaction (where it is decided again, on fresh state).
+                takers = [run.id for run in runs if await self._would_take(uow, run, command)]
+            for run_id in takers:
+                await self._offer(run_id, command)
             if len(runs) < OFFER_PAGE:
                 break
             after = runs[-1].id
@@ -172,12 +177,16 @@ class HandleEvents:
                 )
         return False
 
-    async def _offer(self, run_id: str, event: PublishedEvent) -> None:
-        key = f"{EVENT_KEY_PREFIX}{event.id}"
+    async def _would_take(self, uow: UnitOfWork, run: Run, command: OfferEvent) -> bool:
+        definition = await self._transitions.definition_of(uow, run)
+        now, settings = self._clock.now(), self._transitions.settings
+        return not machine.decide(definition, run, command, now, settings).ignored
+
+    async def _offer(self, run_id: str, command: OfferEvent) -> None:
+        key = f"{EVENT_KEY_PREFIX}{command.event_id}"
 
         async def unseen(uow: UnitOfWork, run: Run) -> bool:
             return await uow.runs.signal_by_key(run.id, key) is None
 
-        command = OfferEvent(name=event.name, payload=event.payload, event_id=event.id)
         with contextlib.suppress(NotFound):  # pruned since it was listed
             await self._transitions.apply(run_id, command, guard=unseen)

@@ -104,3 +104,21 @@ async def test_events_stored_while_nothing_handles_them_are_handled_later_once(m
     assert details.run.status is RunStatus.SUCCEEDED
     received = [e for e in details.history if type(e).__name__ == "SignalReceived"]
     assert len(received) == 1
+
+
+async def test_only_the_runs_an_event_matches_are_written(make_engine):
+    """Handling reads every awaiting run but writes only those the match holds for: its
+    cost in transactions does not grow with the runs that wait for something else."""
+    engine = make_engine()
+    order = await engine.add_workflow(ORDER)
+    for name in ("A", "B", "C", "D", "E"):
+        await engine.start(order.id, {"order_id": name})
+    await engine.queue.drain(engine.execute_step.execute)
+    await engine.publish_event.execute("order.paid", {"order_id": "C"}, fresh("one"))
+
+    before = engine.commits[0]
+    await engine.handle_events.execute()
+
+    assert engine.commits[0] - before == 3  # the claim, the one run it matched, handled
+    statuses = sorted(run.status for run in await runs_of(engine, order.id))
+    assert statuses.count(RunStatus.SUCCEEDED) == 1
