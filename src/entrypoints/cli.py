@@ -21,7 +21,7 @@ from wfa.adapters.actions.builtin import default_registry
 from wfa.adapters.actions.http import HttpRequest, HttpSettings
 from wfa.adapters.clock import FakeClock, SystemClock
 from wfa.adapters.observability.logging import configure_logging
-from wfa.application.errors import InvalidRequest
+from wfa.application.errors import InvalidRequest, InvalidSecret
 from wfa.application.payloads import NotJson, PayloadTooDeep, PayloadTooLarge, UnstorableText
 from wfa.domain.errors import InvalidDefinition, InvalidPayload
 from wfa.domain.run import RunStatus
@@ -33,6 +33,7 @@ from wfa.entrypoints.definition_files import (
     load_definition_file,
     parse_answers,
     parse_input,
+    parse_secrets,
 )
 from wfa.entrypoints.local import Answers, LocalEngine, RunStuck
 from wfa.entrypoints.settings_catalogue import options_are_settings, settings_help
@@ -61,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="NAME=JSON",
         help="a signal handed to the run when it awaits NAME (repeatable; in order)",
+    )
+    run.add_argument(
+        "--secret",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a secret the run may use as {{ secrets.NAME }} (repeatable; kept in memory only)",
+    )
+    run.add_argument(
+        "--secrets-file",
+        metavar="PATH",
+        help="secrets as NAME=VALUE lines (a .env file); --secret wins over it",
     )
     run.add_argument(
         "--event",
@@ -124,7 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             callbacks=parse_answers(args.callback, "--callback"),
             events=parse_answers(args.event, "--event"),
         )
-        return asyncio.run(_run(args.file, args.input, args.virtual_time, args.json, answers))
+        secrets = parse_secrets(args.secret, args.secrets_file)
+        return asyncio.run(
+            _run(args.file, args.input, args.virtual_time, args.json, answers, secrets)
+        )
     except (DefinitionFileError, ConfigError) as error:
         print(f"wfa: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -174,7 +189,12 @@ def _print_problems(path: str, error: InvalidDefinition) -> None:
 
 
 async def _run(
-    path: str, input_text: str | None, virtual: bool, as_json: bool, answers: Answers
+    path: str,
+    input_text: str | None,
+    virtual: bool,
+    as_json: bool,
+    answers: Answers,
+    secrets: dict[str, str],
 ) -> int:
     raw = load_definition_file(path)
     run_input = parse_input(input_text)
@@ -193,6 +213,12 @@ async def _run(
         max_payload_bytes=settings.max_payload_bytes,
         max_json_depth=settings.max_json_depth,
     )
+    try:
+        for name, value in secrets.items():
+            await engine.set_secret.execute(name, value)
+    except InvalidSecret as error:
+        print(f"wfa: --secret: {error}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         workflow = await engine.add_workflow(raw)
     except InvalidDefinition as error:
@@ -218,6 +244,9 @@ async def _run(
         print(msgspec.json.encode(details).decode())
     else:
         print(render_run(await engine.family(details.run.id), workflow.name))
+    if details.run.error is not None and details.run.error.error == "secret.missing":
+        hint = "give a local run its secrets with --secret NAME=VALUE or --secrets-file PATH"
+        print(f"wfa: {hint}", file=sys.stderr)
     return EXIT_OK if details.run.status is RunStatus.SUCCEEDED else EXIT_FAILED
 
 

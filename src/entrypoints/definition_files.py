@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from dotenv import dotenv_values
 
 from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, PayloadTooDeep, check_json_text
 from wfa.entrypoints.bounded_yaml import load_bounded_yaml
@@ -78,6 +79,23 @@ def parse_input(text: str | None, option: str = "--input") -> Any:
         raise DefinitionFileError(
             f"{option} is not valid JSON: {error.msg} (column {error.colno})"
         ) from None
+
+
+def parse_secrets(pairs: list[str] | None, path: str | None) -> dict[str, str]:
+    """``--secret NAME=VALUE`` options over a ``--secrets-file`` (lines ``NAME=VALUE``, as in
+    a .env file): the secrets an offline run may use."""
+    secrets: dict[str, str] = {}
+    if path is not None:
+        if not Path(path).is_file():
+            raise DefinitionFileError(f"--secrets-file: {path}: no such file")
+        secrets |= {k: v for k, v in dotenv_values(path).items() if v is not None}
+    for pair in pairs or []:
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            # Not repeated: what was given may be the value itself.
+            raise DefinitionFileError("--secret takes NAME=VALUE")
+        secrets[name] = value
+    return secrets
 
 
 def parse_answers(pairs: list[str] | None, option: str) -> dict[str, list[Any]]:

@@ -56,3 +56,34 @@ def test_a_malformed_signal_option_is_one_line_and_exit_2(capsys):
     assert capsys.readouterr().err.strip() == "wfa: --signal takes NAME=JSON, got 'paid'"
     assert main(["run", str(REFUND), "--signal", "paid={"]) == 2
     assert "--signal paid is not valid JSON" in capsys.readouterr().err
+
+
+SECRETIVE = (
+    "name: secretive\n"
+    "steps:\n"
+    "  - {id: call, type: task, action: set, params: {auth: '{{ secrets.TOKEN }}'}}\n"
+)
+
+
+def test_a_local_run_takes_its_secrets_from_the_command_line_or_a_file(tmp_path, capsys):
+    definition = tmp_path / "s.yaml"
+    definition.write_text(SECRETIVE)
+    assert main(["run", str(definition), "--secret", "TOKEN=abc123"]) == 0
+    out = capsys.readouterr().out
+    assert 'output: {"auth": "***"}' in out, "used, and redacted from the output"
+    assert "abc123" not in out
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text("TOKEN=from-file\n")
+    assert main(["run", str(definition), "--secrets-file", str(secrets)]) == 0
+
+
+def test_a_missing_secret_says_how_to_give_one_and_a_bad_option_never_echoes_it(tmp_path, capsys):
+    definition = tmp_path / "s.yaml"
+    definition.write_text(SECRETIVE)
+    assert main(["run", str(definition)]) == 1
+    err = capsys.readouterr().err
+    assert "--secret NAME=VALUE or --secrets-file" in err
+    assert main(["run", str(definition), "--secret", "hunter2"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "wfa: --secret takes NAME=VALUE"
+    assert main(["run", str(definition), "--secrets-file", str(tmp_path / "nope")]) == 2
