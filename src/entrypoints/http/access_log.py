@@ -21,6 +21,8 @@ log = logging.getLogger("wfa.http")
 
 # Path parameters whose value grants access: logged as the route template's {name}.
 SECRET_PATH_PARAMETERS = ("token", "secret")
+# Paths whose next segment is a credential (a callback link's token), matched or not.
+SECRET_PATH_PREFIXES = ("/callbacks/",)
 # Query parameter names come from the caller too: only a few, cut short, are logged.
 MAX_LOGGED_QUERY_NAMES = 10
 MAX_QUERY_NAME_LENGTH = 40
@@ -74,13 +76,24 @@ def _log_request(scope: Scope, status: int, seconds: float, request_id: str) -> 
     )
 
 
-def loggable_path(scope: Scope) -> str:
-    """The path, with credentials in it shown by name only and query values left out."""
+def shown_path(scope: Scope) -> str:
+    """The path with the credentials in it shown by name only: the route's template when a
+    parameter is one; a path under a credential-bearing prefix cut at it when no route
+    matched (a mistyped callback link still holds its token)."""
     path = str(scope.get("path", ""))
     template = scope.get("path_template")
     params = scope.get("path_params") or {}
     if template and any(name in params for name in SECRET_PATH_PARAMETERS):
-        path = str(template)
+        return str(template)
+    for prefix in SECRET_PATH_PREFIXES:
+        if path.startswith(prefix):
+            return f"{prefix}…"
+    return path
+
+
+def loggable_path(scope: Scope) -> str:
+    """The path, with credentials in it shown by name only and query values left out."""
+    path = shown_path(scope)
     query = scope.get("query_string", b"").decode("latin-1")
     if not query:
         return path

@@ -32,6 +32,7 @@ from wfa.application.paging import InvalidCursor
 from wfa.application.payloads import NotJson, PayloadTooDeep, PayloadTooLarge, UnstorableText
 from wfa.domain.errors import IllegalTransition, InvalidDefinition, InvalidPayload, Refusal
 from wfa.domain.webhook_signatures import SignatureRefused
+from wfa.entrypoints.http.access_log import shown_path
 from wfa.entrypoints.http.body_hints import envelope_hint
 
 log = logging.getLogger(__name__)
@@ -129,9 +130,8 @@ def status_of(error: Exception) -> int:
 
 
 def _instance(request: Request[Any, Any, Any]) -> str:
-    # A callback's token is its credential: it is not repeated in an error.
-    path = request.url.path
-    return "/callbacks/…" if path.startswith("/callbacks/") else path
+    # A credential in the path (a callback's token) is not repeated in an error either.
+    return shown_path(request.scope)
 
 
 def handle_domain_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:

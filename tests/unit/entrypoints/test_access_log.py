@@ -77,6 +77,18 @@ async def test_a_credential_in_the_path_is_logged_by_its_name(
     assert "s3cr3t" not in caplog.text
 
 
+async def test_a_mistyped_callback_link_is_cut_before_its_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "wfa.http")
+    async with AsyncTestClient(app(log_requests=True)) as client:
+        assert (await client.post("/callbacks/s3cr3t-token/nowhere")).status_code == 404
+
+    [line] = access_lines(caplog)
+    assert line.path == "/callbacks/…"  # type: ignore[attr-defined]
+    assert "s3cr3t" not in caplog.text
+
+
 async def test_many_query_names_are_cut_short(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "wfa.http")
     query = "&".join(f"{'n' * 100}{i}=v" for i in range(50))
