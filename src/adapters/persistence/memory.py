@@ -16,10 +16,11 @@ from typing import Self
 import msgspec
 
 from wfa.adapters.persistence.memory_api_keys import MemoryApiKeys, check_new_keys
-from wfa.adapters.persistence.memory_events import Held, MemoryPublishedEvents, apply_events
-from wfa.adapters.persistence.memory_notices import MemoryNotices, Outgoing, apply_notices
-from wfa.adapters.persistence.memory_schedules import MemorySchedules, ScheduleKey, apply_schedules
-from wfa.adapters.persistence.memory_secrets import MemorySecrets, apply_secrets
+from wfa.adapters.persistence.memory_events import Held, MemoryPublishedEvents
+from wfa.adapters.persistence.memory_notices import MemoryNotices, Outgoing
+from wfa.adapters.persistence.memory_schedules import MemorySchedules, ScheduleKey
+from wfa.adapters.persistence.memory_secrets import MemorySecrets
+from wfa.adapters.persistence.memory_staging import apply_staged
 from wfa.adapters.persistence.memory_webhooks import (
     MemoryWebhookDeliveries,
     apply_claims,
@@ -122,11 +123,11 @@ class MemoryUnitOfWork:
         check_claims(store.webhook_deliveries, pending.claims)
         store.routes = routes
         store.api_keys.update(pending.api_keys)
-        apply_schedules(store.schedules, pending.schedules)
-        apply_secrets(store.secrets, pending.secrets)
+        apply_staged(store.schedules, pending.schedules)
+        apply_staged(store.secrets, pending.secrets)
         apply_claims(store.webhook_deliveries, pending.claims)
-        apply_events(store.published, pending.published)
-        apply_notices(store.notices, pending.notices)
+        apply_staged(store.published, pending.published)
+        apply_staged(store.notices, pending.notices)
         for workflow in pending.replaced:
             versions = store.workflows[workflow.id]
             versions[:] = [workflow if w.version == workflow.version else w for w in versions]

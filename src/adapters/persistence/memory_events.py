@@ -7,6 +7,7 @@ from datetime import datetime
 
 import msgspec
 
+from wfa.adapters.persistence.memory_staging import current
 from wfa.application.ports.repositories import PublishedEvent
 
 
@@ -20,8 +21,7 @@ class MemoryPublishedEvents:
         self._stored, self.staged = stored, staged
 
     def _current(self) -> dict[str, Held]:
-        merged: dict[str, Held | None] = {**self._stored, **self.staged}
-        return {key: held for key, held in merged.items() if held is not None}
+        return current(self._stored, self.staged)
 
     async def add(self, event: PublishedEvent) -> bool:
         if event.id in self._current():
@@ -60,11 +60,3 @@ class MemoryPublishedEvents:
         for key in old:
             self.staged[key] = None
         return len(old)
-
-
-def apply_events(stored: dict[str, Held], staged: dict[str, Held | None]) -> None:
-    for key, held in staged.items():
-        if held is None:
-            stored.pop(key, None)
-        else:
-            stored[key] = held

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import msgspec
 
+from wfa.adapters.persistence.memory_staging import current
 from wfa.application.ports.repositories import StoredNotice
 from wfa.domain.notices import Notice
 
@@ -25,8 +26,7 @@ class MemoryNotices:
         self._stored, self.staged = stored, staged
 
     def _current(self) -> dict[str, Outgoing]:
-        merged: dict[str, Outgoing | None] = {**self._stored, **self.staged}
-        return {key: item for key, item in merged.items() if item is not None}
+        return current(self._stored, self.staged)
 
     async def add(self, found: Sequence[Notice], due_at: datetime) -> None:
         current = self._current()
@@ -69,11 +69,3 @@ class MemoryNotices:
         for key in old:
             self.staged[key] = None
         return len(old)
-
-
-def apply_notices(stored: dict[str, Outgoing], staged: dict[str, Outgoing | None]) -> None:
-    for key, item in staged.items():
-        if item is None:
-            stored.pop(key, None)
-        else:
-            stored[key] = item

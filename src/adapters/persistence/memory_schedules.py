@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from wfa.adapters.persistence.memory_staging import current
 from wfa.domain.schedule import Schedule
 
 ScheduleKey = tuple[str, str]  # (workflow id, schedule key)
@@ -17,8 +18,7 @@ class MemorySchedules:
         self._stored, self.staged = stored, staged
 
     def _current(self) -> dict[ScheduleKey, Schedule]:
-        merged: dict[ScheduleKey, Schedule | None] = {**self._stored, **self.staged}
-        return {key: schedule for key, schedule in merged.items() if schedule is not None}
+        return current(self._stored, self.staged)
 
     async def for_workflow(self, workflow_id: str) -> list[Schedule]:
         found = [s for (owner, _), s in self._current().items() if owner == workflow_id]
@@ -41,13 +41,3 @@ class MemorySchedules:
 
     async def save(self, schedule: Schedule) -> None:
         self.staged[(schedule.workflow_id, schedule.key)] = schedule
-
-
-def apply_schedules(
-    stored: dict[ScheduleKey, Schedule], staged: dict[ScheduleKey, Schedule | None]
-) -> None:
-    for key, schedule in staged.items():
-        if schedule is None:
-            stored.pop(key, None)
-        else:
-            stored[key] = schedule

@@ -6,6 +6,7 @@ from collections.abc import Collection
 
 import msgspec
 
+from wfa.adapters.persistence.memory_staging import current
 from wfa.domain.secrets import StoredSecret
 
 
@@ -16,8 +17,7 @@ class MemorySecrets:
         self._stored, self.staged = stored, staged
 
     def _current(self) -> dict[str, StoredSecret]:
-        merged: dict[str, StoredSecret | None] = {**self._stored, **self.staged}
-        return {name: secret for name, secret in merged.items() if secret is not None}
+        return current(self._stored, self.staged)
 
     async def get(self, name: str) -> StoredSecret | None:
         return self._current().get(name)
@@ -40,11 +40,3 @@ class MemorySecrets:
             return False
         self.staged[name] = None
         return True
-
-
-def apply_secrets(stored: dict[str, StoredSecret], staged: dict[str, StoredSecret | None]) -> None:
-    for name, secret in staged.items():
-        if secret is None:
-            stored.pop(name, None)
-        else:
-            stored[name] = secret
