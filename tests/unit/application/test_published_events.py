@@ -122,3 +122,16 @@ async def test_only_the_runs_an_event_matches_are_written(make_engine):
     assert engine.commits[0] - before == 3  # the claim, the one run it matched, handled
     statuses = sorted(run.status for run in await runs_of(engine, order.id))
     assert statuses.count(RunStatus.SUCCEEDED) == 1
+
+
+async def test_a_handled_event_is_forgotten_after_its_retention(make_engine):
+    engine = make_engine()
+    event_id = fresh("old")
+    await engine.publish_event.execute("order.paid", {"order_id": "Z"}, event_id)
+    await engine.handle_events.execute()
+    engine.clock.advance(8 * 86400)  # past the 7 days, and past the next pruning's turn
+    await engine.handle_events.execute()
+    async with engine.unit_of_work() as uow:
+        assert await uow.published.get(event_id) is None
+    again = await engine.publish_event.execute("order.paid", {"order_id": "Z"}, event_id)
+    assert again.duplicate is False

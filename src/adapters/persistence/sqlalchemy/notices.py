@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import msgspec
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wfa.adapters.persistence.sqlalchemy.held_rows import delete_batch, hold
 from wfa.adapters.persistence.sqlalchemy.tables import notices
 from wfa.application.ports.repositories import StoredNotice
 from wfa.domain.notices import Notice
@@ -35,19 +36,11 @@ class SqlNotices:
 
     async def claim(self, now: datetime, until: datetime, limit: int) -> list[StoredNotice]:
         free = or_(_rows.held_until.is_(None), _rows.held_until <= now)
-        query = (
-            select(_rows.id, _rows.notice, _rows.attempts)
-            .where(_rows.done_at.is_(None), _rows.due_at <= now, free)
-            .order_by(_rows.due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        query = select(_rows.id, _rows.notice, _rows.attempts)
+        query = query.where(_rows.done_at.is_(None), _rows.due_at <= now, free)
+        rows = await hold(
+            self._db, notices, query.order_by(_rows.due_at).limit(limit), _rows.held_until, until
         )
-        rows = (await self._db.execute(query)).all()
-        if rows:
-            ids = [row.id for row in rows]
-            await self._db.execute(
-                update(notices).where(_rows.id.in_(ids)).values(held_until=until)
-            )
         return [
             StoredNotice(notice=msgspec.convert(row.notice, Notice), attempts=row.attempts)
             for row in rows
@@ -67,13 +60,4 @@ class SqlNotices:
         await self._db.execute(update(notices).where(_rows.id == notice_id).values(**values))
 
     async def prune(self, done_before: datetime, limit: int) -> int:
-        old = (
-            select(_rows.id)
-            .where(_rows.done_at < done_before)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list((await self._db.scalars(old)).all())
-        if ids:
-            await self._db.execute(delete(notices).where(_rows.id.in_(ids)))
-        return len(ids)
+        return await delete_batch(self._db, notices, _rows.id, _rows.done_at < done_before, limit)

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wfa.adapters.persistence.sqlalchemy.held_rows import delete_batch, hold
 from wfa.adapters.persistence.sqlalchemy.tables import published_events
 from wfa.application.ports.repositories import PublishedEvent
 
@@ -42,19 +43,9 @@ class SqlPublishedEvents:
 
     async def claim(self, now: datetime, until: datetime, limit: int) -> list[PublishedEvent]:
         free = or_(_rows.claimed_until.is_(None), _rows.claimed_until <= now)
-        query = (
-            _select()
-            .where(_rows.handled_at.is_(None), free)
-            .order_by(_rows.received_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        rows = (await self._db.execute(query)).all()
-        if rows:
-            ids = [row.id for row in rows]
-            await self._db.execute(
-                update(published_events).where(_rows.id.in_(ids)).values(claimed_until=until)
-            )
+        query = _select().where(_rows.handled_at.is_(None), free)
+        query = query.order_by(_rows.received_at).limit(limit)
+        rows = await hold(self._db, published_events, query, _rows.claimed_until, until)
         return [_event(row) for row in rows]
 
     async def handled(self, event_id: str, at: datetime) -> None:
@@ -63,16 +54,8 @@ class SqlPublishedEvents:
         )
 
     async def prune(self, handled_before: datetime, limit: int) -> int:
-        old = (
-            select(_rows.id)
-            .where(_rows.handled_at < handled_before)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list((await self._db.scalars(old)).all())
-        if ids:
-            await self._db.execute(delete(published_events).where(_rows.id.in_(ids)))
-        return len(ids)
+        old = _rows.handled_at < handled_before
+        return await delete_batch(self._db, published_events, _rows.id, old, limit)
 
 
 def _select() -> Any:

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wfa.adapters.persistence.sqlalchemy.held_rows import delete_batch
 from wfa.adapters.persistence.sqlalchemy.tables import webhook_deliveries
 
 PRUNE_BATCH = 100
@@ -50,10 +51,5 @@ class SqlWebhookDeliveries:
 
     async def _prune(self, now: datetime) -> None:
         rows = webhook_deliveries.c
-        expired = (
-            select(rows.claim)
-            .where(rows.remember_until <= now)
-            .limit(PRUNE_BATCH)
-            .with_for_update(skip_locked=True)
-        )
-        await self._db.execute(delete(webhook_deliveries).where(rows.claim.in_(expired)))
+        expired = rows.remember_until <= now
+        await delete_batch(self._db, webhook_deliveries, rows.claim, expired, PRUNE_BATCH)
