@@ -18,17 +18,16 @@ from typing import Any
 
 import msgspec
 
-from wfa.application.errors import InvalidRequest, NotFound
+from wfa.application.errors import NotFound
 from wfa.application.payloads import (
     DEFAULT_MAX_JSON_DEPTH,
     DEFAULT_MAX_PAYLOAD_BYTES,
     as_bounded_json,
-    check_storable,
 )
 from wfa.application.ports.clock import Clock, Entropy
 from wfa.application.ports.repositories import PublishedEvent, UnitOfWork, UnitOfWorkFactory
 from wfa.application.run_transitions import RunTransitions
-from wfa.application.use_cases.signals import MAX_KEY_LENGTH
+from wfa.application.use_cases.signals import MAX_KEY_LENGTH, check_key, check_name
 from wfa.application.use_cases.start_run import StartRun, StartRunRequest
 from wfa.domain import machine
 from wfa.domain.awaiting import EVENT_KEY_PREFIX
@@ -38,7 +37,6 @@ from wfa.domain.errors import ExpressionError
 from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
 from wfa.domain.expressions import condition_holds
 from wfa.domain.run import Run
-from wfa.domain.step_checks import SIGNAL_NAME, SIGNAL_NAME_RULE
 from wfa.domain.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -72,12 +70,9 @@ class PublishEvent:
         self._max_bytes, self._max_depth = max_payload_bytes, max_depth
 
     async def execute(self, name: str, payload: Any, event_id: str | None = None) -> EventAccepted:
-        if not SIGNAL_NAME.fullmatch(name):
-            raise InvalidRequest(f"{name[:130]!r} is not a valid event name ({SIGNAL_NAME_RULE})")
+        check_name(name, "event")
         if event_id is not None:
-            if not 0 < len(event_id) <= MAX_EVENT_ID:
-                raise InvalidRequest(f"an event's id is 1 to {MAX_EVENT_ID} characters long")
-            check_storable(event_id, "the event's id")
+            check_key(event_id, "an event's id", MAX_EVENT_ID)
         payload = as_bounded_json(payload, "the event's payload", self._max_bytes, self._max_depth)
         event = PublishedEvent(
             id=event_id or self._entropy.new_id(),

@@ -54,7 +54,7 @@ class DeliverSignal:
     async def execute(
         self, run_id: str, name: str, payload: object = None, key: str | None = None
     ) -> SignalDelivered:
-        check_signal_name(name)
+        check_name(name, "signal")
         if key is not None:
             _check_key(key)
         payload = as_bounded_json(payload, "the signal's payload", self._max_bytes, self._max_depth)
@@ -98,14 +98,21 @@ class DeliverSignal:
             )
 
 
-def check_signal_name(name: str) -> None:
+def check_name(name: str, what: str) -> None:
+    """A signal's or an event's name, as await steps and triggers name them."""
     if not SIGNAL_NAME.fullmatch(name):
-        raise InvalidRequest(f"{name[:130]!r} is not a valid signal name ({SIGNAL_NAME_RULE})")
+        raise InvalidRequest(f"{name[:130]!r} is not a valid {what} name ({SIGNAL_NAME_RULE})")
+
+
+def check_key(key: str, what: str, most: int = MAX_KEY_LENGTH) -> None:
+    """A caller's key (a signal's idempotency key, an event's id): 1 to ``most`` characters
+    that any store keeps."""
+    if not 0 < len(key) <= most:
+        raise InvalidRequest(f"{what} is 1 to {most} characters long")
+    check_storable(key, what)
 
 
 def _check_key(key: str) -> None:
-    if not 0 < len(key) <= MAX_KEY_LENGTH:
-        raise InvalidRequest(f"an idempotency key is 1 to {MAX_KEY_LENGTH} characters long")
     if key.startswith(EVENT_KEY_PREFIX):  # the keys of the events a run takes
         raise InvalidRequest(f"an idempotency key may not begin with {EVENT_KEY_PREFIX!r}")
-    check_storable(key, "the idempotency key")
+    check_key(key, "an idempotency key")
