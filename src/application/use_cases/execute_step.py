@@ -28,7 +28,7 @@ from wfa.application.payloads import (
     UnstorableText,
     as_bounded_json,
 )
-from wfa.application.ports.actions import ActionCatalog, ActionContext, ActionError
+from wfa.application.ports.actions import Action, ActionCatalog, ActionContext, ActionError
 from wfa.application.ports.clock import Entropy
 from wfa.application.redaction import redact_outcome, redacting
 from wfa.application.run_transitions import RunTransitions, holds
@@ -145,15 +145,13 @@ class ExecuteStep:
                 return self._failed(job, info)
             # Whoever reads the run (a viewer key) must not find the link in what the action
             # returned: it is the credential that ends the step. The process log keeps it.
-            outcome = await self._act(step, run, job, run_context)
+            outcome = await self._act(action, step, run, job, run_context)
             return redact_outcome(outcome, Redactor([str(links["token"])]))
-        return await self._act(step, run, job, run_context)
+        return await self._act(action, step, run, job, run_context)
 
     async def _act(
-        self, step: TaskStep, run: Run, job: Job, run_context: dict[str, Any]
+        self, action: Action, step: TaskStep, run: Run, job: Job, run_context: dict[str, Any]
     ) -> CompleteAttempt | FailAttempt:
-        action = self._actions.get(step.action)
-        assert action is not None
         try:
             # Secrets are substituted in this rendering only, never put in any context.
             budget = Budget(self._expression_budget)
