@@ -46,16 +46,14 @@ test: lint typecheck imports
 	    --cov-fail-under=90 $(PYTEST_ARGS)
 	$(BIN)/python -m coverage report --include='src/domain/*' --fail-under=95 --skip-covered
 
-## make bench: engine throughput per store, and webhook-to-done through wfa serve beside the
-## engine alone, each as ratios measured side by side in one run (PostgreSQL joins when
-## WFA_BENCH_DATABASE_URL or WFA_TEST_DATABASE_URL is set); a 1,000-item map on two workers and
-## a step's cost at step 10 vs step 1,000 (PostgreSQL and Redis); then the soak.
+## make bench: every scenario (webhook-1, chain-10, chain-40, retry, timers, map-1000, long-run)
+## on the embedded default and on PostgreSQL + Redis as separate processes, beside the
+## database's own commit rate; writes bench/results/latest.json and prints the targets.
+## QUICK=1: smaller counts, no soak, under 2 minutes. PostgreSQL and Redis come from
+## WFA_BENCH_DATABASE_URL / WFA_BENCH_REDIS_URL (else the WFA_TEST_ ones); it is emptied.
 bench: $(STAMP)
-	$(BIN)/python bench/engine_throughput.py --runs 500 --concurrency 8
-	WFA_BENCH_DATABASE_URL="$${WFA_BENCH_DATABASE_URL:-$$WFA_TEST_DATABASE_URL}" \
-	    $(BIN)/python bench/webhook_to_done.py --runs 500 --concurrency 8
-	$(BIN)/python bench/fan_out.py --items 1000 --steps 1000
-	$(MAKE) soak
+	$(BIN)/python bench/suite.py $(if $(QUICK),--quick)
+	$(if $(QUICK),,$(MAKE) soak)
 
 ## make soak: 20,000 webhook runs through one wfa serve; fails when its memory keeps growing
 ## (resident size after them over 1.2 x that after the first 2,000). About 6-10 minutes.
