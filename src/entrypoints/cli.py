@@ -152,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_role(role: str) -> int:
     # The roles' imports (Litestar, uvicorn, taskiq) only when a role runs.
+    from wfa.entrypoints import event_loop
     from wfa.entrypoints.processes import background_process, require_redis
     from wfa.entrypoints.serve import serve
 
@@ -163,7 +164,7 @@ def _run_role(role: str) -> int:
     cli_db.require_schema(settings.database_url, shown)
     if role == "api":
         return serve(settings, everything=False)
-    asyncio.run(
+    event_loop.run(
         background_process(settings, worker=role == "worker", scheduler=role == "scheduler")
     )
     return EXIT_OK

@@ -19,6 +19,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from wfa.adapters.persistence.sqlalchemy import migrate
+from wfa.entrypoints import event_loop
 from wfa.entrypoints.cli_db import ensure_sqlite_folder, seal_plain_webhook_secrets
 from wfa.entrypoints.config import Settings
 from wfa.entrypoints.container import Container
@@ -41,7 +42,7 @@ def serve(settings: Settings, *, everything: bool = True) -> int:
         if everything:
             ensure_sqlite_folder(settings.database_url)
             migrate.upgrade(settings.database_url)  # Alembic runs its own loop: before ours
-        asyncio.run(_serve(settings, everything, listener))
+        event_loop.run(_serve(settings, everything, listener))
     finally:
         listener.close()
     return 0
