@@ -35,6 +35,7 @@ SHOWN = (
     "step_ms_at_end",
     "tx_per_step",
     "rss_mb",
+    "cpu_cores",
 )
 
 
@@ -68,8 +69,8 @@ def _verdict(scenario: str, mode: str, figure: str, value: Any) -> tuple[str, st
 
 
 def _shown(figure: str, value: Any) -> str:
-    if figure == "rss_mb":
-        return " ".join(f"{role}={mb:.0f}" for role, mb in value.items())
+    if isinstance(value, dict):
+        return " ".join(f"{name}={each:g}" for name, each in value.items())
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 

@@ -54,8 +54,30 @@ class Stack:
     def peak_rss_mb(self) -> dict[str, float]:
         return {role: _status_kb(pid, "VmHWM") / 1024 for role, pid in self.processes.items()}
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each role, by PostgreSQL and Redis (all their processes on
+        this machine) and by this load generator: where a scenario's two cores went."""
+        used = {role: _cpu_of(pid) for role, pid in self.processes.items()}
+        used["postgres"] = used["redis"] = 0.0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    name = (entry / "comm").read_text().strip()
+                    if name in ("postgres", "redis-server"):
+                        used[name.split("-")[0]] += _cpu_of(int(entry.name))
+                except (OSError, ValueError):
+                    continue  # it ended while being read
+        used["load"] = _cpu_of(os.getpid())
+        return used
+
     def log_count(self, text: str) -> int:
         return sum(log.read_text(errors="replace").count(text) for log in self.logs)
+
+
+def _cpu_of(pid: int) -> float:
+    """User and system CPU seconds of a process, its exited children not counted."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _status_kb(pid: int, field: str) -> int:

@@ -165,6 +165,9 @@ class RunTransitions:
         # The claim itself may end the run (its history budget): then nothing is held.
         return merged, job if holds(claimed.run, job) else None
 
+    def now(self) -> datetime:
+        return self._clock.now()
+
     async def definition_of(self, uow: UnitOfWork, run: Run) -> Definition:
         """The steps a run follows (its workflow version's, or the part of them a branch or
         iteration runs); versions never change, so they are cached."""

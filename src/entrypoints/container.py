@@ -38,7 +38,7 @@ from wfa.application.use_cases.api_keys import (
 from wfa.application.use_cases.callbacks import CallbackLinks, UseCallback
 from wfa.application.use_cases.control_run import CancelRun, RetryRun
 from wfa.application.use_cases.events import HandleEvents, PublishEvent
-from wfa.application.use_cases.execute_step import ExecuteStep
+from wfa.application.use_cases.execute_step import HELD_BACKOFF, ExecuteStep
 from wfa.application.use_cases.fire_due_timers import FireDueTimers
 from wfa.application.use_cases.fire_schedules import FireSchedules
 from wfa.application.use_cases.follow_run import AwaitRunEnd, FollowRun, WaiterLimit
@@ -209,6 +209,7 @@ class Container(containers.DeclarativeContainer):
         secrets=resolve_secrets,
         expression_budget=settings.provided.expression_budget,
         callbacks=callback_links,
+        max_held_backoff=HELD_BACKOFF,
     )
     fire_due_timers = providers.Singleton(FireDueTimers, unit_of_work, transitions, clock, entropy)
     fire_schedules = providers.Singleton(

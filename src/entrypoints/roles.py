@@ -26,6 +26,7 @@ TIMER_BATCH = 500
 EVENT_BATCH = 50
 OUTBOX_EVERY = 1.0  # seconds between looks for unhandled events and due notices
 SCHEDULE_BATCH = 100
+MIN_GAP = 0.02  # seconds at least between two looks for due timers
 
 
 class LocalWorker:
@@ -66,8 +67,13 @@ class LocalWorker:
 
 
 class Scheduler:
-    """Fires due timers and schedules and handles published events every ``interval``
-    seconds; applies retention hourly."""
+    """Fires due timers as they fall due, and every ``interval`` seconds fires schedules and
+    handles published events; applies retention hourly.
+
+    Between ticks it sleeps until the earliest timer (at most ``interval``, at least
+    ``MIN_GAP``): a retry's backoff or a wait ends on time, not up to a tick late, and a
+    busy stream of timers costs at most ``1 / MIN_GAP`` batches a second.
+    """
 
     def __init__(
         self,
@@ -99,29 +105,17 @@ class Scheduler:
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
-        next_prune = next_outbox = loop.time()
+        next_prune = next_outbox = next_tick = loop.time()
         while not self._stopping.is_set():
-            if self._schedules is not None:
-                try:
-                    await self._schedules.execute(SCHEDULE_BATCH)
-                except Exception:  # timers must still fire when a schedule cannot
-                    log.exception("firing schedules failed")
+            if loop.time() >= next_tick:
+                next_tick = loop.time() + self._interval
+                await self._fire_schedules()
             # Events and notices are a fallback here (the API handles an event as it takes
             # it) and may wait a second: an idle tick then costs no extra transactions.
-            outbox_due = loop.time() >= next_outbox
-            if outbox_due:
+            if loop.time() >= next_outbox:
                 next_outbox = loop.time() + OUTBOX_EVERY
-            if self._events is not None and outbox_due:
-                try:
-                    while await self._events.execute(EVENT_BATCH) >= EVENT_BATCH:
-                        pass  # a full batch: more may be waiting
-                except Exception:  # an event is held for a while, then handled again
-                    log.exception("handling published events failed")
-            if self._notices is not None and outbox_due:
-                try:
-                    await self._notices.execute(EVENT_BATCH)
-                except Exception:  # a notice is held for a while, then posted again
-                    log.exception("posting notices failed")
+                await self._handle_outbox()
+            pause = self._interval
             try:
                 while await self._fire.execute(TIMER_BATCH) >= TIMER_BATCH:
                     pass  # a full batch: more may be due right now
@@ -130,8 +124,32 @@ class Scheduler:
                     pruned = await self._prune.execute(self._retention)
                     if pruned:
                         log.info("retention pruned %d finished runs", pruned)
+                soonest = await self._fire.seconds_to_next()
+                if soonest is not None:
+                    pause = max(MIN_GAP, min(soonest, next_tick - loop.time()))
             except Exception:  # the database may be briefly away; try again next tick
                 log.exception("the scheduler tick failed")
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._interval):
+                async with asyncio.timeout(pause):
                     await self._stopping.wait()
+
+    async def _fire_schedules(self) -> None:
+        if self._schedules is None:
+            return
+        try:
+            await self._schedules.execute(SCHEDULE_BATCH)
+        except Exception:  # timers must still fire when a schedule cannot
+            log.exception("firing schedules failed")
+
+    async def _handle_outbox(self) -> None:
+        if self._events is not None:
+            try:
+                while await self._events.execute(EVENT_BATCH) >= EVENT_BATCH:
+                    pass  # a full batch: more may be waiting
+            except Exception:  # an event is held for a while, then handled again
+                log.exception("handling published events failed")
+        if self._notices is not None:
+            try:
+                await self._notices.execute(EVENT_BATCH)
+            except Exception:  # a notice is held for a while, then posted again
+                log.exception("posting notices failed")

@@ -137,6 +137,22 @@ async def test_due_lists_unfinished_runs_whose_timer_has_come_earliest_first(uow
         assert await uow.runs.due(far, 1) == ["early"]
 
 
+async def test_next_wake_is_the_earliest_timer_still_to_come(uow_factory):
+    for index, run_id in enumerate(["late", "early"]):
+        await store_run(uow_factory, new_run(run_id, at=T0 + timedelta(seconds=10 - index)))
+    async with uow_factory() as uow:
+        early, late = await uow.runs.get("early"), await uow.runs.get("late")
+        assert early is not None
+        assert late is not None
+        assert early.wake_at is not None
+        assert late.wake_at is not None
+        assert early.wake_at < late.wake_at
+        assert await uow.runs.next_wake(T0) == early.wake_at
+        # What is due already is the firing's business, not the wait's.
+        assert await uow.runs.next_wake(early.wake_at) == late.wake_at
+        assert await uow.runs.next_wake(late.wake_at) is None
+
+
 async def test_runs_page_newest_first_with_filters_and_cursor(uow_factory):
     for index in range(5):
         await store_run(uow_factory, new_run(f"r{index}", at=T0 + timedelta(seconds=index)))

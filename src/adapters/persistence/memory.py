@@ -355,6 +355,12 @@ class MemoryRuns:
         due.sort(key=lambda run: (run.wake_at, run.id))
         return [run.id for run in due[:limit]]
 
+    async def next_wake(self, after: datetime) -> datetime | None:
+        later = [
+            run.wake_at for run in self._store.runs.values() if run.wake_at and run.wake_at > after
+        ]
+        return min(later, default=None)
+
 
 def _family_key(run: Run) -> tuple[str, str, int] | None:
     """The (parent run, step, attempt) whose children a run is among; None for a run nobody

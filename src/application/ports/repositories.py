@@ -157,6 +157,10 @@ class RunRepository(Protocol):
         """
         ...
 
+    async def next_wake(self, after: datetime) -> datetime | None:
+        """The earliest timer of any run later than ``after``; None when there is none."""
+        ...
+
     async def prune(self, finished_before: datetime | None, keep: int | None, limit: int) -> int:
         """Delete up to ``limit`` finished runs with their history; return how many went.
 

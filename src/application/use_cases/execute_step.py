@@ -4,7 +4,8 @@ The claim is a transaction of its own, so a duplicate delivery never runs the ac
 The outcome's transaction moves the run on and, when the next step is a task due at once,
 claims it for this worker too: a run then goes from task to task without the queue, at one
 transaction per step. After ``MAX_CHAINED_STEPS`` the next job goes back to the queue, so
-one long run cannot hold a worker forever.
+one long run cannot hold a worker forever. A retry whose backoff is shorter than
+``max_held_backoff`` is waited for and taken the same way.
 """
 
 from __future__ import annotations
@@ -31,22 +32,24 @@ from wfa.application.payloads import (
 from wfa.application.ports.actions import Action, ActionCatalog, ActionContext, ActionError
 from wfa.application.ports.clock import Entropy
 from wfa.application.redaction import redact_outcome, redacting
-from wfa.application.run_transitions import RunTransitions, holds
+from wfa.application.run_transitions import Moved, RunTransitions, holds
 from wfa.application.use_cases.callbacks import CallbackLinks
 from wfa.application.use_cases.secrets import NO_SECRETS, ResolveSecrets
-from wfa.domain.commands import BeginAttempt, CompleteAttempt, ExtendLease, FailAttempt
+from wfa.domain.commands import BeginAttempt, CompleteAttempt, ExtendLease, FailAttempt, Wake
 from wfa.domain.definition import TaskStep
 from wfa.domain.errors import ExpressionError, ExpressionTooCostly, InvalidParams
 from wfa.domain.events import ErrorInfo
 from wfa.domain.expression_cost import DEFAULT_EXPRESSION_BUDGET, Budget
 from wfa.domain.params import convert_params
 from wfa.domain.progress import Job
-from wfa.domain.run import Run
+from wfa.domain.run import AttemptStatus, Run
 from wfa.domain.secrets import Redactor
 
 log = logging.getLogger(__name__)
 
 MAX_CHAINED_STEPS = 50
+# Seconds: a retry due sooner is waited for by the worker that failed it (see _retry_soon).
+HELD_BACKOFF = 0.5
 
 
 class StepOutcome(StrEnum):
@@ -66,8 +69,12 @@ class ExecuteStep:
         max_output_depth: int = DEFAULT_MAX_JSON_DEPTH,
         expression_budget: int = DEFAULT_EXPRESSION_BUDGET,
         callbacks: CallbackLinks | None = None,
+        max_held_backoff: float = 0.0,
     ) -> None:
+        """``max_held_backoff``: hold retries due sooner than this (off by default: an
+        engine on virtual time must not wait in real time)."""
         self._transitions = transitions
+        self._max_held_backoff = max_held_backoff
         self._callbacks = callbacks
         self._expression_budget = expression_budget
         self._secrets = secrets
@@ -111,10 +118,32 @@ class ExecuteStep:
             if first is None:
                 succeeded = isinstance(outcome, CompleteAttempt)
                 first = StepOutcome.SUCCEEDED if succeeded else StepOutcome.FAILED
+            if moved.claimed is None and claim_next:
+                moved = await self._retry_soon(moved)
             if moved.claimed is None:
                 break
             run, next_job = moved.run, moved.claimed
         return first or StepOutcome.IGNORED
+
+    async def _retry_soon(self, moved: Moved) -> Moved:
+        """Take the run's retry here when its backoff ends in under ``max_held_backoff``.
+
+        Left to the timers, a short backoff ends when the scheduler next looks, which may
+        be a tick later than it is due, then goes through the queue. Waiting here costs a
+        worker slot for under a second; should the worker stop first, the run's timer is
+        still there for the scheduler. Waking it takes one transaction that claims it too.
+        """
+        attempt = moved.run.attempt
+        if moved.run.status.is_terminal or attempt is None:
+            return moved
+        if attempt.status is not AttemptStatus.SCHEDULED:
+            return moved
+        delay = (attempt.due_at - self._transitions.now()).total_seconds()
+        if delay >= self._max_held_backoff:
+            return moved
+        await asyncio.sleep(max(delay, 0.0))
+        wake = Wake(random_fraction=self._entropy.fraction())
+        return await self._transitions.apply(moved.run.id, wake, claim_next=True)
 
     async def _perform_leased(
         self, step: TaskStep, run: Run, job: Job

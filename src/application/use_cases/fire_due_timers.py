@@ -57,5 +57,12 @@ class FireDueTimers:
             await self._transitions.deliver(decision)
         return len(moved)
 
+    async def seconds_to_next(self) -> float | None:
+        """How long until the earliest timer not due yet; None when no run has one."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            at = await uow.runs.next_wake(now)
+        return None if at is None else (at - now).total_seconds()
+
     def _wake(self, _run: Run) -> Wake:
         return Wake(random_fraction=self._entropy.fraction())

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 import psycopg
 import psycopg.errors
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -205,6 +205,11 @@ class SqlRuns:
             # Due runs locked by another scheduler's batch are skipped, not waited for.
             query = query.with_for_update(skip_locked=True)
         return list((await self._db.execute(query)).scalars())
+
+    async def next_wake(self, after: datetime) -> datetime | None:
+        query = select(func.min(runs.c.wake_at)).where(runs.c.wake_at > after)
+        found: datetime | None = (await self._db.execute(query)).scalar_one()
+        return found
 
     async def prune(self, finished_before: datetime | None, keep: int | None, limit: int) -> int:
         """Delete up to ``limit`` finished runs (with their history) that retention lets go.
