@@ -92,4 +92,9 @@ def table(report: dict[str, Any]) -> str:
                 lines.append(
                     f"{scenario:<10} {mode:<9} {figure:<16} {shown:>28}  {target:<9} {verdict}"
                 )
+    for workers, result in report.get("scaling", {}).items():
+        lines.append(
+            f"webhook-1 postgres with {workers}: {result['runs_per_s']} runs/s, "
+            f"cores {_shown('cpu_cores', result['cpu_cores'])}"
+        )
     return "\n".join(lines)

@@ -69,13 +69,19 @@ def empty(url: str) -> None:
     print(f"PostgreSQL {server}: emptied", file=sys.stderr)
 
 
-async def run_mode(mode: str, names: list[str], quick: bool, urls: dict[str, str]) -> dict:
+async def run_mode(
+    mode: str, names: list[str], quick: bool, urls: dict[str, str], workers: int = 2
+) -> dict:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as name:
         if mode == "postgres":
             await asyncio.to_thread(empty, urls["database"])
         async with started(
-            mode, Path(name), database_url=urls.get("database", ""), redis_url=urls.get("redis", "")
+            mode,
+            Path(name),
+            database_url=urls.get("database", ""),
+            redis_url=urls.get("redis", ""),
+            workers=workers,
         ) as stack:
             store = Store(stack.database_url)
             client = client_for(stack)
@@ -100,6 +106,9 @@ async def main() -> None:
     parser.add_argument("--modes", default="embedded,postgres")
     parser.add_argument("--only", default=",".join(SCENARIOS))
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--scale", default="", help="also webhook-1 on PostgreSQL with these worker counts: 1,2,4"
+    )
     args = parser.parse_args()
     urls = {
         "database": os.environ.get("WFA_BENCH_DATABASE_URL")
@@ -120,6 +129,13 @@ async def main() -> None:
         for name, result in (await run_mode(mode, list(scenarios), args.quick, urls)).items():
             scenarios[name][mode] = result
     report["scenarios"] = with_ratios(scenarios, report["baseline"].get("pg_write_tps"))
+    if args.scale and "postgres" in modes:
+        report["scaling"] = {
+            f"{count} workers": (
+                await run_mode("postgres", ["webhook-1"], args.quick, urls, workers=int(count))
+            )["webhook-1"]
+            for count in args.scale.split(",")
+        }
     report["seconds"] = round(time.monotonic() - began, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
