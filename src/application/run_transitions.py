@@ -75,6 +75,7 @@ class RunTransitions:
         *,
         claim_next: bool = False,
         guard: Guard | None = None,
+        known: Run | None = None,
     ) -> Moved:
         """Decide ``command`` on the run and commit it; raise NotFound for an unknown run.
 
@@ -82,11 +83,15 @@ class RunTransitions:
         transaction instead of being queued: the steady path costs one transaction a step.
         ``guard`` is asked first, in the same transaction; when it says no, nothing is decided
         (an ignored decision comes back), as for a request seen before under its key.
+        ``known`` is the run as the caller last stored it: the first decision is taken on it
+        without reading the run again, and the write's ``seq`` check tells whether it was
+        still current (if not, the run is read and the command decided again).
         """
         for _ in range(MAX_CONFLICT_RETRIES):
             try:
-                moved = await self._apply_once(run_id, command, claim_next, guard)
+                moved = await self._apply_once(run_id, command, claim_next, guard, known)
             except ConcurrencyConflict as conflict:
+                known = None
                 # Rare by design (a run's writers queue on its row where they can): each one
                 # is worth seeing, and the benchmarks count them.
                 log.info(
@@ -103,9 +108,10 @@ class RunTransitions:
         command: Callable[[Run], RunCommand] | RunCommand,
         claim_next: bool,
         guard: Guard | None,
+        known: Run | None = None,
     ) -> Moved:
         async with self._uow() as uow:
-            run = await uow.runs.get(run_id)
+            run = known if known is not None else await uow.runs.get(run_id)
             if run is None:
                 raise NotFound("run", run_id)
             if guard is not None and not await guard(uow, run):

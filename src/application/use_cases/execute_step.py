@@ -107,8 +107,11 @@ class ExecuteStep:
                 outcome = await self._perform_leased(step, run, next_job)
                 claim_next = chained + 1 < MAX_CHAINED_STEPS
                 try:
+                    # Decided on the state this worker stored at the claim: no read, and a
+                    # change since (a signal, a cancel, a lease extension) fails the write's
+                    # seq check and is read then.
                     moved = await self._transitions.apply(
-                        next_job.run_id, outcome, claim_next=claim_next
+                        next_job.run_id, outcome, claim_next=claim_next, known=run
                     )
                 except StoreRefused as refused:  # the outcome itself: it would fail again
                     outcome = self._unstorable(next_job, refused)

@@ -106,6 +106,14 @@ JOIN workflows w ON w.id = v.workflow_id AND w.latest_version = v.version
 WHERE v.workflow_id = %s AND w.deleted_at IS NULL
 """
 
+_WEBHOOK_WORKFLOW = """
+SELECT w.id, v.version, v.definition::text, v.created_at
+FROM webhook_routes r
+JOIN workflows w ON w.id = r.workflow_id AND w.deleted_at IS NULL
+JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.latest_version
+WHERE r.path = %s
+"""
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -161,9 +169,17 @@ async def read_latest_workflow(
     """The latest version of a live workflow: what every start reads."""
     cursor = await connection.execute(_LATEST_WORKFLOW, (workflow_id,), prepare=True)
     row = await cursor.fetchone()
-    if row is None:
-        return None
-    version, definition, created_at = row
+    return None if row is None else _workflow(workflow_id, *row)
+
+
+async def read_webhook_workflow(connection: AsyncConnection[Any], path: str) -> Workflow | None:
+    """The latest version of the live workflow whose webhook is ``path``: every webhook's."""
+    cursor = await connection.execute(_WEBHOOK_WORKFLOW, (path,), prepare=True)
+    row = await cursor.fetchone()
+    return None if row is None else _workflow(*row)
+
+
+def _workflow(workflow_id: str, version: int, definition: str, created_at: Any) -> Workflow:
     return Workflow(
         id=workflow_id,
         version=version,

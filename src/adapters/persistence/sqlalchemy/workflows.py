@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
     driver_of,
     read_latest_workflow,
+    read_webhook_workflow,
 )
 from wfa.adapters.persistence.sqlalchemy.tables import (
     event_triggers,
@@ -109,6 +110,8 @@ class SqlWorkflows:
         return True
 
     async def by_webhook(self, path: str) -> Workflow | None:
+        if self._dialect == "postgresql":
+            return await read_webhook_workflow(await driver_of(self._db), path)
         query = _latest_versions().join(
             webhook_routes,
             and_(webhook_routes.c.workflow_id == workflows.c.id, webhook_routes.c.path == path),
