@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from wfa.adapters.persistence.sqlalchemy.pool_health import IDLE_BEFORE_PING, ping_when_idle
 from wfa.adapters.persistence.sqlalchemy.sqlite_file import make_private
 from wfa.adapters.persistence.sqlalchemy.unit_of_work import SqlUnitOfWork
 
@@ -24,7 +25,14 @@ def _to_json(value: Any) -> str:
 class Database:
     """Owns the engine; ``unit_of_work()`` opens one transaction on it."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        idle_before_ping: float = IDLE_BEFORE_PING,
+    ) -> None:
         parsed = make_url(url)
         self.url = url
         self.dialect = parsed.get_backend_name()
@@ -32,13 +40,15 @@ class Database:
         if self.dialect == "postgresql":
             # Connections past pool_size are closed on return: a pool smaller than the work
             # in flight opens and closes a connection per transaction (half the throughput).
-            options |= {"pool_size": pool_size, "max_overflow": 10, "pool_pre_ping": True}
+            options |= {"pool_size": pool_size, "max_overflow": 10}
         self.engine: AsyncEngine = create_async_engine(
             parsed,
             json_serializer=_to_json,
             json_deserializer=msgspec.json.decode,
             **options,
         )
+        if self.dialect == "postgresql":
+            ping_when_idle(self.engine, idle_before_ping)
         # SQLite takes one writer at a time: this process's transactions queue for it here.
         self._turn = asyncio.Lock() if self.dialect == "sqlite" else None
         if self.dialect == "sqlite":
