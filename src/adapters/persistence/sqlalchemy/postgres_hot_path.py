@@ -17,8 +17,9 @@ import msgspec
 from psycopg import AsyncConnection
 from sqlalchemy.ext.asyncio import AsyncConnection as SqlConnection
 
+from wfa.adapters.persistence.sqlalchemy.run_columns import family_columns, signal_key
 from wfa.domain.definition import Definition
-from wfa.domain.events import Event, SignalReceived, event_type
+from wfa.domain.events import Event, event_type
 from wfa.domain.run import Run
 from wfa.domain.workflow import Workflow
 
@@ -148,11 +149,6 @@ def _event_row(event: Event, run_id: str | None = None) -> _EventRow:
     )
 
 
-def signal_key(event: Event) -> str | None:
-    """The idempotency key a received signal is stored under (its own column, indexed)."""
-    return event.key if isinstance(event, SignalReceived) else None
-
-
 async def read_run(
     connection: AsyncConnection[Any], run_id: str, for_update: bool = False
 ) -> Run | None:
@@ -274,19 +270,6 @@ async def move_run(
     row = await cursor.fetchone()
     assert row is not None
     return bool(row[0] == 1)
-
-
-def family_columns(run: Run) -> dict[str, Any]:
-    """Where a child run belongs: all None for a run nobody started, and for a sub-workflow
-    started with ``wait: false`` (it lives on its own: listed, pruned and kept as a root)."""
-    link = run.parent if run.parent is not None and run.parent.wait else None
-    return {
-        "parent_run_id": link.run_id if link else None,
-        "parent_step": link.step_id if link else None,
-        "parent_attempt": link.attempt if link else None,
-        "child_index": link.index if link else None,
-        "scope": run.scope,
-    }
 
 
 def _state(run: Run) -> dict[str, Any]:

@@ -14,19 +14,11 @@ from typing import Any
 import msgspec
 import psycopg
 import psycopg.errors
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import Select, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
-    create_run,
-    create_runs,
-    driver_of,
-    family_columns,
-    move_run,
-    read_run,
-    signal_key,
-)
+from wfa.adapters.persistence.sqlalchemy.run_columns import family_columns, signal_key
 from wfa.adapters.persistence.sqlalchemy.tables import run_events, runs
 from wfa.application.errors import (
     ConcurrencyConflict,
@@ -41,28 +33,19 @@ from wfa.domain.run import Run
 
 
 class SqlRuns:
-    def __init__(self, connection: AsyncConnection, dialect: str) -> None:
-        self._db = connection
-        self._dialect = dialect
-        self._driver: Any = None  # psycopg's connection under ours, on PostgreSQL
+    """Runs through SQLAlchemy Core, on any database it speaks (SQLite here).
 
-    async def _postgres(self) -> Any:
-        """The driver's connection on PostgreSQL (the step path's fast lane), else None."""
-        if self._dialect == "postgresql" and self._driver is None:
-            self._driver = await driver_of(self._db)
-        return self._driver
+    ``PostgresRuns`` replaces the statements every start and step sends; the rest is this.
+    """
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
 
     async def add(self, run: Run, events: Sequence[Event]) -> None:
         with _refused_data():
             await self._add(run, events)
 
     async def _add(self, run: Run, events: Sequence[Event]) -> None:
-        if (driver := await self._postgres()) is not None:
-            if not await create_run(driver, run, events):
-                if run.idempotency_key is not None:
-                    raise DuplicateRun(run.workflow_id, run.idempotency_key)
-                raise ConcurrencyConflict(run.id, 0)
-            return
         try:
             async with self._db.begin_nested():
                 await self._db.execute(insert(runs).values(id=run.id, **_new_columns(run)))
@@ -73,19 +56,14 @@ class SqlRuns:
         await self._append(run.id, events)
 
     async def add_many(self, created: Sequence[tuple[Run, Sequence[Event]]]) -> None:
-        with _refused_data(), _conflicts(created[0][0].id if created else "-"):
-            if (driver := await self._postgres()) is not None:
-                for start in range(0, len(created), 500):  # bounded statements
-                    if not await create_runs(driver, created[start : start + 500]):
-                        raise ConcurrencyConflict(created[start][0].id, 0)
-                return
-            for run, events in created:
-                await self._add(run, events)
+        with _refused_data(), conflicts(created[0][0].id if created else "-"):
+            await self._add_many(created)
+
+    async def _add_many(self, created: Sequence[tuple[Run, Sequence[Event]]]) -> None:
+        for run, events in created:
+            await self._add(run, events)
 
     async def get(self, run_id: str, *, for_update: bool = False) -> Run | None:
-        if (driver := await self._postgres()) is not None:
-            with _conflicts(run_id):
-                return await read_run(driver, run_id, for_update)
         # SQLite has one writer at a time: there is nothing to lock a row against.
         row = (await self._db.execute(select(runs.c.state).where(runs.c.id == run_id))).first()
         return None if row is None else msgspec.convert(row.state, Run)
@@ -113,14 +91,10 @@ class SqlRuns:
         return [msgspec.convert(row.state, Run) for row in rows]
 
     async def save(self, run: Run, events: Sequence[Event], expected_seq: int) -> None:
-        with _refused_data(), _conflicts(run.id):
+        with _refused_data(), conflicts(run.id):
             await self._save(run, events, expected_seq)
 
     async def _save(self, run: Run, events: Sequence[Event], expected_seq: int) -> None:
-        if (driver := await self._postgres()) is not None:
-            if not await move_run(driver, run, events, expected_seq):
-                raise ConcurrencyConflict(run.id, expected_seq)
-            return
         result = await self._db.execute(
             update(runs)
             .where(runs.c.id == run.id, runs.c.seq == expected_seq)
@@ -195,16 +169,7 @@ class SqlRuns:
         return RunPage(runs=found, next_cursor=next_cursor)
 
     async def due(self, now: datetime, limit: int) -> list[str]:
-        query = (
-            select(runs.c.id)
-            .where(runs.c.wake_at <= now)
-            .order_by(runs.c.wake_at, runs.c.id)
-            .limit(limit)
-        )
-        if self._dialect == "postgresql":
-            # Due runs locked by another scheduler's batch are skipped, not waited for.
-            query = query.with_for_update(skip_locked=True)
-        return list((await self._db.execute(query)).scalars())
+        return list((await self._db.execute(due_runs(now, limit))).scalars())
 
     async def next_wake(self, after: datetime) -> datetime | None:
         query = select(func.min(runs.c.wake_at)).where(runs.c.wake_at > after)
@@ -237,6 +202,15 @@ class SqlRuns:
             await self._db.execute(delete(run_events).where(run_events.c.run_id.in_(chunk)))
             await self._db.execute(delete(runs).where(runs.c.id.in_(chunk)))
         return roots
+
+
+def due_runs(now: datetime, limit: int) -> Select[Any]:
+    return (
+        select(runs.c.id)
+        .where(runs.c.wake_at <= now)
+        .order_by(runs.c.wake_at, runs.c.id)
+        .limit(limit)
+    )
 
 
 def _columns(run: Run) -> dict[str, Any]:
@@ -273,7 +247,7 @@ def _event_row(run_id: str, event: Event) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _conflicts(run_id: str) -> Iterator[None]:
+def conflicts(run_id: str) -> Iterator[None]:
     """A deadlock the database broke (two transactions taking a parent and a child in
     opposite orders) as TransactionAborted: the loser's transaction is decided again."""
     try:

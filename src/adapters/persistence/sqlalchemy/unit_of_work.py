@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wfa.adapters.persistence.sqlalchemy.api_keys import SqlApiKeys
 from wfa.adapters.persistence.sqlalchemy.notices import SqlNotices
+from wfa.adapters.persistence.sqlalchemy.postgres_runs import PostgresRuns, PostgresWorkflows
 from wfa.adapters.persistence.sqlalchemy.published_events import SqlPublishedEvents
 from wfa.adapters.persistence.sqlalchemy.repositories import SqlRuns
 from wfa.adapters.persistence.sqlalchemy.schedules import SqlSchedules
@@ -51,8 +52,9 @@ class SqlUnitOfWork:
         self._connection = await self._engine.connect()
         if self._dialect == "postgresql":
             await self._connection.begin()
-        self._workflows = SqlWorkflows(self._connection, self._dialect)
-        self._runs = SqlRuns(self._connection, self._dialect)
+        postgres = self._dialect == "postgresql"
+        self._workflows = (PostgresWorkflows if postgres else SqlWorkflows)(self._connection)
+        self._runs = (PostgresRuns if postgres else SqlRuns)(self._connection)
         self._api_keys = SqlApiKeys(self._connection)
         self._schedules = SqlSchedules(self._connection, self._dialect)
         self._secrets = SqlSecrets(self._connection, self._dialect)

@@ -13,11 +13,6 @@ import msgspec
 from sqlalchemy import Select, Text, and_, cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wfa.adapters.persistence.sqlalchemy.postgres_hot_path import (
-    driver_of,
-    read_latest_workflow,
-    read_webhook_workflow,
-)
 from wfa.adapters.persistence.sqlalchemy.tables import (
     event_triggers,
     webhook_routes,
@@ -30,9 +25,11 @@ from wfa.domain.workflow import Workflow
 
 
 class SqlWorkflows:
-    def __init__(self, connection: AsyncConnection, dialect: str = "sqlite") -> None:
+    """Workflows through SQLAlchemy Core; ``PostgresWorkflows`` replaces the reads every
+    start sends."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
-        self._dialect = dialect
         self._routes = SqlWebhookRoutes(connection)
 
     async def add(self, workflow: Workflow) -> None:
@@ -67,8 +64,6 @@ class SqlWorkflows:
             )
 
     async def get(self, workflow_id: str, version: int | None = None) -> Workflow | None:
-        if version is None and self._dialect == "postgresql":
-            return await read_latest_workflow(await driver_of(self._db), workflow_id)
         query = select(
             workflow_versions.c.version,
             workflow_versions.c.definition,
@@ -110,8 +105,6 @@ class SqlWorkflows:
         return True
 
     async def by_webhook(self, path: str) -> Workflow | None:
-        if self._dialect == "postgresql":
-            return await read_webhook_workflow(await driver_of(self._db), path)
         query = _latest_versions().join(
             webhook_routes,
             and_(webhook_routes.c.workflow_id == workflows.c.id, webhook_routes.c.path == path),
