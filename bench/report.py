@@ -36,6 +36,7 @@ SHOWN = (
     "tx_per_step",
     "rss_mb",
     "cpu_cores",
+    "cpu_ms_per_run",
 )
 
 

@@ -15,8 +15,15 @@ from wfa.adapters.persistence.sqlalchemy.published_events import SqlPublishedEve
 from wfa.adapters.persistence.sqlalchemy.repositories import SqlRuns
 from wfa.adapters.persistence.sqlalchemy.schedules import SqlSchedules
 from wfa.adapters.persistence.sqlalchemy.secrets import SqlSecrets
+from wfa.adapters.persistence.sqlalchemy.sqlite_runs import SqliteRuns, SqliteWorkflows
 from wfa.adapters.persistence.sqlalchemy.webhook_deliveries import SqlWebhookDeliveries
 from wfa.adapters.persistence.sqlalchemy.workflows import SqlWorkflows
+
+# Each database's adapter of the statements every start and step sends.
+_REPOSITORIES: dict[str, tuple[type[SqlWorkflows], type[SqlRuns]]] = {
+    "postgresql": (PostgresWorkflows, PostgresRuns),
+    "sqlite": (SqliteWorkflows, SqliteRuns),
+}
 
 # As long as SQLite's own busy timeout: past it a transaction would have failed anyway.
 TURN_TIMEOUT_SECONDS = 10.0
@@ -48,13 +55,13 @@ class SqlUnitOfWork:
     async def _open(self) -> None:
         # The connection begins its transaction with its first statement (autobegin). On
         # PostgreSQL it is begun now, so that statements sent to the driver directly (the
-        # hot path) are committed with it.
+        # hot path) are committed with it; SQLite's hot path begins it before its first one.
         self._connection = await self._engine.connect()
         if self._dialect == "postgresql":
             await self._connection.begin()
-        postgres = self._dialect == "postgresql"
-        self._workflows = (PostgresWorkflows if postgres else SqlWorkflows)(self._connection)
-        self._runs = (PostgresRuns if postgres else SqlRuns)(self._connection)
+        workflows, runs = _REPOSITORIES.get(self._dialect, (SqlWorkflows, SqlRuns))
+        self._workflows = workflows(self._connection)
+        self._runs = runs(self._connection)
         self._api_keys = SqlApiKeys(self._connection)
         self._schedules = SqlSchedules(self._connection, self._dialect)
         self._secrets = SqlSecrets(self._connection, self._dialect)

@@ -1,6 +1,6 @@
-"""What the PostgreSQL adapter's prepared statements write reads back identically through
-the SQLAlchemy statements of the generic repositories, and the other way round: rows,
-columns and decoded values alike."""
+"""What each database's hot path (PostgreSQL's prepared statements, SQLite's statements
+handed to the driver) writes reads back identically through the SQLAlchemy statements of
+the generic repositories, and the other way round: rows, columns and decoded values alike."""
 
 from __future__ import annotations
 
@@ -10,17 +10,32 @@ import msgspec
 import pytest
 from sqlalchemy import select
 
-from tests.integration.test_repository_contract import DEFINITION, T0, new_run, workflow
+from tests.integration.test_repository_contract import DEFINITION, T0, new_run
 from wfa.adapters.persistence.sqlalchemy.postgres_runs import PostgresRuns, PostgresWorkflows
 from wfa.adapters.persistence.sqlalchemy.repositories import SqlRuns
+from wfa.adapters.persistence.sqlalchemy.sqlite_runs import SqliteRuns, SqliteWorkflows
 from wfa.adapters.persistence.sqlalchemy.tables import run_events, runs
 from wfa.adapters.persistence.sqlalchemy.workflows import SqlWorkflows
 from wfa.domain import machine
 from wfa.domain.commands import BeginAttempt, SendSignal
 from wfa.domain.events import ParentLink
 from wfa.domain.run import Run
+from wfa.domain.validation import parse_definition
+from wfa.domain.workflow import Workflow
 
-PATHS = {"prepared": PostgresRuns, "sqlalchemy": SqlRuns}
+HOT = {"postgres": (PostgresRuns, PostgresWorkflows), "sqlite": (SqliteRuns, SqliteWorkflows)}
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def database(request: pytest.FixtureRequest) -> Any:
+    return request.getfixturevalue(f"{request.param}_database")
+
+
+def paths(database: Any) -> dict[str, Any]:
+    return {
+        "prepared": HOT[database.dialect.replace("postgresql", "postgres")][0],
+        "sqlalchemy": SqlRuns,
+    }
 
 
 def child_run(run_id: str, key: str, wf: str = "wf-1") -> tuple[Run, list[Any]]:
@@ -47,9 +62,10 @@ async def row_of(connection: Any, run_id: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("writer", "reader"), [("prepared", "sqlalchemy"), ("sqlalchemy", "prepared")]
 )
-async def test_a_run_written_one_way_reads_back_the_other_way(postgres_database, writer, reader):
+async def test_a_run_written_one_way_reads_back_the_other_way(database, writer, reader):
+    PATHS = paths(database)
     run, events = child_run(f"by-{writer}", key=f"key-by-{writer}")
-    async with postgres_database.engine.connect() as connection:
+    async with database.engine.connect() as connection:
         await connection.begin()
         await PATHS[writer](connection).add(run, events)
         claimed = machine.decide(DEFINITION, run, BeginAttempt(step_id="a", attempt=1), T0)
@@ -68,11 +84,11 @@ async def test_a_run_written_one_way_reads_back_the_other_way(postgres_database,
         await connection.rollback()
 
 
-async def test_both_ways_write_the_same_rows(postgres_database):
+async def test_both_ways_write_the_same_rows(database):
     written = {}
-    async with postgres_database.engine.connect() as connection:
+    async with database.engine.connect() as connection:
         await connection.begin()
-        for name, repository in PATHS.items():
+        for name, repository in paths(database).items():
             run, events = child_run(name, key="same-key", wf=name)
             await repository(connection).add(run, events)
             claimed = machine.decide(DEFINITION, run, BeginAttempt(step_id="a", attempt=1), T0)
@@ -90,11 +106,22 @@ async def test_both_ways_write_the_same_rows(postgres_database):
     assert prepared == generic
 
 
-async def test_a_workflow_reads_the_same_both_ways(postgres_database):
-    async with postgres_database.engine.connect() as connection:
+async def test_a_workflow_reads_the_same_both_ways(database):
+    hot = HOT[database.dialect.replace("postgresql", "postgres")][1]
+    async with database.engine.connect() as connection:
         await connection.begin()
-        stored = workflow("wf-hooked")
+        hooked = parse_definition(
+            {
+                "name": "hooked",
+                "trigger": {"type": "webhook", "path": "orders/new"},
+                "steps": [{"id": "a", "type": "task", "action": "noop"}],
+            }
+        )
+        stored = Workflow(id="wf-hooked", version=1, definition=hooked, created_at=T0)
         await SqlWorkflows(connection).add(stored)
-        for repository in (SqlWorkflows(connection), PostgresWorkflows(connection)):
+        for repository in (SqlWorkflows(connection), hot(connection)):
             assert await repository.get("wf-hooked") == stored
+            assert await repository.get("wf-hooked", 1) == stored
+            assert await repository.by_webhook("orders/new") == stored
+            assert await repository.by_webhook("orders/old") is None
         await connection.rollback()
