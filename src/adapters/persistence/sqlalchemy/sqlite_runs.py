@@ -105,8 +105,12 @@ async def _driver(connection: AsyncConnection) -> Any:
 
 
 class SqliteRuns(SqlRuns):
+    _known_driver: Any = None  # aiosqlite's connection, once this transaction is begun
+
     async def _driver(self) -> Any:
-        return await _driver(self._db)
+        if self._known_driver is None or not self._db.in_transaction():
+            self._known_driver = await _driver(self._db)
+        return self._known_driver
 
     async def _add(self, run: Run, events: Sequence[Event]) -> None:
         driver = await self._driver()
