@@ -21,6 +21,7 @@ TARGETS: dict[tuple[str, str, str], tuple[Callable[[Any, Any], bool], float]] = 
     ("timers", "*", "lateness_p99_ms"): (_BELOW, 100),
     ("*", "postgres", "tx_per_step"): (_AT_MOST, 2),
     ("*", "*", "rss_mb"): (_BELOW, 150),
+    ("*", "*", "not_succeeded"): (_AT_MOST, 0),
 }
 SHOWN = (
     "runs_per_s",
@@ -37,6 +38,7 @@ SHOWN = (
     "rss_mb",
     "cpu_cores",
     "cpu_ms_per_run",
+    "not_succeeded",
 )
 
 

@@ -73,6 +73,9 @@ async def measured(stack: Stack, store: Store, body: Callable[[], Awaitable[Resu
         for name in cpu_after
     }
     run_ids: list[str] = result.pop("run_ids")
+    ended = await asyncio.to_thread(store.ended, run_ids)
+    # Every run a scenario starts is meant to succeed: a figure over failed runs says nothing.
+    result["not_succeeded"] = sum(1 for _, _, status in ended.values() if status != "succeeded")
     steps = len(await asyncio.to_thread(store.events, run_ids, ENDED_STEPS))
     steps += result.pop("other_steps", 0)
     result["steps"] = steps

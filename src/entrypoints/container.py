@@ -27,6 +27,7 @@ from wfa.adapters.observability.run_log import RunLogPublisher
 from wfa.adapters.persistence.sqlalchemy.database import Database
 from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.adapters.queue.taskiq_redis import TaskiqJobQueue, make_broker
+from wfa.application.grouped_transitions import GroupedTransitions
 from wfa.application.run_transitions import RunTransitions
 from wfa.application.use_cases.api_keys import (
     AuthenticateApiKey,
@@ -140,6 +141,8 @@ class Container(containers.DeclarativeContainer):
         settings=engine_settings,
         max_output_bytes=settings.provided.max_payload_bytes,
     )
+    # A worker's claims and outcomes, committed together when they come at once.
+    grouped_transitions = providers.Singleton(GroupedTransitions, transitions, unit_of_work)
 
     # Built when first asked for: on SQLite without WFA_SECRET_KEY that makes the key file.
     secret_cipher = providers.Singleton(make_cipher, settings)
@@ -210,6 +213,7 @@ class Container(containers.DeclarativeContainer):
         expression_budget=settings.provided.expression_budget,
         callbacks=callback_links,
         max_held_backoff=HELD_BACKOFF,
+        moves=grouped_transitions,
     )
     fire_due_timers = providers.Singleton(FireDueTimers, unit_of_work, transitions, clock, entropy)
     fire_schedules = providers.Singleton(

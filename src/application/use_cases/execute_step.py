@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -35,7 +36,14 @@ from wfa.application.redaction import redact_outcome, redacting
 from wfa.application.run_transitions import Moved, RunTransitions, holds
 from wfa.application.use_cases.callbacks import CallbackLinks
 from wfa.application.use_cases.secrets import NO_SECRETS, ResolveSecrets
-from wfa.domain.commands import BeginAttempt, CompleteAttempt, ExtendLease, FailAttempt, Wake
+from wfa.domain.commands import (
+    BeginAttempt,
+    CompleteAttempt,
+    ExtendLease,
+    FailAttempt,
+    RunCommand,
+    Wake,
+)
 from wfa.domain.definition import TaskStep
 from wfa.domain.errors import ExpressionError, ExpressionTooCostly, InvalidParams
 from wfa.domain.events import ErrorInfo
@@ -50,6 +58,19 @@ log = logging.getLogger(__name__)
 MAX_CHAINED_STEPS = 50
 # Seconds: a retry due sooner is waited for by the worker that failed it (see _retry_soon).
 HELD_BACKOFF = 0.5
+
+
+class Moves(Protocol):
+    """Where a worker's claims and outcomes are applied: ``RunTransitions`` or a group."""
+
+    async def apply(
+        self,
+        run_id: str,
+        command: Callable[[Run], RunCommand] | RunCommand,
+        *,
+        claim_next: bool = False,
+        known: Run | None = None,
+    ) -> Moved: ...
 
 
 class StepOutcome(StrEnum):
@@ -70,10 +91,13 @@ class ExecuteStep:
         expression_budget: int = DEFAULT_EXPRESSION_BUDGET,
         callbacks: CallbackLinks | None = None,
         max_held_backoff: float = 0.0,
+        moves: Moves | None = None,
     ) -> None:
         """``max_held_backoff``: hold retries due sooner than this (off by default: an
-        engine on virtual time must not wait in real time)."""
+        engine on virtual time must not wait in real time). ``moves``: what claims and
+        outcomes go through (a worker's ``GroupedTransitions``; else ``transitions``)."""
         self._transitions = transitions
+        self._moves: Moves = moves or transitions
         self._max_held_backoff = max_held_backoff
         self._callbacks = callbacks
         self._expression_budget = expression_budget
@@ -84,7 +108,7 @@ class ExecuteStep:
 
     async def execute(self, job: Job) -> StepOutcome:
         try:
-            claimed = await self._transitions.apply(
+            claimed = await self._moves.apply(
                 job.run_id, BeginAttempt(step_id=job.step_id, attempt=job.attempt)
             )
         except NotFound:
@@ -110,14 +134,12 @@ class ExecuteStep:
                     # Decided on the state this worker stored at the claim: no read, and a
                     # change since (a signal, a cancel, a lease extension) fails the write's
                     # seq check and is read then.
-                    moved = await self._transitions.apply(
+                    moved = await self._moves.apply(
                         next_job.run_id, outcome, claim_next=claim_next, known=run
                     )
                 except StoreRefused as refused:  # the outcome itself: it would fail again
                     outcome = self._unstorable(next_job, refused)
-                    moved = await self._transitions.apply(
-                        next_job.run_id, outcome, claim_next=claim_next
-                    )
+                    moved = await self._moves.apply(next_job.run_id, outcome, claim_next=claim_next)
             if first is None:
                 succeeded = isinstance(outcome, CompleteAttempt)
                 first = StepOutcome.SUCCEEDED if succeeded else StepOutcome.FAILED
@@ -146,7 +168,7 @@ class ExecuteStep:
             return moved
         await asyncio.sleep(max(delay, 0.0))
         wake = Wake(random_fraction=self._entropy.fraction())
-        return await self._transitions.apply(moved.run.id, wake, claim_next=True)
+        return await self._moves.apply(moved.run.id, wake, claim_next=True)
 
     async def _perform_leased(
         self, step: TaskStep, run: Run, job: Job
