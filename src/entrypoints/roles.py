@@ -15,7 +15,7 @@ from datetime import timedelta
 from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.application.use_cases.events import HandleEvents
 from wfa.application.use_cases.execute_step import ExecuteStep
-from wfa.application.use_cases.fire_due_timers import FireDueTimers
+from wfa.application.use_cases.fire_due_timers import CLOCK_SLACK, FireDueTimers
 from wfa.application.use_cases.fire_schedules import FireSchedules
 from wfa.application.use_cases.notices import SendNotices
 from wfa.application.use_cases.prune_runs import PruneRuns, Retention
@@ -70,9 +70,11 @@ class Scheduler:
     """Fires due timers as they fall due, and every ``interval`` seconds fires schedules and
     handles published events; applies retention hourly.
 
-    Between ticks it sleeps until the earliest timer (at most ``interval``, at least
-    ``MIN_GAP``): a retry's backoff or a wait ends on time, not up to a tick late, and a
-    busy stream of timers costs at most ``1 / MIN_GAP`` batches a second.
+    Between looks it sleeps until the earliest timer still to come (found in the same
+    transaction as the due ones, at the same instant, so that none falls between), at most
+    until the next tick: a wait or a retry's backoff ends on time, not up to a tick late.
+    Looks are at least ``MIN_GAP`` apart, so a dense stream of timers costs at most
+    ``1 / MIN_GAP`` transactions a second.
     """
 
     def __init__(
@@ -116,17 +118,21 @@ class Scheduler:
                 next_outbox = loop.time() + OUTBOX_EVERY
                 await self._handle_outbox()
             pause = self._interval
+            looked_at = loop.time()
             try:
-                while await self._fire.execute(TIMER_BATCH) >= TIMER_BATCH:
+                while (look := await self._fire.look(TIMER_BATCH)).moved >= TIMER_BATCH:
                     pass  # a full batch: more may be due right now
                 if self._retention.enabled and loop.time() >= next_prune:
                     next_prune = loop.time() + self._prune_every
                     pruned = await self._prune.execute(self._retention)
                     if pruned:
                         log.info("retention pruned %d finished runs", pruned)
-                soonest = await self._fire.seconds_to_next()
-                if soonest is not None:
-                    pause = max(MIN_GAP, min(soonest, next_tick - loop.time()))
+                until_tick = next_tick - loop.time()
+                if look.next_at is not None:
+                    until_due = self._fire.seconds_until(look.next_at) + CLOCK_SLACK
+                    until_tick = min(until_tick, until_due)
+                # At most one look every MIN_GAP, however dense the timers.
+                pause = max(until_tick, looked_at + MIN_GAP - loop.time(), 0.0)
             except Exception:  # the database may be briefly away; try again next tick
                 log.exception("the scheduler tick failed")
             with contextlib.suppress(TimeoutError):

@@ -35,6 +35,7 @@ from wfa.application.ports.clock import Entropy
 from wfa.application.redaction import redact_outcome, redacting
 from wfa.application.run_transitions import Moved, RunTransitions, holds
 from wfa.application.use_cases.callbacks import CallbackLinks
+from wfa.application.use_cases.fire_due_timers import CLOCK_SLACK
 from wfa.application.use_cases.secrets import NO_SECRETS, ResolveSecrets
 from wfa.domain.commands import (
     BeginAttempt,
@@ -166,7 +167,7 @@ class ExecuteStep:
         delay = (attempt.due_at - self._transitions.now()).total_seconds()
         if delay >= self._max_held_backoff:
             return moved
-        await asyncio.sleep(max(delay, 0.0))
+        await asyncio.sleep(max(delay, 0.0) + CLOCK_SLACK)  # due when it looks, not a hair before
         wake = Wake(random_fraction=self._entropy.fraction())
         return await self._moves.apply(moved.run.id, wake, claim_next=True)
 

@@ -8,6 +8,9 @@ never wake the same run twice; the runs' ``seq`` guards every other writer.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+
+import msgspec
 
 from wfa.application.errors import ConcurrencyConflict, NotFound, TransactionAborted
 from wfa.application.ports.clock import Clock, Entropy
@@ -19,6 +22,15 @@ from wfa.domain.progress import Decision
 from wfa.domain.run import Run
 
 log = logging.getLogger(__name__)
+
+# Event loops may wake a timer a little early (uvloop's resolution is a millisecond): who
+# sleeps until something is due sleeps this much longer, so that it is due when they look.
+CLOCK_SLACK = 0.002
+
+
+class Look(msgspec.Struct, frozen=True):
+    moved: int
+    next_at: datetime | None  # the earliest timer not due at the look; None: no run has one
 
 
 class FireDueTimers:
@@ -34,9 +46,15 @@ class FireDueTimers:
 
     async def execute(self, limit: int = 100) -> int:
         """Wake up to ``limit`` due runs; return how many of them moved."""
+        return (await self.look(limit)).moved
+
+    async def look(self, limit: int = 100) -> Look:
+        """Wake up to ``limit`` due runs, and say when the earliest timer still to come is
+        due: both at one ``now`` in one transaction, so that no timer falls between them."""
         moved: list[Decision] = []
+        now = self._clock.now()
         async with self._uow() as uow:
-            for run_id in await uow.runs.due(self._clock.now(), limit):
+            for run_id in await uow.runs.due(now, limit):
                 run = await uow.runs.get(run_id)
                 if run is None:
                     continue
@@ -51,18 +69,15 @@ class FireDueTimers:
                     continue
                 if not result.decision.ignored:
                     moved.append(result.decision)
+            next_at = await uow.runs.next_wake(now)
             if moved:
                 await uow.commit()
         for decision in moved:
             await self._transitions.deliver(decision)
-        return len(moved)
+        return Look(moved=len(moved), next_at=next_at)
 
-    async def seconds_to_next(self) -> float | None:
-        """How long until the earliest timer not due yet; None when no run has one."""
-        now = self._clock.now()
-        async with self._uow() as uow:
-            at = await uow.runs.next_wake(now)
-        return None if at is None else (at - now).total_seconds()
+    def seconds_until(self, at: datetime) -> float:
+        return (at - self._clock.now()).total_seconds()
 
     def _wake(self, _run: Run) -> Wake:
         return Wake(random_fraction=self._entropy.fraction())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from typing import Any
 
 from tests.recording import RecordingJobQueue
@@ -9,6 +11,7 @@ from tests.unit.application.conftest import Scripted, flaky, task, workflow
 from wfa.adapters.actions.builtin import builtin_actions
 from wfa.adapters.actions.catalog import ActionRegistry
 from wfa.adapters.clock import SystemClock
+from wfa.application.use_cases import execute_step
 from wfa.application.use_cases.execute_step import ExecuteStep
 from wfa.domain.events import AttemptStarted
 from wfa.domain.run import AttemptStatus, RunStatus
@@ -49,3 +52,32 @@ async def test_without_holding_the_retry_is_left_to_the_timers(uow_factory):
     assert run.status is RunStatus.WAITING  # its backoff
     assert run.attempt is not None
     assert run.attempt.status is AttemptStatus.SCHEDULED
+
+
+async def test_a_look_names_the_next_timer_at_the_instant_it_fired_the_due_ones(uow_factory):
+    engine = LocalEngine.virtual(unit_of_work=uow_factory)
+    flow = await engine.add_workflow(
+        workflow({"id": "pause", "type": "wait", "seconds": 1}, task("after"))
+    )
+    run_id = await engine.start(flow.id)
+    until = (await engine.get_run.execute(run_id)).run.wake_at
+    assert until is not None
+    engine.clock.set(until - timedelta(microseconds=500))  # a hair before: an early wake
+    look = await engine.fire_due_timers.look()
+    assert (look.moved, look.next_at) == (0, until)  # not fired, and named: no gap between
+    engine.clock.set(until)
+    assert (await engine.fire_due_timers.look()).moved == 1
+
+
+async def test_a_hold_that_wakes_a_little_early_still_takes_its_retry(uow_factory, monkeypatch):
+    real_sleep = asyncio.sleep
+
+    async def early(delay: float) -> None:  # as uvloop may: its timers have 1 ms resolution
+        await real_sleep(max(0.0, delay - 0.0015))
+
+    monkeypatch.setattr(execute_step.asyncio, "sleep", early)
+    engine, worker, run_id = await started(uow_factory, held=0.5)
+    job = engine.queue.take()
+    assert job is not None
+    await worker.execute(job)
+    assert (await engine.get_run.execute(run_id)).run.status is RunStatus.SUCCEEDED

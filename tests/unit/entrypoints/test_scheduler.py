@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from wfa.application.use_cases.fire_due_timers import Look
 from wfa.application.use_cases.prune_runs import Retention
 from wfa.entrypoints.roles import Scheduler
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 class TimerSpy:
@@ -17,14 +21,15 @@ class TimerSpy:
         self.looked = asyncio.Event()
         self._next = seconds_to_next
 
-    async def execute(self, limit: int) -> int:
+    async def look(self, limit: int) -> Look:
         self.looks += 1
         if self.looks >= 3:
             self.looked.set()
-        return 0
+        at = None if self._next is None else NOW + timedelta(seconds=self._next)
+        return Look(moved=0, next_at=at)
 
-    async def seconds_to_next(self) -> float | None:
-        return self._next
+    def seconds_until(self, at: datetime) -> float:
+        return (at - NOW).total_seconds()
 
 
 def scheduler(timers: TimerSpy, interval: float) -> Scheduler:
