@@ -68,7 +68,8 @@ def _verdict(scenario: str, mode: str, figure: str, value: Any) -> tuple[str, st
     if figure == "rss_mb":
         value = max(value.values())
     met = compare(value, target)
-    return f"{_SIGN[compare]} {target:g}", "met" if met else f"gap {value / target:.2f}x"
+    gap = f"gap {value / target:.2f}x" if target else f"missed: {value:g}"
+    return f"{_SIGN[compare]} {target:g}", "met" if met else gap
 
 
 def _shown(figure: str, value: Any) -> str:

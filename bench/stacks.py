@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import redis
 
 from wfa.adapters.secrets.fernet import generate_key
@@ -55,20 +56,30 @@ class Stack:
         return {role: _status_kb(pid, "VmHWM") / 1024 for role, pid in self.processes.items()}
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time used so far by each role, by PostgreSQL and Redis (all their processes on
-        this machine) and by this load generator: where a scenario's two cores went."""
+        """CPU time used so far by each role, by PostgreSQL (the backends connected to this
+        stack's database and the server's own processes: WAL writer, checkpointer, ...), by
+        Redis (its server, whoever else uses it) and by this load generator: where a
+        scenario's two cores went. A backend that exits takes its count with it."""
         used = {role: _cpu_of(pid) for role, pid in self.processes.items()}
-        used["postgres"] = used["redis"] = 0.0
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    name = (entry / "comm").read_text().strip()
-                    if name in ("postgres", "redis-server"):
-                        used[name.split("-")[0]] += _cpu_of(int(entry.name))
-                except (OSError, ValueError):
-                    continue  # it ended while being read
+        used["postgres"] = sum(map(_cpu_or_zero, self._postgres_pids()))
+        used["redis"] = sum(
+            _cpu_or_zero(int(entry.name))
+            for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and _comm(entry) == "redis-server"
+        )
         used["load"] = _cpu_of(os.getpid())
         return used
+
+    def _postgres_pids(self) -> list[int]:
+        if self.mode == "embedded":
+            return []
+        conninfo = self.database_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            rows = connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                "(datname = current_database() OR backend_type <> 'client backend')"
+            ).fetchall()
+        return [row[0] for row in rows]
 
     def log_count(self, text: str) -> int:
         return sum(log.read_text(errors="replace").count(text) for log in self.logs)
@@ -78,6 +89,20 @@ def _cpu_of(pid: int) -> float:
     """User and system CPU seconds of a process, its exited children not counted."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_or_zero(pid: int) -> float:
+    try:
+        return _cpu_of(pid)
+    except (OSError, ValueError, IndexError):
+        return 0.0  # it ended while being read
+
+
+def _comm(entry: Path) -> str:
+    try:
+        return (entry / "comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def _status_kb(pid: int, field: str) -> int:

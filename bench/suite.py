@@ -116,6 +116,8 @@ async def main() -> None:
         "redis": os.environ.get("WFA_BENCH_REDIS_URL") or os.environ.get("WFA_TEST_REDIS_URL", ""),
     }
     modes = args.modes.split(",")
+    if args.scale and "postgres" not in modes:
+        print("--scale runs on PostgreSQL: add it to --modes", file=sys.stderr)
     if not (urls["database"] and urls["redis"]) and "postgres" in modes:
         print("no PostgreSQL or Redis given: the embedded stack only", file=sys.stderr)
         modes.remove("postgres")
