@@ -298,7 +298,7 @@ async def long_run(stack: Stack, store: Store, client: Client, quick: bool) -> R
         "step_ms_at_end": ms(late),
         "ratio": round(late / early, 2),
         "run_ids": ids,
-        "expected_status": "failed",  # history.too_long, after its last step
+        "expected_status": "failed",  # run.history_limit, after its last step
     }
 
 
