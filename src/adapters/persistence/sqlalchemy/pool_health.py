@@ -3,10 +3,15 @@
 SQLAlchemy's ``pool_pre_ping`` sends a round trip before every transaction: a tenth of the
 CPU of a webhook-to-done run, summed over the API, the workers and PostgreSQL. What it
 guards against is a connection the server dropped while it sat in the pool (a restart, an
-idle timeout on the way): under load a connection goes back out within milliseconds, and
-one dropped that fast fails its transaction like any other lost connection, after which
-SQLAlchemy renews the whole pool. So the check is kept for connections idle longer than
-``idle_before_ping`` seconds; one that fails it is replaced before anyone uses it.
+idle timeout on the way): under load a connection goes back out within milliseconds. So
+the check is kept for connections idle longer than ``idle_before_ping`` seconds; one that
+fails it is replaced before anyone uses it.
+
+The price, after a database restart or failover: a connection back from work less than
+that long ago fails its next transaction, like one in use at the restart, and SQLAlchemy
+then renews the whole pool. Such a request fails; a worker whose outcome could not be
+written leaves its job unacked and the attempt is retried once its lease runs out (the
+action runs again: actions run at least once).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ start and step sends going to psycopg as prepared statements (``postgres_hot_pat
 They run on the unit of work's own connection and transaction, so everything else these
 repositories do (listing, paging, pruning) stays SQLAlchemy's and commits with them. What
 they write reads back identically through the SQLAlchemy statements, and the other way
-round (tests/integration/test_postgres_hot_path.py).
+round (tests/integration/test_hot_paths.py).
 """
 
 from __future__ import annotations
