@@ -124,4 +124,13 @@ async def test_a_workflow_reads_the_same_both_ways(database):
             assert await repository.get("wf-hooked", 1) == stored
             assert await repository.by_webhook("orders/new") == stored
             assert await repository.by_webhook("orders/old") is None
+        second = msgspec.structs.replace(stored, version=2)
+        await SqlWorkflows(connection).add(second)
+        for repository in (SqlWorkflows(connection), hot(connection)):
+            assert await repository.get("wf-hooked") == second  # the latest version
+            assert await repository.by_webhook("orders/new") == second
+        assert await SqlWorkflows(connection).delete("wf-hooked")
+        for repository in (SqlWorkflows(connection), hot(connection)):
+            assert await repository.get("wf-hooked") is None
+            assert await repository.by_webhook("orders/new") is None
         await connection.rollback()

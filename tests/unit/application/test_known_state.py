@@ -12,8 +12,10 @@ from tests.delegating import DelegatingUnitOfWork
 from tests.unit.application.conftest import task, workflow
 from wfa.adapters.actions.builtin import builtin_actions
 from wfa.adapters.actions.catalog import ActionRegistry
+from wfa.adapters.clock import SystemClock
 from wfa.application.ports.actions import ActionContext
-from wfa.domain.events import AttemptStarted
+from wfa.domain.events import AttemptLeaseExtended, AttemptStarted, AttemptSucceeded
+from wfa.domain.progress import EngineSettings
 from wfa.domain.run import RunStatus
 from wfa.entrypoints.local import LocalEngine
 
@@ -71,3 +73,18 @@ async def test_a_chain_of_tasks_reads_its_run_once_however_many_steps_it_takes(u
     await engine.execute_step.execute(job)
     assert reads == [run_id]  # the claim's: five outcomes and four claims on what it stored
     assert (await engine.get_run.execute(run_id)).run.status is RunStatus.SUCCEEDED
+
+
+async def test_an_outcome_after_the_lease_was_extended_is_recorded_on_the_fresh_state(uow_factory):
+    # The state the worker stored at the claim is stale once its lease is extended.
+    engine = LocalEngine(
+        clock=SystemClock(), unit_of_work=uow_factory, settings=EngineSettings(lease=1.0)
+    )
+    flow = await engine.add_workflow(
+        workflow(task("slow", "sleep", params={"seconds": 0.5}), task("after"))
+    )
+    details = await engine.settle(await engine.start(flow.id))
+    assert details.run.status is RunStatus.SUCCEEDED
+    assert any(isinstance(e, AttemptLeaseExtended) for e in details.history)
+    ends = [e.step_id for e in details.history if isinstance(e, AttemptSucceeded)]
+    assert ends == ["slow", "after"]
