@@ -3,10 +3,11 @@ and step sends written out and handed to the driver (aiosqlite) directly.
 
 SQLAlchemy builds, caches and compiles each Core statement anew on every call: on the
 embedded default, where one process serves, runs steps and writes, that was over a third
-of the CPU of a webhook-to-done run (5.6 ms a run before these statements, 3.5 after). These statements run on the unit of work's own connection,
-inside its transaction (``BEGIN IMMEDIATE``), and write values exactly as the
-SQLAlchemy types do (JSON text from msgspec, UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff``):
-what either path writes reads back identically through the other
+of the CPU of a webhook-to-done run (5.6 ms a run before these statements, 3.5 after).
+They run on the unit of work's own connection, inside its transaction (``BEGIN
+IMMEDIATE``), and write values exactly as the SQLAlchemy types do (JSON text from msgspec,
+UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff``): what either path writes reads back
+identically through the other
 (tests/integration/test_hot_paths.py).
 """
 
