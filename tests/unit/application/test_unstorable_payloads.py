@@ -80,7 +80,7 @@ async def test_an_outcome_the_store_refuses_fails_the_attempt_once_saying_why(
 ):
     engine = make_engine(echo=lambda call, ctx: {"n": call})
     refusing = RefusingTransitions(engine.transitions)
-    engine.execute_step._transitions = refusing  # a spy in front of the real write path
+    engine.execute_step._moves = refusing  # a spy in front of the real write path
     details = await engine.run_once(workflow(task("call", "echo", retry={"max_attempts": 3})))
     assert details.run.status is RunStatus.FAILED
     assert details.run.error is not None
