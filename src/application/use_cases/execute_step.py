@@ -1,6 +1,7 @@
 """Execute one step job: claim the attempt, run its action, record the outcome.
 
-The claim is a transaction of its own, so a duplicate delivery never runs the action again.
+The claim is committed before the action runs, so a duplicate delivery never runs the
+action again (a worker may commit it together with other jobs' moves: ``moves``).
 The outcome's transaction moves the run on and, when the next step is a task due at once,
 claims it for this worker too: a run then goes from task to task without the queue, at one
 transaction per step. After ``MAX_CHAINED_STEPS`` the next job goes back to the queue, so

@@ -46,11 +46,14 @@ class FireDueTimers:
 
     async def execute(self, limit: int = 100) -> int:
         """Wake up to ``limit`` due runs; return how many of them moved."""
-        return (await self.look(limit)).moved
+        return (await self._fire(limit, name_next=False)).moved
 
     async def look(self, limit: int = 100) -> Look:
         """Wake up to ``limit`` due runs, and say when the earliest timer still to come is
         due: both at one ``now`` in one transaction, so that no timer falls between them."""
+        return await self._fire(limit, name_next=True)
+
+    async def _fire(self, limit: int, name_next: bool) -> Look:
         moved: list[Decision] = []
         now = self._clock.now()
         async with self._uow() as uow:
@@ -69,7 +72,7 @@ class FireDueTimers:
                     continue
                 if not result.decision.ignored:
                     moved.append(result.decision)
-            next_at = await uow.runs.next_wake(now)
+            next_at = await uow.runs.next_wake(now) if name_next else None
             if moved:
                 await uow.commit()
         for decision in moved:

@@ -33,9 +33,10 @@ from wfa.domain.run import Run
 
 
 class SqlRuns:
-    """Runs through SQLAlchemy Core, on any database it speaks (SQLite here).
+    """Runs through SQLAlchemy Core, on any database it speaks.
 
-    ``PostgresRuns`` replaces the statements every start and step sends; the rest is this.
+    ``PostgresRuns`` and ``SqliteRuns`` replace the statements every start and step sends;
+    the rest is this on both.
     """
 
     def __init__(self, connection: AsyncConnection) -> None:

@@ -25,8 +25,8 @@ from wfa.domain.workflow import Workflow
 
 
 class SqlWorkflows:
-    """Workflows through SQLAlchemy Core; ``PostgresWorkflows`` replaces the reads every
-    start sends."""
+    """Workflows through SQLAlchemy Core; ``PostgresWorkflows`` and ``SqliteWorkflows``
+    replace the reads every start sends."""
 
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
