@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 
 from wfa.adapters.actions.http import DEFAULT_MAX_RESPONSE_BYTES
 from wfa.adapters.secrets.fernet import InvalidSecretKey, parse_keys
+from wfa.application.console_sessions import DEFAULT_SESSION_LIFETIME
 from wfa.application.payloads import DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_PAYLOAD_BYTES
 from wfa.application.use_cases.events import DEFAULT_EVENT_RETENTION
 from wfa.application.use_cases.follow_run import DEFAULT_MAX_WAITERS
@@ -84,6 +85,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_pending_signals: int = 100
     # How long a handled event is remembered (one published again with its id is ignored).
     event_retention: timedelta = DEFAULT_EVENT_RETENTION
+    # How long a console sign-in lasts (the API key's revocation ends it sooner).
+    console_session: timedelta = DEFAULT_SESSION_LIFETIME
     # Where this server is reached from outside: the base of task callback links.
     public_url: str | None = None
     # The job stream's key (its consumer group lives in it); one per deployment on a Redis DB.
@@ -159,6 +162,13 @@ def load_settings(
             "WFA_MAX_PENDING_SIGNALS", get("WFA_MAX_PENDING_SIGNALS"), 100, 1, 10_000
         ),
         public_url=_public_url(get("WFA_PUBLIC_URL")),
+        console_session=_bounded_duration(
+            "WFA_CONSOLE_SESSION",
+            get("WFA_CONSOLE_SESSION"),
+            DEFAULT_SESSION_LIFETIME,
+            60,
+            30 * 86400,
+        ),
         event_retention=_bounded_duration(
             "WFA_EVENT_RETENTION",
             get("WFA_EVENT_RETENTION"),

@@ -27,6 +27,7 @@ from wfa.adapters.observability.run_log import RunLogPublisher
 from wfa.adapters.persistence.sqlalchemy.database import Database
 from wfa.adapters.queue.memory import InMemoryJobQueue
 from wfa.adapters.queue.taskiq_redis import TaskiqJobQueue, make_broker
+from wfa.application.console_sessions import ConsoleSessions
 from wfa.application.grouped_transitions import GroupedTransitions
 from wfa.application.run_transitions import RunTransitions
 from wfa.application.use_cases.api_keys import (
@@ -67,7 +68,12 @@ from wfa.application.use_cases.workflows import (
 from wfa.entrypoints.config import Settings, public_url
 from wfa.entrypoints.config import engine_settings as engine_settings_of
 from wfa.entrypoints.readiness import Readiness
-from wfa.entrypoints.secret_keys import make_callback_tokens, make_cipher
+from wfa.entrypoints.secret_keys import (
+    CONSOLE_NO_KEY,
+    console_keys,
+    make_callback_tokens,
+    make_cipher,
+)
 
 
 class Container(containers.DeclarativeContainer):
@@ -266,6 +272,14 @@ class Container(containers.DeclarativeContainer):
     list_api_keys = providers.Singleton(ListApiKeys, unit_of_work)
     authenticate_api_key = providers.Singleton(AuthenticateApiKey, unit_of_work)
     ensure_bootstrap_key = providers.Singleton(EnsureBootstrapKey, unit_of_work, clock, entropy)
+    console_sessions = providers.Singleton(
+        ConsoleSessions,
+        unit_of_work,
+        clock,
+        providers.Callable(console_keys, settings),
+        settings.provided.console_session,
+        CONSOLE_NO_KEY,
+    )
 
     set_secret = providers.Singleton(SetSecret, unit_of_work, secret_cipher, clock)
     list_secrets = providers.Singleton(ListSecrets, unit_of_work)

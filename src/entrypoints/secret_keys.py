@@ -71,6 +71,16 @@ def make_callback_tokens(settings: Settings) -> CallbackTokens:
     return SignedCallbackTokens(parse_keys(text))
 
 
+def console_keys(settings: Settings) -> list[bytes]:
+    """The keys console sessions are signed with: the secret key's, so every process that
+    shares it reads every session; none on PostgreSQL without WFA_SECRET_KEY."""
+    text = _key_text(settings)
+    return [] if text is None else parse_keys(text)
+
+
+CONSOLE_NO_KEY = NO_KEY.replace("store or read secrets", "sign console sessions")
+
+
 def _key_text(settings: Settings) -> str | None:
     """WFA_SECRET_KEY, else the embedded database's key (made on first use); None on
     PostgreSQL without WFA_SECRET_KEY."""

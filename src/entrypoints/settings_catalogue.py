@@ -51,6 +51,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WFA_MAX_FAMILY_RUNS", "100000", "runs one run may have under it"),
     Setting("WFA_MAX_PENDING_SIGNALS", "100", "signals a run keeps untaken"),
     Setting("WFA_PUBLIC_URL", "http://HOST:PORT", "base of task callback links", _WORKER),
+    Setting("WFA_CONSOLE_SESSION", "12h", "how long a console sign-in lasts", _API),
     Setting("WFA_EVENT_RETENTION", "7d", "how long a handled event's id is known", _API_SCHEDULER),
     Setting("WFA_QUEUE_NAME", "wfa:jobs", "the Redis stream of jobs"),
     Setting("WFA_QUEUE_IDLE_TIMEOUT_SECONDS", "300", "take over an unacked job after", _WORKER),

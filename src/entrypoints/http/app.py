@@ -26,6 +26,7 @@ from wfa.entrypoints.http.auth import (
 )
 from wfa.entrypoints.http.bounded_input import bounded_request_class, refuse_nul_in_target
 from wfa.entrypoints.http.callbacks import fail_callback, use_callback
+from wfa.entrypoints.http.console import console_router, template_config
 from wfa.entrypoints.http.events import EventController
 from wfa.entrypoints.http.health import health, ready
 from wfa.entrypoints.http.hooks import post_hook
@@ -77,6 +78,7 @@ _PROVIDED = (
     "set_secret",
     "list_secrets",
     "delete_secret",
+    "console_sessions",
 )
 
 
@@ -128,7 +130,17 @@ def create_app(
     allowed: dict[str, str] = {}
     strict = StrictRequests()
     app = Litestar(
-        route_handlers=[api, hooks, callbacks, health, ready, metrics, docs_assets()],
+        route_handlers=[
+            api,
+            hooks,
+            callbacks,
+            console_router(),
+            health,
+            ready,
+            metrics,
+            docs_assets(),
+        ],
+        template_config=template_config(),
         middleware=[metrics_middleware(container.http_metrics()), refuse_nul_in_target],
         request_class=bounded_request_class(settings.max_json_depth),
         guards=[strict.guard],

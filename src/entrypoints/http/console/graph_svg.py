@@ -1,0 +1,287 @@
+"""A definition drawn as a graph, in SVG made on the server (no script, nothing fetched).
+
+Steps are laid out in rows by rank, the longest path of forward moves from the first step,
+so a chain reads top to bottom and a choice's targets sit side by side. A move back to an
+earlier row (a loop) is drawn as a curve along the right edge. Parallel and map steps are
+boxes holding their branches' (or iteration's) own graphs, drawn the same way; a workflow
+step names the workflow it starts.
+
+``states`` colours steps by what a run did there (``succeeded``, ``failed``, ``running``…),
+which is how a run's page shows where it is.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from wfa.domain.definition import (
+    ATTEMPTED_STEPS,
+    AwaitStep,
+    ChoiceStep,
+    FailStep,
+    MapStep,
+    ParallelStep,
+    Step,
+    SucceedStep,
+    TaskStep,
+    WaitStep,
+    WorkflowStep,
+)
+
+NODE_W, NODE_H = 184, 46
+GAP_X, GAP_Y = 28, 54
+PAD = 14
+HEADER = 40  # a fan box's title above its inner graphs
+LABEL_CHARS = 26
+END_ID = "\0end"  # the implicit end after a last step
+
+
+@dataclass
+class _Block:
+    """Something drawn at (0, 0) with a size; ``parts`` are SVG elements."""
+
+    width: float
+    height: float
+    parts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Edge:
+    source: str
+    target: str
+    label: str = ""
+    kind: str = "next"  # next | choice | catch
+
+
+def _text(value: str, limit: int = LABEL_CHARS) -> str:
+    shown = value if len(value) <= limit else value[: limit - 1] + "…"
+    return html.escape(shown)
+
+
+def _subtitle(step: Step) -> str:
+    if isinstance(step, TaskStep):
+        return step.action
+    if isinstance(step, WaitStep):
+        return f"wait {step.seconds:g} s" if step.seconds is not None else "wait until"
+    if isinstance(step, AwaitStep):
+        return f"await signal {step.signal}" if step.signal else f"await event {step.event}"
+    if isinstance(step, WorkflowStep):
+        return f"workflow {step.workflow}"
+    if isinstance(step, MapStep):
+        return f"map over {step.items}"
+    if isinstance(step, FailStep):
+        return f"fail: {step.error}"
+    return _kind(step)
+
+
+def _kind(step: Step) -> str:
+    """The step's ``type`` as written in definitions (its msgspec tag)."""
+    return str(type(step).__struct_config__.tag)
+
+
+def _edges(steps: Sequence[Step]) -> list[_Edge]:
+    ids = [step.id for step in steps]
+    edges: list[_Edge] = []
+    for position, step in enumerate(steps):
+        following = ids[position + 1] if position + 1 < len(ids) else END_ID
+        if isinstance(step, ChoiceStep):
+            for choice in step.choices:
+                edges.append(_Edge(step.id, choice.next, choice.when, "choice"))
+            edges.append(
+                _Edge(step.id, step.default or END_ID, "default" if step.default else "", "choice")
+            )
+            continue
+        if isinstance(step, SucceedStep | FailStep):
+            continue
+        nxt = getattr(step, "next", None) or following
+        edges.append(_Edge(step.id, nxt))
+        if isinstance(step, ATTEMPTED_STEPS):
+            for catch in step.catch:
+                edges.append(
+                    _Edge(step.id, catch.next, "catch " + ", ".join(catch.errors), "catch")
+                )
+    known = set(ids) | {END_ID}
+    return [edge for edge in edges if edge.target in known]
+
+
+def _ranks(steps: Sequence[Step], edges: list[_Edge]) -> dict[str, int]:
+    """Longest forward path from the first step; loops are cut where a DFS meets its own path."""
+    order = [step.id for step in steps] + [END_ID]
+    out: dict[str, list[str]] = {node: [] for node in order}
+    for edge in edges:
+        out[edge.source].append(edge.target)
+    back: set[tuple[str, str]] = set()
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    for root in order:  # every step, so unreachable ones are placed too
+        if root in state:
+            continue
+        stack = [(root, iter(out[root]))]
+        state[root] = 1
+        while stack:
+            node, targets = stack[-1]
+            target = next(targets, None)
+            if target is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(target) == 1:
+                back.add((node, target))
+            elif target not in state:
+                state[target] = 1
+                stack.append((target, iter(out[target])))
+    rank = dict.fromkeys(order, 0)
+    # Relax forward edges in a topological order (reverse DFS finish order is one).
+    incoming = dict.fromkeys(order, 0)
+    for edge in edges:
+        if (edge.source, edge.target) not in back:
+            incoming[edge.target] += 1
+    ready = [node for node in order if incoming[node] == 0]
+    while ready:
+        node = ready.pop(0)
+        for target in out[node]:
+            if (node, target) in back:
+                continue
+            rank[target] = max(rank[target], rank[node] + 1)
+            incoming[target] -= 1
+            if incoming[target] == 0:
+                ready.append(target)
+    return rank
+
+
+def _node(step: Step, inner: list[tuple[str, _Block]], states: Mapping[str, str]) -> _Block:
+    state = states.get(step.id, "")
+    css = f"node {_kind(step)}" + (f" state-{state}" if state else "")
+    title = html.escape(f"{step.id} ({_subtitle(step)})" + (f": {state}" if state else ""))
+    if not inner:
+        block = _Block(NODE_W, NODE_H)
+        shape = "ellipse" if isinstance(step, SucceedStep | FailStep) else "rect"
+        if shape == "ellipse":
+            block.parts.append(
+                f'<ellipse class="{css}" cx="{NODE_W / 2}" cy="{NODE_H / 2}" '
+                f'rx="{NODE_W / 2}" ry="{NODE_H / 2}"/>'
+            )
+        else:
+            block.parts.append(f'<rect class="{css}" width="{NODE_W}" height="{NODE_H}" rx="7"/>')
+        block.parts.append(
+            f'<text class="label" x="{NODE_W / 2}" y="19" text-anchor="middle">'
+            f"{_text(step.id)}</text>"
+            f'<text class="sub" x="{NODE_W / 2}" y="35" text-anchor="middle">'
+            f"{_text(_subtitle(step))}</text><title>{title}</title>"
+        )
+        return block
+    width = max(NODE_W, sum(b.width for _, b in inner) + GAP_X * (len(inner) - 1) + 2 * PAD)
+    height = HEADER + max(b.height for _, b in inner) + 22 + PAD
+    block = _Block(width, height)
+    block.parts.append(f'<rect class="{css} fan" width="{width}" height="{height}" rx="9"/>')
+    block.parts.append(
+        f'<text class="label" x="{PAD}" y="20">{_text(step.id, 40)}</text>'
+        f'<text class="sub" x="{PAD}" y="34">{_text(_subtitle(step), 48)}</text>'
+        f"<title>{title}</title>"
+    )
+    x = PAD + (width - 2 * PAD - (sum(b.width for _, b in inner) + GAP_X * (len(inner) - 1))) / 2
+    for name, child in inner:
+        block.parts.append(
+            f'<text class="branch" x="{x + child.width / 2}" y="{HEADER + 12}" '
+            f'text-anchor="middle">{_text(name)}</text>'
+        )
+        block.parts.append(f'<g transform="translate({x},{HEADER + 22})">')
+        block.parts.extend(child.parts)
+        block.parts.append("</g>")
+        x += child.width + GAP_X
+    return block
+
+
+def _graph(steps: Sequence[Step], states: Mapping[str, str], scope: str = "") -> _Block:
+    edges = _edges(steps)
+    rank = _ranks(steps, edges)
+    blocks: dict[str, _Block] = {}
+    for step in steps:
+        inner: list[tuple[str, _Block]] = []
+        if isinstance(step, ParallelStep):
+            inner = [
+                (branch.name, _graph(branch.steps, states, f"{scope}{step.id}/{branch.name}/"))
+                for branch in step.branches
+            ]
+        elif isinstance(step, MapStep):
+            inner = [("each item", _graph(step.steps, states, f"{scope}{step.id}/"))]
+        blocks[step.id] = _node(step, inner, {} if scope else states)
+    if any(edge.target == END_ID for edge in edges):
+        end = _Block(56, 28)
+        end.parts.append('<rect class="node end" width="56" height="28" rx="14"/>')
+        end.parts.append('<text class="sub" x="28" y="18" text-anchor="middle">end</text>')
+        blocks[END_ID] = end
+    rows: dict[int, list[str]] = {}
+    for node in blocks:
+        rows.setdefault(rank[node], []).append(node)
+    row_widths = {
+        r: sum(blocks[n].width for n in nodes) + GAP_X * (len(nodes) - 1)
+        for r, nodes in rows.items()
+    }
+    loops = any(rank[e.target] <= rank[e.source] for e in edges if e.target in blocks)
+    width = max(row_widths.values(), default=NODE_W) + (60 if loops else 0)
+    placed: dict[str, tuple[float, float]] = {}
+    y = 0.0
+    for r in sorted(rows):
+        x = (width - (60 if loops else 0) - row_widths[r]) / 2
+        row_height = max(blocks[n].height for n in rows[r])
+        for node in rows[r]:
+            placed[node] = (x, y)
+            x += blocks[node].width + GAP_X
+        y += row_height + GAP_Y
+    graph = _Block(width, max(y - GAP_Y, NODE_H))
+    for edge in edges:
+        if edge.target in placed:
+            graph.parts.append(_edge_svg(edge, placed, blocks, rank, width))
+    for node, (x, node_y) in placed.items():
+        graph.parts.append(f'<g transform="translate({x},{node_y})">')
+        graph.parts.extend(blocks[node].parts)
+        graph.parts.append("</g>")
+    return graph
+
+
+def _edge_svg(
+    edge: _Edge,
+    placed: Mapping[str, tuple[float, float]],
+    blocks: Mapping[str, _Block],
+    rank: Mapping[str, int],
+    width: float,
+) -> str:
+    (sx, sy), (tx, ty) = placed[edge.source], placed[edge.target]
+    source, target = blocks[edge.source], blocks[edge.target]
+    css = f"edge {edge.kind}"
+    if rank[edge.target] > rank[edge.source]:
+        x1, y1 = sx + source.width / 2, sy + source.height
+        x2, y2 = tx + target.width / 2, ty
+        middle = (y1 + y2) / 2
+        path = f"M{x1},{y1} C{x1},{middle} {x2},{middle} {x2},{y2 - 2}"
+        lx, ly = (x1 + x2) / 2, middle
+    else:  # a loop back: out of the right side, along the margin, into the right side
+        x1, y1 = sx + source.width, sy + source.height / 2
+        x2, y2 = tx + target.width, ty + target.height / 2
+        side = width - 20
+        path = f"M{x1},{y1} C{side},{y1} {side},{y2} {x2 + 2},{y2}"
+        lx, ly = side - 4, (y1 + y2) / 2
+    label = ""
+    if edge.label:
+        label = (
+            f'<text class="edge-label" x="{lx}" y="{ly - 3}" text-anchor="middle">'
+            f"{_text(edge.label)}<title>{html.escape(edge.label)}</title></text>"
+        )
+    return f'<path class="{css}" d="{path}" marker-end="url(#arrow)"/>{label}'
+
+
+def definition_svg(
+    steps: Sequence[Step], states: Mapping[str, str] | None = None, title: str = ""
+) -> str:
+    """The steps as an ``<svg>`` element, sized to fit, with a title for screen readers."""
+    graph = _graph(steps, states or {})
+    width, height = graph.width + 2 * PAD, graph.height + 2 * PAD
+    return (
+        f'<svg class="graph" role="img" aria-labelledby="graph-title" '
+        f'viewBox="0 0 {width:g} {height:g}" width="{width:g}" height="{height:g}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title id="graph-title">{html.escape(title)}</title>'
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>'
+        f'</defs><g transform="translate({PAD},{PAD})">{"".join(graph.parts)}</g></svg>'
+    )

@@ -1,0 +1,269 @@
+"""The console's pages: workflows, a workflow, runs, a run (live), secrets, API keys.
+
+Each page calls the same use cases the API does, with the signed-in key's scope deciding
+what it shows: a viewer reads, an operator also starts, cancels, retries and signals, an
+admin also manages secrets and keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import get
+from litestar.di import NamedDependency
+from litestar.enums import MediaType
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
+from markupsafe import Markup
+
+from wfa.application.errors import NotFound
+from wfa.application.ports.repositories import RunFilter
+from wfa.application.use_cases.api_keys import ListApiKeys
+from wfa.application.use_cases.follow_run import FollowRun
+from wfa.application.use_cases.queries import GetRun, ListRuns
+from wfa.application.use_cases.secrets import ListSecrets
+from wfa.application.use_cases.workflows import GetWorkflow, ListSchedules, ListWorkflows
+from wfa.domain.api_keys import Scope
+from wfa.domain.definition import EventTrigger, ScheduleTrigger, Trigger, WebhookTrigger
+from wfa.domain.run import RunStatus
+from wfa.domain.workflow import Workflow
+from wfa.entrypoints.http.console.graph_svg import definition_svg
+from wfa.entrypoints.http.console.session import Viewer, require
+from wfa.entrypoints.http.console.timeline_bars import axis
+from wfa.entrypoints.http.params import MAX_SEQ
+from wfa.entrypoints.http.schemas import workflow_out
+from wfa.entrypoints.http.streaming import event_stream
+
+PAGE = 25  # rows a list page shows
+GLANCE = 10  # a workflow's last runs on the workflows page
+Cursor = Annotated[str | None, QueryParameter(max_length=256)]
+Filter = Annotated[str | None, QueryParameter(max_length=64)]
+Done = Annotated[str | None, QueryParameter(max_length=32)]
+Version = Annotated[int | None, QueryParameter(ge=1, le=MAX_SEQ)]
+# What a redirect after a form says it did (a fixed text per code: nothing from the URL).
+NOTICES = {
+    "started": "Run started.",
+    "cancelled": "Run cancelled.",
+    "retried": "Run resumed from its failed step.",
+    "signalled": "Signal delivered.",
+    "secret-set": "Secret stored.",
+    "secret-deleted": "Secret deleted.",
+    "key-revoked": "API key revoked.",
+}
+
+
+def page(name: str, viewer: Viewer, section: str, **context: Any) -> Template:
+    notice = NOTICES.get(context.pop("done", None) or "")
+    base = {"viewer": viewer, "section": section, "notice": notice, "statuses": list(RunStatus)}
+    return Template(name, context=base | context)
+
+
+def trigger_text(trigger: Trigger) -> str:
+    if isinstance(trigger, WebhookTrigger):
+        return f"webhook /hooks/{trigger.path}"
+    if isinstance(trigger, ScheduleTrigger):
+        return f"schedule {trigger.cron}" + (
+            f" ({trigger.timezone})" if trigger.timezone != "UTC" else ""
+        )
+    if isinstance(trigger, EventTrigger):
+        return f"event {trigger.name}"
+    return "manual"
+
+
+def pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+
+
+def _status(value: str | None) -> RunStatus | None:
+    if not value:
+        return None
+    try:
+        return RunStatus(value)
+    except ValueError:
+        raise ValidationException(f"unknown run status {value!r}") from None
+
+
+@get("/ui", media_type=MediaType.HTML, include_in_schema=False)
+async def workflows_page(
+    viewer: Viewer,
+    list_workflows: NamedDependency[ListWorkflows],
+    list_schedules: NamedDependency[ListSchedules],
+    list_runs: NamedDependency[ListRuns],
+    cursor: Cursor = None,
+    done: Done = None,
+) -> Template:
+    found = await list_workflows.execute(PAGE + 1, cursor)
+    shown = found[:PAGE]
+
+    async def row(workflow: Workflow) -> dict[str, Any]:
+        schedules, runs = await asyncio.gather(
+            list_schedules.execute(workflow.id),
+            list_runs.execute(RunFilter(workflow_id=workflow.id), GLANCE),
+        )
+        return {
+            "workflow": workflow,
+            "triggers": [trigger_text(t) for t in workflow.definition.triggers],
+            "next_fire": min((s.next_fire_at for s in schedules), default=None),
+            "runs": runs.runs,
+        }
+
+    # One at a time: the embedded database serves one connection, and a page is 25 rows.
+    rows = [await row(workflow) for workflow in shown]
+    more = shown[-1].id if len(found) > PAGE and shown else None
+    return page("workflows.html", viewer, "workflows", rows=rows, next_cursor=more, done=done)
+
+
+@get("/ui/workflows/{workflow_id:str}", media_type=MediaType.HTML, include_in_schema=False)
+async def workflow_page(
+    workflow_id: FromPath[str],
+    viewer: Viewer,
+    get_workflow: NamedDependency[GetWorkflow],
+    list_schedules: NamedDependency[ListSchedules],
+    list_runs: NamedDependency[ListRuns],
+    version: Version = None,
+    done: Done = None,
+) -> Template:
+    latest = await get_workflow.execute(workflow_id)
+    shown = latest if version is None else await get_workflow.execute(latest.id, version)
+    schedules = await list_schedules.execute(latest.id)
+    runs = await list_runs.execute(RunFilter(workflow_id=latest.id), PAGE)
+    definition = workflow_out(shown).definition
+    graph = definition_svg(
+        shown.definition.steps, title=f"The steps of {shown.name}, version {shown.version}"
+    )
+    return page(
+        "workflow.html",
+        viewer,
+        "workflows",
+        workflow=shown,
+        latest=latest,
+        versions=list(range(latest.version, max(latest.version - 20, 0), -1)),
+        triggers=[trigger_text(t) for t in shown.definition.triggers],
+        schedules=schedules,
+        runs=runs.runs,
+        graph=Markup(graph),  # built from escaped text only (graph_svg)
+        definition=pretty(definition),
+        form_key=secrets.token_urlsafe(18),
+        done=done,
+    )
+
+
+@get("/ui/runs", media_type=MediaType.HTML, include_in_schema=False)
+async def runs_page(
+    viewer: Viewer,
+    list_runs: NamedDependency[ListRuns],
+    get_workflow: NamedDependency[GetWorkflow],
+    workflow: Filter = None,
+    status: Filter = None,
+    cursor: Cursor = None,
+) -> Template:
+    workflow_id = workflow.strip() if workflow else None
+    if workflow_id:
+        # A name works as in the API; a deleted workflow's runs are still found by its id.
+        with contextlib.suppress(NotFound):
+            workflow_id = (await get_workflow.execute(workflow_id)).id
+    where = RunFilter(workflow_id=workflow_id, status=_status(status))
+    found = await list_runs.execute(where, PAGE, cursor)
+    return page(
+        "runs.html",
+        viewer,
+        "runs",
+        runs=found.runs,
+        next_cursor=found.next_cursor,
+        workflow=workflow or "",
+        status=status or "",
+    )
+
+
+async def _run_context(run_id: str, get_run: GetRun, get_workflow: GetWorkflow) -> dict[str, Any]:
+    details = await get_run.execute(run_id)
+    run = details.run
+    workflow = await get_workflow.execute(run.workflow_id, run.workflow_version)
+    states: dict[str, str] = {}
+    for record in details.attempts:
+        states[record.step_id] = str(record.status)
+    if run.current_step and run.current_step not in states and not run.status.is_terminal:
+        states[run.current_step] = "running"
+    if run.failed_step:
+        states[run.failed_step] = "failed"
+    steps = workflow.definition.scoped(run.scope).steps if run.scope else workflow.definition.steps
+    graph = definition_svg(steps, states, title=f"Where run {run.id} went in {workflow.name}")
+    return {
+        "run": run,
+        "workflow": workflow,
+        "timeline": axis(run, details.attempts, datetime.now(UTC)),
+        "graph": Markup(graph),
+        "input": pretty(run.input),
+        "output": pretty(run.output),
+        "live": not run.status.is_terminal,
+    }
+
+
+@get("/ui/runs/{run_id:str}", media_type=MediaType.HTML, include_in_schema=False)
+async def run_page(
+    run_id: FromPath[str],
+    viewer: Viewer,
+    get_run: NamedDependency[GetRun],
+    get_workflow: NamedDependency[GetWorkflow],
+    done: Done = None,
+) -> Template:
+    context = await _run_context(run_id, get_run, get_workflow)
+    return page("run.html", viewer, "runs", done=done, **context)
+
+
+@get("/ui/runs/{run_id:str}/live", media_type=MediaType.HTML, include_in_schema=False)
+async def run_live(
+    run_id: FromPath[str],
+    viewer: Viewer,
+    get_run: NamedDependency[GetRun],
+    get_workflow: NamedDependency[GetWorkflow],
+) -> Template:
+    """The part of a run's page that changes, fetched again when its stream says so."""
+    context = await _run_context(run_id, get_run, get_workflow)
+    return page("run_live.html", viewer, "runs", **context)
+
+
+@get("/ui/runs/{run_id:str}/stream", media_type="text/event-stream", include_in_schema=False)
+async def run_stream(
+    run_id: FromPath[str],
+    viewer: Viewer,
+    get_run: NamedDependency[GetRun],
+    follow_run: NamedDependency[FollowRun],
+    server_stopping: NamedDependency[asyncio.Event],
+) -> ServerSentEvent:
+    """The run's events as they happen (the API's stream, for a signed-in browser)."""
+    run = (await get_run.execute(run_id)).run
+    stream = event_stream(follow_run.execute(run_id, run.seq), server_stopping)
+    return ServerSentEvent(_unnamed(stream))
+
+
+async def _unnamed(
+    messages: AsyncIterator[ServerSentEventMessage],
+) -> AsyncIterator[ServerSentEventMessage]:
+    """The same messages without event names: a browser's ``onmessage`` hears only those."""
+    async for message in messages:
+        message.event = None
+        yield message
+
+
+@get("/ui/secrets", media_type=MediaType.HTML, include_in_schema=False)
+async def secrets_page(
+    viewer: Viewer, list_secrets: NamedDependency[ListSecrets], done: Done = None
+) -> Template:
+    require(viewer, Scope.ADMIN)
+    return page("secrets.html", viewer, "secrets", secrets=await list_secrets.execute(), done=done)
+
+
+@get("/ui/keys", media_type=MediaType.HTML, include_in_schema=False)
+async def keys_page(
+    viewer: Viewer, list_api_keys: NamedDependency[ListApiKeys], done: Done = None
+) -> Template:
+    require(viewer, Scope.ADMIN)
+    return page("keys.html", viewer, "keys", keys=await list_api_keys.execute(), done=done)
