@@ -166,6 +166,13 @@ async def test_runs_page_newest_first_with_filters_and_cursor(uow_factory):
         running = await uow.runs.page(RunFilter(status=RunStatus.RUNNING), limit=10)
         assert len(running.runs) == 6
         assert (await uow.runs.page(RunFilter(status=RunStatus.FAILED), limit=10)).runs == []
+        window = RunFilter(
+            created_after=T0 + timedelta(seconds=1), created_before=T0 + timedelta(seconds=4)
+        )
+        inside = await uow.runs.page(window, limit=2)
+        assert [r.id for r in inside.runs] == ["r3", "r2"]
+        after = await uow.runs.page(window, limit=2, cursor=inside.next_cursor)
+        assert [r.id for r in after.runs] == ["r1"]
 
 
 def _cursor(value: object) -> str:

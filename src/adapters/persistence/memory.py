@@ -382,4 +382,8 @@ def _order(run: Run) -> tuple[str, str]:
 def _matches(run: Run, where: RunFilter) -> bool:
     if where.workflow_id is not None and run.workflow_id != where.workflow_id:
         return False
+    if where.created_after is not None and run.created_at < where.created_after:
+        return False
+    if where.created_before is not None and run.created_at >= where.created_before:
+        return False
     return where.status is None or run.status == where.status

@@ -34,6 +34,8 @@ class PublishedEvent(msgspec.Struct, frozen=True, kw_only=True):
 class RunFilter(msgspec.Struct, frozen=True, kw_only=True):
     workflow_id: str | None = None
     status: RunStatus | None = None
+    created_after: datetime | None = None  # runs created at or after this instant
+    created_before: datetime | None = None  # runs created before this instant
 
 
 class RunPage(msgspec.Struct, frozen=True, kw_only=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 
@@ -296,3 +297,26 @@ async def test_a_long_start_body_is_not_echoed_in_the_hint(api):
     bad = await api.client.post(f"/api/v1/workflows/{workflow['id']}/runs", json=body)
     assert bad.json()["detail"].endswith('the run\'s input goes under "input": {"input": {…}}')
     assert "x" * 500 not in bad.text
+
+
+async def test_runs_are_listed_by_when_they_were_created(api):
+    workflow = await api.create_workflow(WAITING)
+    first = (await start(api, workflow["id"]))["run_id"]
+    middle = (await api.client.get(f"/api/v1/runs/{first}")).json()["created_at"]
+    await asyncio.sleep(0.01)
+    second = (await start(api, workflow["id"]))["run_id"]
+    created = (await api.client.get(f"/api/v1/runs/{second}")).json()["created_at"]
+
+    before = await api.client.get("/api/v1/runs", params={"created_before": created})
+    assert [r["id"] for r in before.json()["items"]] == [first]
+    since = await api.client.get("/api/v1/runs", params={"created_after": created})
+    assert [r["id"] for r in since.json()["items"]] == [second]
+    both = {"created_after": middle, "created_before": "2999-01-01T00:00:00Z"}
+    assert len((await api.client.get("/api/v1/runs", params=both)).json()["items"]) == 2
+
+    naive = await api.client.get("/api/v1/runs", params={"created_after": "2026-01-01T00:00:00"})
+    assert naive.status_code == 400
+    assert naive.json()["problems"][0]["path"] == "query.created_after"
+    assert "time zone" in naive.json()["detail"]
+    garbled = await api.client.get("/api/v1/runs", params={"created_before": "yesterday"})
+    assert garbled.status_code == 400

@@ -156,6 +156,10 @@ class SqlRuns:
             query = query.where(runs.c.workflow_id == where.workflow_id)
         if where.status is not None:
             query = query.where(runs.c.status == str(where.status))
+        if where.created_after is not None:
+            query = query.where(runs.c.created_at >= where.created_after)
+        if where.created_before is not None:
+            query = query.where(runs.c.created_at < where.created_before)
         if cursor is not None:
             created, run_id = decode_cursor(cursor)
             position = (datetime.fromisoformat(created), run_id)

@@ -49,7 +49,7 @@ def _json_field(data: dict[str, str], field: str, what: str) -> Any:
 @post("/ui/workflows/{workflow_id:str}/runs", include_in_schema=False, status_code=303)
 async def start(
     workflow_id: FromPath[str],
-    viewer: Viewer,
+    viewer: NamedDependency[Viewer],
     data: Form,
     start_run: NamedDependency[StartRun],
 ) -> Response[Any]:
@@ -69,7 +69,10 @@ async def start(
 
 @post("/ui/runs/{run_id:str}/cancel", include_in_schema=False, status_code=303)
 async def cancel(
-    run_id: FromPath[str], viewer: Viewer, data: Form, cancel_run: NamedDependency[CancelRun]
+    run_id: FromPath[str],
+    viewer: NamedDependency[Viewer],
+    data: Form,
+    cancel_run: NamedDependency[CancelRun],
 ) -> Response[Any]:
     require(viewer, Scope.OPERATOR)
     reason = data.get("reason", "").strip()[:500] or f"cancelled in the console ({viewer.key.name})"
@@ -79,7 +82,7 @@ async def cancel(
 
 @post("/ui/runs/{run_id:str}/retry", include_in_schema=False, status_code=303)
 async def retry(
-    run_id: FromPath[str], viewer: Viewer, retry_run: NamedDependency[RetryRun]
+    run_id: FromPath[str], viewer: NamedDependency[Viewer], retry_run: NamedDependency[RetryRun]
 ) -> Response[Any]:
     require(viewer, Scope.OPERATOR)
     await retry_run.execute(run_id)
@@ -89,7 +92,7 @@ async def retry(
 @post("/ui/runs/{run_id:str}/signal", include_in_schema=False, status_code=303)
 async def signal(
     run_id: FromPath[str],
-    viewer: Viewer,
+    viewer: NamedDependency[Viewer],
     data: Form,
     deliver_signal: NamedDependency[DeliverSignal],
 ) -> Response[Any]:
@@ -101,7 +104,7 @@ async def signal(
 
 @post("/ui/secrets", include_in_schema=False, status_code=303)
 async def set_secret(
-    viewer: Viewer, data: Form, set_secret: NamedDependency[SetSecret]
+    viewer: NamedDependency[Viewer], data: Form, set_secret: NamedDependency[SetSecret]
 ) -> Response[Any]:
     require(viewer, Scope.ADMIN)
     await set_secret.execute(data.get("name", "").strip(), data.get("value", ""))
@@ -110,7 +113,9 @@ async def set_secret(
 
 @post("/ui/secrets/{name:str}/delete", include_in_schema=False, status_code=303)
 async def delete_secret(
-    name: FromPath[str], viewer: Viewer, delete_secret: NamedDependency[DeleteSecret]
+    name: FromPath[str],
+    viewer: NamedDependency[Viewer],
+    delete_secret: NamedDependency[DeleteSecret],
 ) -> Response[Any]:
     require(viewer, Scope.ADMIN)
     await delete_secret.execute(name)
@@ -119,7 +124,7 @@ async def delete_secret(
 
 @post("/ui/keys", include_in_schema=False, media_type=MediaType.HTML, status_code=201)
 async def create_key(
-    viewer: Viewer,
+    viewer: NamedDependency[Viewer],
     data: Form,
     create_api_key: NamedDependency[CreateApiKey],
     list_api_keys: NamedDependency[ListApiKeys],
@@ -143,7 +148,9 @@ async def create_key(
 
 @post("/ui/keys/{key_id:str}/revoke", include_in_schema=False, status_code=303)
 async def revoke_key(
-    key_id: FromPath[str], viewer: Viewer, revoke_api_key: NamedDependency[RevokeApiKey]
+    key_id: FromPath[str],
+    viewer: NamedDependency[Viewer],
+    revoke_api_key: NamedDependency[RevokeApiKey],
 ) -> Response[Any]:
     require(viewer, Scope.ADMIN)
     await revoke_api_key.execute(key_id)

@@ -92,7 +92,7 @@ def _status(value: str | None) -> RunStatus | None:
 
 @get("/ui", media_type=MediaType.HTML, include_in_schema=False)
 async def workflows_page(
-    viewer: Viewer,
+    viewer: NamedDependency[Viewer],
     list_workflows: NamedDependency[ListWorkflows],
     list_schedules: NamedDependency[ListSchedules],
     list_runs: NamedDependency[ListRuns],
@@ -123,7 +123,7 @@ async def workflows_page(
 @get("/ui/workflows/{workflow_id:str}", media_type=MediaType.HTML, include_in_schema=False)
 async def workflow_page(
     workflow_id: FromPath[str],
-    viewer: Viewer,
+    viewer: NamedDependency[Viewer],
     get_workflow: NamedDependency[GetWorkflow],
     list_schedules: NamedDependency[ListSchedules],
     list_runs: NamedDependency[ListRuns],
@@ -157,7 +157,7 @@ async def workflow_page(
 
 @get("/ui/runs", media_type=MediaType.HTML, include_in_schema=False)
 async def runs_page(
-    viewer: Viewer,
+    viewer: NamedDependency[Viewer],
     list_runs: NamedDependency[ListRuns],
     get_workflow: NamedDependency[GetWorkflow],
     workflow: Filter = None,
@@ -209,7 +209,7 @@ async def _run_context(run_id: str, get_run: GetRun, get_workflow: GetWorkflow) 
 @get("/ui/runs/{run_id:str}", media_type=MediaType.HTML, include_in_schema=False)
 async def run_page(
     run_id: FromPath[str],
-    viewer: Viewer,
+    viewer: NamedDependency[Viewer],
     get_run: NamedDependency[GetRun],
     get_workflow: NamedDependency[GetWorkflow],
     done: Done = None,
@@ -221,7 +221,7 @@ async def run_page(
 @get("/ui/runs/{run_id:str}/live", media_type=MediaType.HTML, include_in_schema=False)
 async def run_live(
     run_id: FromPath[str],
-    viewer: Viewer,
+    viewer: NamedDependency[Viewer],
     get_run: NamedDependency[GetRun],
     get_workflow: NamedDependency[GetWorkflow],
 ) -> Template:
@@ -233,7 +233,7 @@ async def run_live(
 @get("/ui/runs/{run_id:str}/stream", media_type="text/event-stream", include_in_schema=False)
 async def run_stream(
     run_id: FromPath[str],
-    viewer: Viewer,
+    viewer: NamedDependency[Viewer],
     get_run: NamedDependency[GetRun],
     follow_run: NamedDependency[FollowRun],
     server_stopping: NamedDependency[asyncio.Event],
@@ -255,7 +255,7 @@ async def _unnamed(
 
 @get("/ui/secrets", media_type=MediaType.HTML, include_in_schema=False)
 async def secrets_page(
-    viewer: Viewer, list_secrets: NamedDependency[ListSecrets], done: Done = None
+    viewer: NamedDependency[Viewer], list_secrets: NamedDependency[ListSecrets], done: Done = None
 ) -> Template:
     require(viewer, Scope.ADMIN)
     return page("secrets.html", viewer, "secrets", secrets=await list_secrets.execute(), done=done)
@@ -263,7 +263,7 @@ async def secrets_page(
 
 @get("/ui/keys", media_type=MediaType.HTML, include_in_schema=False)
 async def keys_page(
-    viewer: Viewer, list_api_keys: NamedDependency[ListApiKeys], done: Done = None
+    viewer: NamedDependency[Viewer], list_api_keys: NamedDependency[ListApiKeys], done: Done = None
 ) -> Template:
     require(viewer, Scope.ADMIN)
     return page("keys.html", viewer, "keys", keys=await list_api_keys.execute(), done=done)

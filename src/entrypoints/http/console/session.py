@@ -49,7 +49,9 @@ class Viewer:
         return self.key.scope.covers(Scope(scope))
 
 
-async def signed_in(request: Request[Any, Any, Any], console_sessions: ConsoleSessions) -> Viewer:
+async def signed_in(
+    request: Request[Any, Any, Any], console_sessions: NamedDependency[ConsoleSessions]
+) -> Viewer:
     """The dependency every console page takes: its viewer, or NotSignedIn."""
     session = request.cookies.get(COOKIE, "")
     key = await console_sessions.read(session) if session else None
@@ -145,7 +147,7 @@ def _sign_in_again(next: str | None, problem: str, status: int) -> Response[Any]
 
 
 @post("/ui/sign-out", include_in_schema=False, status_code=303)
-async def sign_out(viewer: Viewer) -> Response[Any]:
+async def sign_out(viewer: NamedDependency[Viewer]) -> Response[Any]:
     response: Response[Any] = Redirect(f"{PATH}/sign-in", status_code=303)
     response.delete_cookie(COOKIE, path=PATH)
     return response
