@@ -5,8 +5,9 @@ which is the server's); one invalid file and nothing is applied. Then each defin
 matched to the server's workflow of the same name: created when there is none, a new
 version when the definition changed, left alone when it did not (so applying twice changes
 nothing). A file the server refuses all the same is reported with its problems while the
-others still apply, and the exit is 1. ``--prune`` deletes the server's workflows whose
-names no file has; ``--dry-run`` shows what would change, as a diff, and writes nothing.
+others still apply, and the exit is 1 (2 when a file cannot be read at all). ``--prune``
+deletes the server's workflows whose names no file has; ``--dry-run`` shows what would
+change, as a diff, and writes nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from wfa.domain.validation import parse_definition
 from wfa.entrypoints.cli_remote import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_USAGE,
     add_json_option,
     explain,
     fail,
@@ -36,6 +38,7 @@ from wfa.entrypoints.cli_remote import (
 from wfa.entrypoints.client import ApiError, Client, Workflow
 from wfa.entrypoints.config import load_settings
 from wfa.entrypoints.definition_files import DefinitionFileError, load_definition_file
+from wfa.entrypoints.settings_catalogue import client_settings_help
 
 SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -64,6 +67,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "apply",
         help="create or update a server's workflows from files (WFA_URL, WFA_API_KEY)",
         description=__doc__,
+        epilog=client_settings_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     apply.add_argument("target", metavar="FILE|DIR", help="a definition, or a folder of them")
@@ -75,11 +79,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_apply_command(args: argparse.Namespace) -> int:
-    planned, problems = check_files(definition_paths(args.target))
+    planned, problems, unreadable = check_files(definition_paths(args.target))
     if problems:
         for line in problems:
             print(line, file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE if unreadable else EXIT_FAILED
     return run_remote(lambda client: _apply(client, planned, args))
 
 
@@ -93,17 +97,20 @@ def definition_paths(target: str) -> list[str]:
     return paths
 
 
-def check_files(paths: list[str]) -> tuple[list[Planned], list[str]]:
-    """Every file read and checked; the problems as lines for stderr, each with its file."""
+def check_files(paths: list[str]) -> tuple[list[Planned], list[str], bool]:
+    """Every file read and checked; the problems as lines for stderr, each with its file,
+    and whether a file could not be read at all (a usage error, as for ``wfa validate``)."""
     limits = load_settings().definition_limits
     planned: list[Planned] = []
     problems: list[str] = []
+    unreadable = False
     for path in paths:
         try:
             raw = load_definition_file(path)
             definition = parse_definition(raw, None, limits)
         except DefinitionFileError as error:
             problems.append(f"wfa: {error}")
+            unreadable = True
             continue
         except InvalidDefinition as error:
             count = len(error.problems)
@@ -115,7 +122,7 @@ def check_files(paths: list[str]) -> tuple[list[Planned], list[str]]:
             problems.append(f"wfa: {path}: the name {definition.name!r} is taken by {earlier}")
             continue
         planned.append(Planned(path, definition.name, raw, definition.to_builtins()))
-    return planned, problems
+    return planned, problems, unreadable
 
 
 def _apply(client: Client, planned: list[Planned], args: argparse.Namespace) -> int:

@@ -20,11 +20,15 @@ from wfa.entrypoints.cli_remote import (
 from wfa.entrypoints.client import RUN_STATUSES, ApiError, Client, Run, RunDetail
 from wfa.entrypoints.client.api import MAX_PAGE
 from wfa.entrypoints.definition_files import parse_input
+from wfa.entrypoints.settings_catalogue import client_settings_help
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     runs = commands.add_parser(
-        "runs", help="list, show, watch and steer a server's runs (WFA_URL, WFA_API_KEY)"
+        "runs",
+        help="list, show, watch and steer a server's runs (WFA_URL, WFA_API_KEY)",
+        epilog=client_settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="runs newest first")

@@ -15,11 +15,15 @@ from wfa.entrypoints.cli_remote import (
     table,
 )
 from wfa.entrypoints.client import Client, Workflow
+from wfa.entrypoints.settings_catalogue import client_settings_help
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     workflows = commands.add_parser(
-        "workflows", help="list, show and delete a server's workflows (WFA_URL, WFA_API_KEY)"
+        "workflows",
+        help="list, show and delete a server's workflows (WFA_URL, WFA_API_KEY)",
+        epilog=client_settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = workflows.add_subparsers(dest="workflows_command", required=True, metavar="ACTION")
     add_json_option(actions.add_parser("list", help="every workflow at its latest version"))
