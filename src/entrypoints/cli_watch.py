@@ -53,6 +53,8 @@ class Timeline:
             self._set(step, attempt, status="running", at=offset)
         elif kind == "step.succeeded":
             self._set(step, attempt, status="succeeded", took=self._took(step, attempt, at))
+            row = self.rows[(step, attempt)]
+            row[5] = row[5].replace("awaiting ", "awaited ", 1)
         elif kind == "step.failed":
             took = self._took(step, attempt, at)
             self._set(step, attempt, status="failed", took=took, detail=_error(data["error"]))
