@@ -26,7 +26,14 @@ from wfa.application.payloads import NotJson, PayloadTooDeep, PayloadTooLarge, U
 from wfa.domain.errors import InvalidDefinition, InvalidPayload
 from wfa.domain.run import RunStatus
 from wfa.domain.validation import parse_definition
-from wfa.entrypoints import cli_apikey, cli_db, cli_secret
+from wfa.entrypoints import (
+    cli_apikey,
+    cli_apply,
+    cli_db,
+    cli_runs,
+    cli_secret,
+    cli_workflows,
+)
 from wfa.entrypoints.config import ConfigError, engine_settings, load_settings
 from wfa.entrypoints.definition_files import (
     DefinitionFileError,
@@ -89,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_db.add_commands(commands)
     cli_apikey.add_commands(commands)
     cli_secret.add_commands(commands)
+    cli_apply.add_commands(commands)
+    cli_workflows.add_commands(commands)
+    cli_runs.add_commands(commands)
     for role, summary in ROLES.items():
         commands.add_parser(
             role,
@@ -105,6 +115,13 @@ ROLES = {
     "api": "the HTTP API alone (needs WFA_REDIS_URL; scale to N)",
     "worker": "run step jobs from Redis (needs WFA_REDIS_URL; scale to N)",
     "scheduler": "fire due timers and apply retention (scale to N)",
+}
+
+# Clients of a running server (WFA_URL, WFA_API_KEY).
+REMOTE = {
+    "apply": cli_apply.run_apply_command,
+    "workflows": cli_workflows.run_workflows_command,
+    "runs": cli_runs.run_runs_command,
 }
 
 
@@ -129,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_apikey.run_apikey_command(args, load_settings())
         if args.command == "secret":
             return cli_secret.run_secret_command(args, load_settings())
+        if args.command in REMOTE:
+            return REMOTE[args.command](args)
         if args.command in ("serve", "api", "worker", "scheduler"):
             return _run_role(args.command)
         answers = Answers(

@@ -1,5 +1,6 @@
 """Every WFA_* setting with its default and the roles that read it: the one list each role's
-``--help`` is written from (a test holds it to the variables config.py reads).
+``--help`` is written from (a test holds it to the variables config.py reads); and the few
+the client commands read (``CLIENT_SETTINGS``).
 
 The settings are environment variables (or a ``.env`` file), never command-line options:
 several processes of each role read the same environment.
@@ -76,6 +77,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WFA_MAX_NOTIFY", "10", "notify targets of one definition", _API),
     Setting("WFA_EXPRESSION_BUDGET", "100000", "cost units of one evaluation"),
 )
+
+# What the commands that talk to a server (wfa apply, wfa runs, wfa workflows) and
+# wfa.client.Client read: the client side, not any role's.
+CLIENT_SETTINGS: tuple[Setting, ...] = (
+    Setting("WFA_URL", "http://127.0.0.1:8000", "the server the client commands talk to"),
+    Setting("WFA_API_KEY", "unset", "the key they send (Authorization: Bearer)"),
+)
+
+
+def client_settings_help() -> str:
+    """The settings the client commands read, one a line, for their ``--help``."""
+    width = max(len(setting.name) for setting in CLIENT_SETTINGS)
+    lines = [
+        f"  {setting.name:<{width}}  {setting.meaning} (default: {setting.default})"
+        for setting in CLIENT_SETTINGS
+    ]
+    return "\n".join(["settings (environment variables):", *lines])
 
 
 def settings_help(role: str) -> str:

@@ -110,14 +110,15 @@ class UpdateWorkflow(_DefinitionWriter):
     """Store a new version; runs already started keep the version they started on."""
 
     async def execute(self, workflow_id: str, raw: Any) -> Workflow:
-        """A webhook secret sent back as the placeholder keeps the one stored for its path."""
+        """By id, or by name when one live workflow has it (AmbiguousWorkflow if several).
+        A webhook secret sent back as the placeholder keeps the one stored for its path."""
         definition = await self._definition(raw)
         async with self._uow() as uow:
-            current = await uow.workflows.get(workflow_id)
+            current = await find_workflow(uow, workflow_id)
             if current is None:
                 raise NotFound("workflow", workflow_id)
             workflow = Workflow(
-                id=workflow_id,
+                id=current.id,
                 version=current.version + 1,
                 definition=definition,
                 created_at=self._clock.now(),
@@ -156,10 +157,12 @@ class DeleteWorkflow:
         self._uow = uow
 
     async def execute(self, workflow_id: str) -> None:
+        """By id, or by name when one live workflow has it (AmbiguousWorkflow if several)."""
         async with self._uow() as uow:
-            if not await uow.workflows.delete(workflow_id):
+            found = await find_workflow(uow, workflow_id)
+            if found is None or not await uow.workflows.delete(found.id):
                 raise NotFound("workflow", workflow_id)
-            await uow.schedules.replace(workflow_id, [])
+            await uow.schedules.replace(found.id, [])
             await uow.commit()
 
 

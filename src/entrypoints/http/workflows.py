@@ -96,19 +96,21 @@ class WorkflowController(Controller):
         data: Definition,
         update_workflow: NamedDependency[UpdateWorkflow],
     ) -> WorkflowOut:
-        """Store a new version; runs already started keep the version they started on."""
+        """Store a new version; runs already started keep the version they started on. The
+        workflow is named by its id, or by its name when exactly one live workflow has it."""
         return workflow_out(await update_workflow.execute(workflow_id, data))
 
     @delete(
         "/{workflow_id:str}",
         opt=needs(Scope.OPERATOR),
         status_code=204,
-        responses=responses(400, 401, 404),
+        responses=responses(400, 401, 404, 409),
     )
     async def remove(
         self, workflow_id: FromPath[str], delete_workflow: NamedDependency[DeleteWorkflow]
     ) -> None:
-        """Delete a workflow; its runs are kept."""
+        """Delete a workflow; its runs are kept. The workflow is named by its id, or by its
+        name when exactly one live workflow has it (409 when several do)."""
         await delete_workflow.execute(workflow_id)
 
     @get(

@@ -228,3 +228,48 @@ async def test_a_workflow_is_read_and_started_by_its_name_unless_two_share_it(ap
     by_id = await api.client.post(f"/api/v1/workflows/{again['id']}/runs", json={"input": {}})
     assert by_id.status_code == 202
     assert (await api.client.get("/api/v1/workflows/nobody")).status_code == 404
+
+
+async def test_a_workflow_is_versioned_and_deleted_by_its_name_unless_two_share_it(api):
+    manual = {**HELLO, "name": "by-name", "trigger": {"type": "manual"}}
+    created = await api.create_workflow(manual)
+    changed = {**manual, "steps": [{"id": "only", "type": "succeed"}]}
+    updated = await api.client.put("/api/v1/workflows/by-name", json=changed)
+    assert updated.status_code == 200, updated.text
+    assert (updated.json()["id"], updated.json()["version"]) == (created["id"], 2)
+    assert (await api.client.get(f"/api/v1/workflows/{created['id']}")).json()["version"] == 2
+
+    other = await api.create_workflow(manual)
+    for shared in (
+        await api.client.put("/api/v1/workflows/by-name", json=changed),
+        await api.client.delete("/api/v1/workflows/by-name"),
+    ):
+        assert shared.status_code == 409, shared.text
+        assert created["id"] in shared.json()["detail"]
+        assert other["id"] in shared.json()["detail"]
+    assert (await api.client.get(f"/api/v1/workflows/{created['id']}")).json()["version"] == 2
+    assert (await api.client.get(f"/api/v1/workflows/{other['id']}")).status_code == 200
+
+    assert (await api.client.delete(f"/api/v1/workflows/{other['id']}")).status_code == 204
+    assert (await api.client.delete("/api/v1/workflows/by-name")).status_code == 204
+    assert (await api.client.get(f"/api/v1/workflows/{created['id']}")).status_code == 404
+    for missing in (
+        await api.client.put("/api/v1/workflows/nobody", json=changed),
+        await api.client.delete("/api/v1/workflows/nobody"),
+        await api.client.delete("/api/v1/workflows/by-name"),
+    ):
+        assert missing.status_code == 404, missing.text
+        assert missing.headers["content-type"].startswith(PROBLEM)
+
+
+async def test_an_id_wins_over_a_name_on_put_and_delete(api):
+    first = await api.create_workflow({**HELLO, "name": "first", "trigger": {"type": "manual"}})
+    # A workflow whose name is the other one's id: the id still names the other one.
+    impostor = {**HELLO, "name": first["id"], "trigger": {"type": "manual"}}
+    named_like_id = await api.create_workflow(impostor)
+    updated = await api.client.put(f"/api/v1/workflows/{first['id']}", json=impostor)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["id"] == first["id"]
+    assert (await api.client.delete(f"/api/v1/workflows/{first['id']}")).status_code == 204
+    kept = await api.client.get(f"/api/v1/workflows/{named_like_id['id']}")
+    assert kept.status_code == 200

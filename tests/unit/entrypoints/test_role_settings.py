@@ -72,3 +72,13 @@ def test_the_catalogue_names_every_variable_the_settings_read_and_no_other():
 def test_every_catalogued_setting_is_in_the_readme_configuration_table():
     table = README.read_text()
     assert [s.name for s in SETTINGS if f"`{s.name}`" not in table] == []
+
+
+def test_the_client_side_settings_are_those_the_client_reads_and_in_the_readme():
+    from wfa.entrypoints.client import api
+    from wfa.entrypoints.settings_catalogue import CLIENT_SETTINGS
+
+    read = set(re.findall(r'"(WFA_[A-Z_]+)"', inspect.getsource(api)))
+    assert {setting.name for setting in CLIENT_SETTINGS} == read
+    table = README.read_text()
+    assert [s.name for s in CLIENT_SETTINGS if f"`{s.name}`" not in table] == []

@@ -1,0 +1,45 @@
+"""A typed client of the wfa HTTP API (``from wfa.client import Client``).
+
+It needs nothing of the server: httpx, msgspec and the standard library.
+"""
+
+from wfa.entrypoints.client.api import DEFAULT_URL, Client
+from wfa.entrypoints.client.errors import ApiError, ClientError, ServerUnreachable
+from wfa.entrypoints.client.types import (
+    RUN_STATUSES,
+    TERMINAL_STATUSES,
+    Attempt,
+    EventPage,
+    Run,
+    RunAccepted,
+    RunDetail,
+    RunError,
+    RunPage,
+    SignalDelivered,
+    Step,
+    StreamedEvent,
+    Workflow,
+    WorkflowPage,
+)
+
+__all__ = [
+    "DEFAULT_URL",
+    "RUN_STATUSES",
+    "TERMINAL_STATUSES",
+    "ApiError",
+    "Attempt",
+    "Client",
+    "ClientError",
+    "EventPage",
+    "Run",
+    "RunAccepted",
+    "RunDetail",
+    "RunError",
+    "RunPage",
+    "ServerUnreachable",
+    "SignalDelivered",
+    "Step",
+    "StreamedEvent",
+    "Workflow",
+    "WorkflowPage",
+]

@@ -1,0 +1,279 @@
+"""``Client``: the HTTP API of a wfa server, typed, for scripts and the ``wfa`` commands.
+
+Configured by arguments, else by ``WFA_URL`` (default ``http://127.0.0.1:8000``) and
+``WFA_API_KEY`` (sent as ``Authorization: Bearer``). Problems the API answers with become
+``ApiError``; a server that cannot be reached, ``ServerUnreachable``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from wfa.entrypoints.client.errors import ApiError, ServerUnreachable
+from wfa.entrypoints.client.sse import parse_events
+from wfa.entrypoints.client.types import (
+    EventPage,
+    Run,
+    RunAccepted,
+    RunDetail,
+    RunPage,
+    SignalDelivered,
+    StreamedEvent,
+    Workflow,
+    WorkflowPage,
+)
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+MAX_PAGE = 200  # the API's largest page
+T = TypeVar("T")
+
+
+class Client:
+    """The API of one server. Use it as a context manager, or call ``close()``."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if env is None else env
+        self.url = (url or env.get("WFA_URL") or DEFAULT_URL).rstrip("/")
+        self.api_key = api_key if api_key is not None else env.get("WFA_API_KEY") or None
+        headers = {"Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        self._timeout = timeout
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # Workflows
+
+    def list_workflows(self, limit: int = 50, cursor: str | None = None) -> WorkflowPage:
+        """One page of workflows (latest versions), by id; pass ``next_cursor`` as cursor."""
+        params = _params(limit=limit, cursor=cursor)
+        return self._call("GET", "/api/v1/workflows", WorkflowPage, params=params)
+
+    def iter_workflows(self) -> Iterator[Workflow]:
+        """Every workflow, page after page."""
+        cursor: str | None = None
+        while True:
+            page = self.list_workflows(MAX_PAGE, cursor)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def get_workflow(self, id_or_name: str) -> Workflow:
+        """By id, or by name when exactly one live workflow has it (409 ApiError if several)."""
+        return self._call("GET", f"/api/v1/workflows/{_part(id_or_name)}", Workflow)
+
+    def create_workflow(self, definition: Mapping[str, Any]) -> Workflow:
+        return self._call("POST", "/api/v1/workflows", Workflow, json=definition)
+
+    def update_workflow(self, id_or_name: str, definition: Mapping[str, Any]) -> Workflow:
+        """Store a new version; runs already started keep theirs."""
+        path = f"/api/v1/workflows/{_part(id_or_name)}"
+        return self._call("PUT", path, Workflow, json=definition)
+
+    def delete_workflow(self, id_or_name: str) -> None:
+        """Delete a workflow; its runs are kept."""
+        self._send("DELETE", f"/api/v1/workflows/{_part(id_or_name)}")
+
+    def start_run(
+        self, workflow: str, input: Any = None, *, idempotency_key: str | None = None
+    ) -> RunAccepted:
+        """Start a run of the workflow (id, or its name when one live workflow has it)."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        path = f"/api/v1/workflows/{_part(workflow)}/runs"
+        return self._call("POST", path, RunAccepted, json={"input": input}, headers=headers)
+
+    # Runs
+
+    def list_runs(
+        self,
+        *,
+        workflow_id: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> RunPage:
+        """One page of runs, newest first; pass ``next_cursor`` back as cursor."""
+        params = _params(workflow_id=workflow_id, status=status, limit=limit, cursor=cursor)
+        return self._call("GET", "/api/v1/runs", RunPage, params=params)
+
+    def iter_runs(
+        self, *, workflow_id: str | None = None, status: str | None = None
+    ) -> Iterator[Run]:
+        """Every run that matches, newest first, page after page."""
+        cursor: str | None = None
+        while True:
+            page = self.list_runs(
+                workflow_id=workflow_id, status=status, limit=MAX_PAGE, cursor=cursor
+            )
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def get_run(self, run_id: str) -> RunDetail:
+        """The run with every step and every attempt."""
+        return self._call("GET", f"/api/v1/runs/{_part(run_id)}", RunDetail)
+
+    def run_events(self, run_id: str, cursor: str | None = None, limit: int = 500) -> EventPage:
+        """One page of the run's history in seq order."""
+        path = f"/api/v1/runs/{_part(run_id)}/events"
+        return self._call("GET", path, EventPage, params=_params(cursor=cursor, limit=limit))
+
+    def iter_run_events(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """The run's whole history, page after page."""
+        cursor: str | None = None
+        while True:
+            page = self.run_events(run_id, cursor)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def stream_run(self, run_id: str, after_seq: int = 0) -> Iterator[StreamedEvent]:
+        """The run's history after ``after_seq``, then live until the run ends or the server
+        closes the stream (it does when it stops: see ``follow_run``)."""
+        headers = {"Accept": "text/event-stream"}
+        if after_seq:
+            headers["Last-Event-ID"] = str(after_seq)
+        path = f"/api/v1/runs/{_part(run_id)}/stream"
+        # The server sends a keep-alive every 15 s; longer silence is a lost connection.
+        timeout = httpx.Timeout(self._timeout, read=max(self._timeout, 60.0))
+        try:
+            with self._http.stream("GET", path, headers=headers, timeout=timeout) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _problem(response, "GET", path)
+                yield from parse_events(response.iter_lines())
+        except httpx.TransportError as error:
+            raise self._unreachable(error) from None
+
+    def follow_run(
+        self, run_id: str, *, reconnects: int = 5, pause: float = 1.0
+    ) -> Iterator[StreamedEvent]:
+        """Every event of the run until it ends, reconnecting (from the last seq seen) when
+        the stream closes early: a server that stops closes it so clients go elsewhere."""
+        seen = 0
+        for tries in range(reconnects + 1):
+            for event in self.stream_run(run_id, seen):
+                seen = max(seen, event.seq)
+                yield event
+                if event.ends_run:
+                    return
+            if self.get_run(run_id).ended or tries == reconnects:
+                return
+            time.sleep(pause)
+
+    def cancel_run(self, run_id: str, reason: str = "") -> Run:
+        """Cancel an unfinished run (409 ApiError when it has ended)."""
+        path = f"/api/v1/runs/{_part(run_id)}/cancel"
+        return self._call("POST", path, Run, json={"reason": reason})
+
+    def retry_run(self, run_id: str) -> Run:
+        """Resume a failed run from its failed step (409 ApiError unless it failed)."""
+        return self._call("POST", f"/api/v1/runs/{_part(run_id)}/retry", Run)
+
+    def signal_run(
+        self, run_id: str, name: str, payload: Any = None, *, idempotency_key: str | None = None
+    ) -> SignalDelivered:
+        """Deliver a signal to the run; with a key, delivering again records nothing."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        path = f"/api/v1/runs/{_part(run_id)}/signals/{_part(name)}"
+        return self._call("POST", path, SignalDelivered, json=payload, headers=headers)
+
+    # The wire
+
+    def _call(self, method: str, path: str, kind: type[T], **options: Any) -> T:
+        response = self._send(method, path, **options)
+        return msgspec.json.decode(response.content, type=kind)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        content = None if json is None else msgspec.json.encode(json)
+        if content is not None:
+            headers = {**(headers or {}), "Content-Type": "application/json"}
+        try:
+            response = self._http.request(
+                method, path, params=params, content=content, headers=headers
+            )
+        except httpx.TransportError as error:
+            raise self._unreachable(error) from None
+        if response.status_code >= 400:
+            raise _problem(response, method, path)
+        return response
+
+    def _unreachable(self, error: httpx.TransportError) -> ServerUnreachable:
+        if isinstance(error, httpx.TimeoutException):
+            return ServerUnreachable(self.url, f"no answer within {self._timeout:g}s")
+        reason = str(error) or type(error).__name__
+        return ServerUnreachable(self.url, reason)
+
+
+def _problem(response: httpx.Response, method: str, path: str) -> ApiError:
+    """The problem details the server sent, or the status and a piece of the body."""
+    body: Any = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    status = response.status_code
+    if not isinstance(body, dict):
+        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+        return ApiError(status, response.reason_phrase, text, method=method, path=path)
+    errors = body.get("errors") or body.get("extra")
+    return ApiError(
+        status,
+        str(body.get("title") or response.reason_phrase),
+        str(body.get("detail") or ""),
+        code=body.get("code") if isinstance(body.get("code"), str) else None,
+        errors=errors if isinstance(errors, list) else None,
+        method=method,
+        path=path,
+    )
+
+
+def _part(value: str) -> str:
+    """One path segment: a name with a slash or a space stays one segment."""
+    return quote(value, safe="")
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}

@@ -1,0 +1,188 @@
+"""wfa.client.Client against httpx.MockTransport: configuration, paging, problems, the stream."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from wfa.client import ApiError, Client, ServerUnreachable
+from wfa.entrypoints.client.sse import parse_events
+
+KEY = "k" * 40
+WORKFLOW = {
+    "id": "w1",
+    "name": "hello",
+    "version": 1,
+    "created_at": "2026-01-02T03:04:05Z",
+    "definition": {"name": "hello", "steps": []},
+}
+
+
+def client_of(handler: Any, **options: Any) -> Client:
+    options.setdefault("env", {"WFA_URL": "http://wfa.test:9000/", "WFA_API_KEY": KEY})
+    return Client(transport=httpx.MockTransport(handler), **options)
+
+
+def test_the_url_and_key_come_from_the_environment_unless_given():
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=WORKFLOW)
+
+    client_of(handler).get_workflow("w1")
+    assert str(seen[-1].url) == "http://wfa.test:9000/api/v1/workflows/w1"
+    assert seen[-1].headers["authorization"] == f"Bearer {KEY}"
+
+    client_of(handler, url="http://other:1", api_key="given").get_workflow("w1")
+    assert str(seen[-1].url).startswith("http://other:1/")
+    assert seen[-1].headers["authorization"] == "Bearer given"
+
+    client_of(handler, env={}).get_workflow("w1")
+    assert str(seen[-1].url).startswith("http://127.0.0.1:8000/")
+    assert "authorization" not in seen[-1].headers
+
+
+def test_a_name_is_one_path_segment_whatever_it_holds():
+    paths: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.raw_path.decode())
+        return httpx.Response(200, json=WORKFLOW)
+
+    client_of(handler).get_workflow("orders/eu west")
+    assert paths == ["/api/v1/workflows/orders%2Feu%20west"]
+
+
+def test_a_problem_becomes_an_api_error_with_status_detail_code_and_errors():
+    problem = {
+        "title": "Unprocessable Entity",
+        "detail": "invalid definition, 1 problem",
+        "status": 422,
+        "code": "definition.invalid",
+        "errors": [{"key": "steps[0].next", "message": "unknown step 'x'"}],
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "application/problem+json"}
+        return httpx.Response(422, content=json.dumps(problem), headers=headers)
+
+    with pytest.raises(ApiError) as raised:
+        client_of(handler).create_workflow({"name": "x"})
+    error = raised.value
+    assert (error.status, error.detail, error.code) == (422, problem["detail"], problem["code"])
+    assert error.problems == ["steps[0].next: unknown step 'x'"]
+    assert str(error) == "invalid definition, 1 problem"
+
+
+def test_an_error_that_is_not_json_keeps_its_status():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502, text="<html>bad gateway</html>")
+
+    with pytest.raises(ApiError) as raised:
+        client_of(handler).list_runs()
+    assert raised.value.status == 502
+
+
+def test_a_server_that_cannot_be_reached_is_named_by_its_url():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    with pytest.raises(ServerUnreachable) as raised:
+        client_of(handler).list_workflows()
+    assert raised.value.url == "http://wfa.test:9000"
+    assert "Connection refused" in str(raised.value)
+
+
+def test_lists_follow_next_cursor_to_the_last_page():
+    cursors: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        cursor = request.url.params.get("cursor")
+        cursors.append(cursor)
+        page = {None: ("a", "b", "b"), "b": ("c", "d", "d"), "d": ("e", None, None)}[cursor]
+        items = [{**WORKFLOW, "id": i} for i in page[:2] if i is not None]
+        return httpx.Response(200, json={"items": items, "next_cursor": page[2]})
+
+    assert [w.id for w in client_of(handler).iter_workflows()] == ["a", "b", "c", "d", "e"]
+    assert cursors == [None, "b", "d"]
+
+
+def test_a_signal_sends_its_payload_and_key():
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = {"run_id": "r1", "signal": "go", "seq": 4, "taken_by": "ask", "duplicate": False}
+        return httpx.Response(202, json=body)
+
+    delivered = client_of(handler).signal_run("r1", "go", {"ok": True}, idempotency_key="once")
+    assert (delivered.seq, delivered.taken_by) == (4, "ask")
+    assert seen[0].url.path == "/api/v1/runs/r1/signals/go"
+    assert json.loads(seen[0].content) == {"ok": True}
+    assert seen[0].headers["idempotency-key"] == "once"
+
+
+def sse(*events: tuple[int, str], comment: bool = True) -> str:
+    lines = [": keep-alive\n\n"] if comment else []
+    for seq, kind in events:
+        data = json.dumps({"type": kind, "seq": seq, "at": "2026-01-02T03:04:05Z"})
+        lines.append(f"event: {kind}\nid: {seq}\ndata: {data}\n\n")
+    return "".join(lines)
+
+
+def test_the_stream_is_read_event_by_event_and_comments_are_skipped():
+    text = sse((1, "run.created"), (2, "run.started")) + ": server stopping\nretry: 2000\n\n"
+    events = list(parse_events(text.splitlines()))
+    assert [(e.seq, e.type) for e in events] == [(1, "run.created"), (2, "run.started")]
+    assert events[1].data["type"] == "run.started"
+
+
+def test_following_a_run_reconnects_after_the_last_event_seen_until_it_ends():
+    asked: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/stream"):
+            last = request.headers.get("last-event-id")
+            asked.append(last)
+            if last is None:  # the server stops after two events
+                return httpx.Response(200, text=sse((1, "run.created"), (2, "run.started")))
+            return httpx.Response(200, text=sse((3, "step.scheduled"), (4, "run.succeeded")))
+        run = {"status": "running"}  # not ended when the first stream closed
+        return httpx.Response(200, json=run_detail(**run))
+
+    events = list(client_of(handler).follow_run("r1", pause=0))
+    assert [e.seq for e in events] == [1, 2, 3, 4]
+    assert asked == [None, "2"]
+
+
+def test_a_stream_refused_is_an_api_error():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"title": "Not Found", "detail": "run 'r9' not found"})
+
+    with pytest.raises(ApiError) as raised:
+        list(client_of(handler).stream_run("r9"))
+    assert (raised.value.status, raised.value.detail) == (404, "run 'r9' not found")
+
+
+def run_detail(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": "r1",
+        "workflow_id": "w1",
+        "workflow_version": 1,
+        "status": "running",
+        "trigger": "manual",
+        "input": None,
+        "output": None,
+        "error": None,
+        "failed_step": None,
+        "current_step": None,
+        "created_at": "2026-01-02T03:04:05Z",
+        "updated_at": "2026-01-02T03:04:05Z",
+        "wake_at": None,
+        "steps": [],
+        **fields,
+    }
