@@ -111,6 +111,7 @@ def _banner(settings: Settings, new_key: str | None, everything: bool) -> None:
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     lines = [
         f"wfa serving on {base}  ({'API + worker + scheduler' if everything else 'API'})",
+        f"  console  {base}/ui",
         f"  docs     {base}/schema",
         f"  database {database}",
     ]

@@ -5,7 +5,6 @@ Screenshots of each page are written to the test's folder (``--basetemp`` keeps 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,10 +14,9 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
+from tests.integration.browser import browser_page
 from tests.integration.serve_process import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-HAVE_CHROMIUM = CHROMIUM.exists()
 KEY = "wfa_browser_test_key_0123456789abcdef0123"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 # The step posts its link to a chat (a local server here), as a real one would.
@@ -55,19 +53,8 @@ def chat(httpserver: HTTPServer) -> HTTPServer:
 
 @pytest.fixture
 async def page() -> AsyncIterator[Any]:
-    if not HAVE_CHROMIUM:
-        if os.environ.get("WFA_REQUIRE_SERVICES") == "1":
-            pytest.fail("/usr/bin/chromium is missing (apt-get install chromium)")
-        pytest.skip("/usr/bin/chromium is missing (apt-get install chromium)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        try:
-            yield await browser.new_page(viewport={"width": 720, "height": 560})
-        finally:
-            await browser.close()
+    async with browser_page(720, 560) as opened:
+        yield opened
 
 
 def waiting_run(base: str, chat: HTTPServer) -> tuple[str, str]:

@@ -147,6 +147,12 @@ async def test_the_start_form_sent_twice_starts_one_run(console):
     assert "nested deeper" in refused.text or "deeper" in refused.text
 
 
+async def test_the_servers_address_leads_to_the_console(api):
+    api.client.follow_redirects = False
+    answer = await api.client.get("/")
+    assert (answer.status_code, answer.headers["location"]) == (307, "/ui")
+
+
 async def test_errors_are_pages_with_their_status(console):
     assert (await console.client.get("/ui/runs/no-such-run")).status_code == 404
     bogus = await console.client.get("/ui/runs?status=bogus")

@@ -72,6 +72,7 @@ def console_router() -> Router:
     return Router(
         path="/",
         route_handlers=[
+            session.root,
             session.sign_in_page,
             session.sign_in,
             session.sign_out,

@@ -96,6 +96,12 @@ def sign_in_redirect(request: Request[Any, Any, Any]) -> Response[Any]:
     return Redirect(f"{PATH}/sign-in?next={quote(safe_next(here), safe='/')}", status_code=303)
 
 
+@get("/", include_in_schema=False, status_code=307)
+async def root() -> Response[Any]:
+    """The server's address opened in a browser leads to the console."""
+    return Redirect(PATH, status_code=307)
+
+
 @get("/ui/sign-in", media_type=MediaType.HTML, include_in_schema=False)
 async def sign_in_page(next: Next = None) -> Template:
     return Template("sign_in.html", context={"next": safe_next(next), "viewer": None})
