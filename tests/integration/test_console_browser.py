@@ -318,3 +318,24 @@ async def test_keys_are_made_shown_once_and_revoked_and_a_viewer_only_reads(serv
             assert "/ui/sign-in" in viewer.url
         with api(server) as client:
             client.post(f"/api/v1/runs/{run_id}/cancel")
+
+
+async def test_the_api_documents_itself_in_a_browser_without_fetching_anything_elsewhere(server):
+    elsewhere: list[str] = []
+
+    async def local_only(route: Any) -> None:
+        if route.request.url.startswith(server):
+            await route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            await route.abort()
+
+    async with browser_page() as page:
+        await page.route("**/*", local_only)
+        opened = await page.goto(server + "/schema")
+        assert opened is not None
+        assert opened.status == 200
+        operation = page.locator(".opblock-summary-path", has_text="/api/v1/runs/{run_id}")
+        await operation.first.wait_for(timeout=15000)
+        assert await page.locator(".opblock").count() > 20
+    assert elsewhere == []
