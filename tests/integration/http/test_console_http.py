@@ -153,6 +153,15 @@ async def test_the_servers_address_leads_to_the_console(api):
     assert (answer.status_code, answer.headers["location"]) == (307, "/ui")
 
 
+async def test_runs_are_filtered_by_workflow_name_status_and_period(console):
+    run_id = await parked_run(console)
+    for query in ("workflow=parked", "status=waiting", "since=1h", "workflow=parked&since=7d"):
+        assert run_id in (await console.client.get(f"/ui/runs?{query}")).text, query
+    for query in ("status=failed", "workflow=elsewhere"):
+        assert run_id not in (await console.client.get(f"/ui/runs?{query}")).text, query
+    assert (await console.client.get("/ui/runs?since=forever")).status_code == 400
+
+
 async def test_errors_are_pages_with_their_status(console):
     assert (await console.client.get("/ui/runs/no-such-run")).status_code == 404
     bogus = await console.client.get("/ui/runs?status=bogus")

@@ -12,7 +12,7 @@ import contextlib
 import json
 import secrets
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import get
@@ -47,6 +47,9 @@ Cursor = Annotated[str | None, QueryParameter(max_length=256)]
 Filter = Annotated[str | None, QueryParameter(max_length=64)]
 Done = Annotated[str | None, QueryParameter(max_length=32)]
 Version = Annotated[int | None, QueryParameter(ge=1, le=MAX_SEQ)]
+# The runs page's time filter: runs created in the last ...
+SINCE = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
+SINCE_NAMES = {"1h": "the last hour", "24h": "the last 24 hours", "7d": "the last 7 days"}
 # What a redirect after a form says it did (a fixed text per code: nothing from the URL).
 NOTICES = {
     "started": "Run started.",
@@ -162,14 +165,18 @@ async def runs_page(
     get_workflow: NamedDependency[GetWorkflow],
     workflow: Filter = None,
     status: Filter = None,
+    since: Filter = None,
     cursor: Cursor = None,
 ) -> Template:
+    if since and since not in SINCE:
+        raise ValidationException(f"unknown period {since!r} (one of: {', '.join(SINCE)})")
+    created_after = datetime.now(UTC) - SINCE[since] if since else None
     workflow_id = workflow.strip() if workflow else None
     if workflow_id:
         # A name works as in the API; a deleted workflow's runs are still found by its id.
         with contextlib.suppress(NotFound):
             workflow_id = (await get_workflow.execute(workflow_id)).id
-    where = RunFilter(workflow_id=workflow_id, status=_status(status))
+    where = RunFilter(workflow_id=workflow_id, status=_status(status), created_after=created_after)
     found = await list_runs.execute(where, PAGE, cursor)
     return page(
         "runs.html",
@@ -179,6 +186,8 @@ async def runs_page(
         next_cursor=found.next_cursor,
         workflow=workflow or "",
         status=status or "",
+        since=since or "",
+        periods=SINCE_NAMES,
     )
 
 
