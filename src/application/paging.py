@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -35,9 +35,11 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor.encode("ascii"))
         first, second = msgspec.json.decode(raw, type=tuple[str, str])
-        if datetime.fromisoformat(first).tzinfo is None:  # every page gives an aware time
+        at = datetime.fromisoformat(first)
+        if at.tzinfo is None:  # every page gives an aware time
             raise ValueError("a cursor's time names its zone")
-    except (ValueError, TypeError, binascii.Error, msgspec.DecodeError):
+        at.astimezone(UTC)  # what the store will do with it: year 1 at +01:00 overflows
+    except (ValueError, TypeError, OverflowError, binascii.Error, msgspec.DecodeError):
         raise InvalidCursor(cursor) from None
     # A database refuses NUL in text (PostgreSQL: an error, not an answer).
     if "\x00" in first or "\x00" in second:

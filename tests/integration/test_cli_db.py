@@ -56,6 +56,7 @@ def test_upgrade_creates_the_schema_once_and_seed_adds_examples_once(sqlite_env,
     assert main(["db", "seed"]) == 0
     first = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in first] == [
+        "charge-card",
         "hello-world",
         "nightly-cleanup",
         "notify-customers",

@@ -190,6 +190,8 @@ def _cursor(value: object) -> str:
         _cursor({"a": 1}),
         _cursor(["2030-01-01T00:00:00+00:00", "r\u0000"]),  # PostgreSQL refuses NUL in text
         _cursor(["2020-01-01T00:00:00", "r"]),  # a time without its zone: the store refuses it
+        _cursor(["0001-01-01T00:00:00+01:00", "r"]),  # before the first instant in UTC
+        _cursor(["9999-12-31T23:59:59-01:00", "r"]),  # after the last
         "A" * 10_000,
     ],
 )

@@ -140,6 +140,14 @@ class GetWorkflow:
             raise NotFound("workflow", workflow_id)
         return workflow
 
+    async def of_run(self, workflow_id: str, version: int) -> Workflow:
+        """The version a run follows, by id: a deleted workflow keeps it for its runs."""
+        async with self._uow() as uow:
+            workflow = await uow.workflows.get(workflow_id, version)
+        if workflow is None:
+            raise NotFound("workflow", f"{workflow_id} v{version}")
+        return workflow
+
 
 class ListWorkflows:
     def __init__(self, uow: UnitOfWorkFactory) -> None:

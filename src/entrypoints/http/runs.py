@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, get, post
@@ -283,11 +283,11 @@ def instant(value: str | None, name: str) -> datetime | None:
         return None
     try:
         found = datetime.fromisoformat(value)
-    except ValueError:
-        found = None
-    if found is not None and found.tzinfo is not None:
-        return found
-    problem = "is not a time" if found is None else "needs a time zone (Z or an offset)"
+        if found.tzinfo is not None:
+            return found.astimezone(UTC)  # year 1 at +01:00 has no UTC instant: refused here
+        problem = "needs a time zone (Z or an offset)"
+    except (ValueError, OverflowError):
+        problem = "is not a time this server can store"
     message = f"{name} {problem}: write it like 2026-12-01T09:30:00Z"
     raise ValidationException(message, extra=[{"source": "query", "key": name, "message": message}])
 

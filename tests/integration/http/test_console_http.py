@@ -162,6 +162,15 @@ async def test_runs_are_filtered_by_workflow_name_status_and_period(console):
     assert (await console.client.get("/ui/runs?since=forever")).status_code == 400
 
 
+async def test_a_run_of_a_deleted_workflow_is_still_shown(console):
+    run_id = await parked_run(console)
+    headers = {"Authorization": f"Bearer {console.key}"}
+    assert (await console.client.delete("/api/v1/workflows/parked", headers=headers)).is_success
+    page = await console.client.get(f"/ui/runs/{run_id}")
+    assert page.status_code == 200
+    assert "parked" in page.text
+
+
 async def test_errors_are_pages_with_their_status(console):
     assert (await console.client.get("/ui/runs/no-such-run")).status_code == 404
     bogus = await console.client.get("/ui/runs?status=bogus")
@@ -190,3 +199,19 @@ async def test_a_session_made_by_one_api_process_is_read_by_another(tmp_path: Pa
         third.cookies.set("wfa_console", api.client.cookies["wfa_console"], path="/ui")
         assert (await third.get("/ui")).status_code == 303
     await elsewhere.database().dispose()
+
+
+async def test_a_console_address_that_names_nothing_is_a_page(console):
+    answer = await console.client.get("/ui/no/such/page")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "content-security-policy" in answer.headers
+
+
+async def test_a_link_from_another_site_opens_again_from_here_to_send_the_session(api):
+    api.client.follow_redirects = False
+    answer = await api.client.get("/ui/runs", headers={"Sec-Fetch-Site": "cross-site"})
+    assert answer.status_code == 200
+    assert '<meta http-equiv="refresh" content="0">' in answer.text
+    again = await api.client.get("/ui/runs", headers={"Sec-Fetch-Site": "same-origin"})
+    assert again.status_code == 303  # no session even so: sign in

@@ -106,8 +106,32 @@ def test_a_loop_back_is_drawn_along_the_right_side():
         }
     )
     paths = [p.get("d", "") for p in svg.iter(f"{SVG}path") if "edge" in p.get("class", "")]
-    (loop,) = [d for d in paths if d.index("C") and _ends_above(d)]
-    assert loop
+    (loop,) = [d for d in paths if _ends_above(d)]
+    lane = float(re.findall(r"H(-?[\d.]+)", loop)[0])
+    assert all(right < lane for _, _, right, _ in boxes(svg))  # it passes beside every step
+
+
+def test_a_choice_without_default_leads_to_its_failure_and_shared_targets_share_a_line():
+    svg = drawn(
+        {
+            "name": "pick",
+            "steps": [
+                {
+                    "id": "pick",
+                    "type": "choice",
+                    "choices": [
+                        {"when": "input.a", "next": "ok"},
+                        {"when": "input.b", "next": "ok"},
+                    ],
+                },
+                {"id": "ok", "type": "succeed"},
+            ],
+        }
+    )
+    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    assert "fails: choice.no_match" in texts
+    assert "no match" in texts
+    assert "input.a / input.b" in texts  # one line to ok, both conditions on it
 
 
 def _ends_above(d: str) -> bool:

@@ -16,6 +16,8 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from markupsafe import Markup
+
 from wfa.domain.definition import (
     ATTEMPTED_STEPS,
     AwaitStep,
@@ -36,6 +38,9 @@ PAD = 14
 HEADER = 40  # a fan box's title above its inner graphs
 LABEL_CHARS = 26
 END_ID = "\0end"  # the implicit end after a last step
+NO_MATCH_ID = "\0no-match"  # where a choice without a default goes when nothing matches
+LOOP_LANE = 10  # room between two loops drawn along the right side
+MAX_GRAPH_STEPS = 300  # more steps (nested ones too) than a drawing can show legibly
 
 
 @dataclass
@@ -89,9 +94,10 @@ def _edges(steps: Sequence[Step]) -> list[_Edge]:
         if isinstance(step, ChoiceStep):
             for choice in step.choices:
                 edges.append(_Edge(step.id, choice.next, choice.when, "choice"))
-            edges.append(
-                _Edge(step.id, step.default or END_ID, "default" if step.default else "", "choice")
-            )
+            if step.default:
+                edges.append(_Edge(step.id, step.default, "default", "choice"))
+            else:  # the run fails with choice.no_match: not an end like the others
+                edges.append(_Edge(step.id, NO_MATCH_ID, "no match", "catch"))
             continue
         if isinstance(step, SucceedStep | FailStep):
             continue
@@ -102,13 +108,35 @@ def _edges(steps: Sequence[Step]) -> list[_Edge]:
                 edges.append(
                     _Edge(step.id, catch.next, "catch " + ", ".join(catch.errors), "catch")
                 )
-    known = set(ids) | {END_ID}
-    return [edge for edge in edges if edge.target in known]
+    known = set(ids) | {END_ID, NO_MATCH_ID}
+    # One line per pair of steps, with every way along it in its label.
+    merged: dict[tuple[str, str], _Edge] = {}
+    for edge in edges:
+        if edge.target not in known:
+            continue
+        seen = merged.get((edge.source, edge.target))
+        if seen is None:
+            merged[(edge.source, edge.target)] = edge
+        elif edge.label:
+            seen.label = f"{seen.label} / {edge.label}" if seen.label else edge.label
+    return list(merged.values())
+
+
+def step_count(steps: Sequence[Step]) -> int:
+    """Steps with those inside parallel branches and maps: what a drawing would hold."""
+    count = 0
+    for step in steps:
+        count += 1
+        if isinstance(step, ParallelStep):
+            count += sum(step_count(branch.steps) for branch in step.branches)
+        elif isinstance(step, MapStep):
+            count += step_count(step.steps)
+    return count
 
 
 def _ranks(steps: Sequence[Step], edges: list[_Edge]) -> dict[str, int]:
     """Longest forward path from the first step; loops are cut where a DFS meets its own path."""
-    order = [step.id for step in steps] + [END_ID]
+    order = [step.id for step in steps] + [END_ID, NO_MATCH_ID]
     out: dict[str, list[str]] = {node: [] for node in order}
     for edge in edges:
         out[edge.source].append(edge.target)
@@ -211,6 +239,13 @@ def _graph(steps: Sequence[Step], states: Mapping[str, str], scope: str = "") ->
         end.parts.append('<rect class="node end" width="56" height="28" rx="14"/>')
         end.parts.append('<text class="sub" x="28" y="18" text-anchor="middle">end</text>')
         blocks[END_ID] = end
+    if any(edge.target == NO_MATCH_ID for edge in edges):
+        fails = _Block(150, 30)
+        fails.parts.append('<ellipse class="node fail" cx="75" cy="15" rx="75" ry="15"/>')
+        fails.parts.append(
+            '<text class="sub" x="75" y="19" text-anchor="middle">fails: choice.no_match</text>'
+        )
+        blocks[NO_MATCH_ID] = fails
     rows: dict[int, list[str]] = {}
     for node in blocks:
         rows.setdefault(rank[node], []).append(node)
@@ -218,21 +253,35 @@ def _graph(steps: Sequence[Step], states: Mapping[str, str], scope: str = "") ->
         r: sum(blocks[n].width for n in nodes) + GAP_X * (len(nodes) - 1)
         for r, nodes in rows.items()
     }
-    loops = any(rank[e.target] <= rank[e.source] for e in edges if e.target in blocks)
-    width = max(row_widths.values(), default=NODE_W) + (60 if loops else 0)
+    loops = [e for e in edges if e.target in blocks and rank[e.target] <= rank[e.source]]
+    margin = (40 + LOOP_LANE * min(len(loops), 8)) if loops else 0
+    width = max(row_widths.values(), default=NODE_W) + margin
     placed: dict[str, tuple[float, float]] = {}
-    y = 0.0
+    # Loops run through the gaps between rows, so there is a gap above the first and below
+    # the last row too when there are any.
+    y = GAP_Y / 2 if loops else 0.0
+    top: dict[int, float] = {}
+    bottom: dict[int, float] = {}
     for r in sorted(rows):
-        x = (width - (60 if loops else 0) - row_widths[r]) / 2
+        x = (width - margin - row_widths[r]) / 2
         row_height = max(blocks[n].height for n in rows[r])
+        top[r], bottom[r] = y, y + row_height
         for node in rows[r]:
             placed[node] = (x, y)
             x += blocks[node].width + GAP_X
         y += row_height + GAP_Y
-    graph = _Block(width, max(y - GAP_Y, NODE_H))
+    graph = _Block(width, max(y - (GAP_Y / 2 if loops else GAP_Y), NODE_H))
+    lanes = {id(edge): width - 16 - LOOP_LANE * (i % 8) for i, edge in enumerate(loops)}
     for edge in edges:
-        if edge.target in placed:
-            graph.parts.append(_edge_svg(edge, placed, blocks, rank, width))
+        if edge.target not in placed:
+            continue
+        lane = lanes.get(id(edge))
+        if lane is None:
+            graph.parts.append(_forward_svg(edge, placed, blocks))
+        else:
+            below = bottom[rank[edge.source]] + GAP_Y / 2
+            above = top[rank[edge.target]] - GAP_Y / 2
+            graph.parts.append(_loop_svg(edge, placed, blocks, lane, below, above))
     for node, (x, node_y) in placed.items():
         graph.parts.append(f'<g transform="translate({x},{node_y})">')
         graph.parts.extend(blocks[node].parts)
@@ -240,35 +289,44 @@ def _graph(steps: Sequence[Step], states: Mapping[str, str], scope: str = "") ->
     return graph
 
 
-def _edge_svg(
-    edge: _Edge,
-    placed: Mapping[str, tuple[float, float]],
-    blocks: Mapping[str, _Block],
-    rank: Mapping[str, int],
-    width: float,
+def _forward_svg(
+    edge: _Edge, placed: Mapping[str, tuple[float, float]], blocks: Mapping[str, _Block]
 ) -> str:
     (sx, sy), (tx, ty) = placed[edge.source], placed[edge.target]
     source, target = blocks[edge.source], blocks[edge.target]
-    css = f"edge {edge.kind}"
-    if rank[edge.target] > rank[edge.source]:
-        x1, y1 = sx + source.width / 2, sy + source.height
-        x2, y2 = tx + target.width / 2, ty
-        middle = (y1 + y2) / 2
-        path = f"M{x1},{y1} C{x1},{middle} {x2},{middle} {x2},{y2 - 2}"
-        lx, ly = (x1 + x2) / 2, middle
-    else:  # a loop back: out of the right side, along the margin, into the right side
-        x1, y1 = sx + source.width, sy + source.height / 2
-        x2, y2 = tx + target.width, ty + target.height / 2
-        side = width - 20
-        path = f"M{x1},{y1} C{side},{y1} {side},{y2} {x2 + 2},{y2}"
-        lx, ly = side - 4, (y1 + y2) / 2
+    x1, y1 = sx + source.width / 2, sy + source.height
+    x2, y2 = tx + target.width / 2, ty
+    middle = (y1 + y2) / 2
+    path = f"M{x1},{y1} C{x1},{middle} {x2},{middle} {x2},{y2 - 2}"
+    return _path(edge, path, (x1 + x2) / 2, middle, "middle")
+
+
+def _loop_svg(
+    edge: _Edge,
+    placed: Mapping[str, tuple[float, float]],
+    blocks: Mapping[str, _Block],
+    lane: float,
+    below: float,
+    above: float,
+) -> str:
+    """A move back up: down into the gap under the source's row, right to its lane, up to the
+    gap over the target's row, and into the target from above; it crosses no step."""
+    (sx, sy), (tx, ty) = placed[edge.source], placed[edge.target]
+    source, target = blocks[edge.source], blocks[edge.target]
+    x1, y1 = sx + source.width / 2, sy + source.height
+    x2, y2 = tx + target.width / 2, ty
+    path = f"M{x1},{y1} V{below} H{lane} V{above} H{x2} V{y2 - 2}"
+    return _path(edge, path, lane - 4, (below + above) / 2, "end")
+
+
+def _path(edge: _Edge, path: str, lx: float, ly: float, anchor: str) -> str:
     label = ""
     if edge.label:
         label = (
-            f'<text class="edge-label" x="{lx}" y="{ly - 3}" text-anchor="middle">'
+            f'<text class="edge-label" x="{lx:g}" y="{ly - 3:g}" text-anchor="{anchor}">'
             f"{_text(edge.label)}<title>{html.escape(edge.label)}</title></text>"
         )
-    return f'<path class="{css}" d="{path}" marker-end="url(#arrow)"/>{label}'
+    return f'<path class="edge {edge.kind}" d="{path}" marker-end="url(#arrow)"/>{label}'
 
 
 def definition_svg(
@@ -285,3 +343,10 @@ def definition_svg(
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>'
         f'</defs><g transform="translate({PAD},{PAD})">{"".join(graph.parts)}</g></svg>'
     )
+
+
+def drawing(steps: Sequence[Step], states: Mapping[str, str], title: str) -> Markup | None:
+    """The steps as SVG for a page, or None when there are too many to draw legibly."""
+    if step_count(steps) > MAX_GRAPH_STEPS:
+        return None
+    return Markup(definition_svg(steps, states, title=title))  # built from escaped text only

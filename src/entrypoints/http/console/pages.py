@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -20,31 +20,27 @@ from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, QueryParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
-from markupsafe import Markup
+from litestar.response import Template
 
 from wfa.application.errors import NotFound
 from wfa.application.ports.repositories import RunFilter
 from wfa.application.use_cases.api_keys import ListApiKeys
-from wfa.application.use_cases.follow_run import FollowRun
-from wfa.application.use_cases.queries import GetRun, ListRuns
+from wfa.application.use_cases.queries import ListRuns
 from wfa.application.use_cases.secrets import ListSecrets
 from wfa.application.use_cases.workflows import GetWorkflow, ListSchedules, ListWorkflows
 from wfa.domain.api_keys import Scope
 from wfa.domain.definition import EventTrigger, ScheduleTrigger, Trigger, WebhookTrigger
-from wfa.domain.run import RunStatus
+from wfa.domain.run import Run, RunStatus
 from wfa.domain.workflow import Workflow
-from wfa.entrypoints.http.console.graph_svg import definition_svg
+from wfa.entrypoints.http.console.graph_svg import MAX_GRAPH_STEPS, drawing
 from wfa.entrypoints.http.console.session import Viewer, require
-from wfa.entrypoints.http.console.timeline_bars import axis
 from wfa.entrypoints.http.params import MAX_SEQ
 from wfa.entrypoints.http.schemas import workflow_out
-from wfa.entrypoints.http.streaming import event_stream
 
 PAGE = 25  # rows a list page shows
 GLANCE = 10  # a workflow's last runs on the workflows page
 Cursor = Annotated[str | None, QueryParameter(max_length=256)]
-Filter = Annotated[str | None, QueryParameter(max_length=64)]
+Filter = Annotated[str | None, QueryParameter(max_length=256)]
 Done = Annotated[str | None, QueryParameter(max_length=32)]
 Version = Annotated[int | None, QueryParameter(ge=1, le=MAX_SEQ)]
 # The runs page's time filter: runs created in the last ...
@@ -66,6 +62,17 @@ def page(name: str, viewer: Viewer, section: str, **context: Any) -> Template:
     notice = NOTICES.get(context.pop("done", None) or "")
     base = {"viewer": viewer, "section": section, "notice": notice, "statuses": list(RunStatus)}
     return Template(name, context=base | context)
+
+
+async def workflow_names(runs: Sequence[Run], get_workflow: GetWorkflow) -> dict[str, str]:
+    """The names of the workflows of the runs on a page (at most a page of lookups)."""
+    names: dict[str, str] = {}
+    for run in runs:
+        if run.workflow_id not in names:
+            with contextlib.suppress(NotFound):
+                found = await get_workflow.of_run(run.workflow_id, run.workflow_version)
+                names[run.workflow_id] = found.name
+    return names
 
 
 def trigger_text(trigger: Trigger) -> str:
@@ -138,9 +145,8 @@ async def workflow_page(
     schedules = await list_schedules.execute(latest.id)
     runs = await list_runs.execute(RunFilter(workflow_id=latest.id), PAGE)
     definition = workflow_out(shown).definition
-    graph = definition_svg(
-        shown.definition.steps, title=f"The steps of {shown.name}, version {shown.version}"
-    )
+    title = f"The steps of {shown.name}, version {shown.version}"
+    graph = drawing(shown.definition.steps, {}, title)
     return page(
         "workflow.html",
         viewer,
@@ -151,7 +157,8 @@ async def workflow_page(
         triggers=[trigger_text(t) for t in shown.definition.triggers],
         schedules=schedules,
         runs=runs.runs,
-        graph=Markup(graph),  # built from escaped text only (graph_svg)
+        graph=graph,
+        graph_limit=MAX_GRAPH_STEPS,
         definition=pretty(definition),
         form_key=secrets.token_urlsafe(18),
         done=done,
@@ -183,83 +190,13 @@ async def runs_page(
         viewer,
         "runs",
         runs=found.runs,
+        names=await workflow_names(found.runs, get_workflow),
         next_cursor=found.next_cursor,
         workflow=workflow or "",
         status=status or "",
         since=since or "",
         periods=SINCE_NAMES,
     )
-
-
-async def _run_context(run_id: str, get_run: GetRun, get_workflow: GetWorkflow) -> dict[str, Any]:
-    details = await get_run.execute(run_id)
-    run = details.run
-    workflow = await get_workflow.execute(run.workflow_id, run.workflow_version)
-    states: dict[str, str] = {}
-    for record in details.attempts:
-        states[record.step_id] = str(record.status)
-    if run.current_step and run.current_step not in states and not run.status.is_terminal:
-        states[run.current_step] = "running"
-    if run.failed_step:
-        states[run.failed_step] = "failed"
-    steps = workflow.definition.scoped(run.scope).steps if run.scope else workflow.definition.steps
-    graph = definition_svg(steps, states, title=f"Where run {run.id} went in {workflow.name}")
-    return {
-        "run": run,
-        "workflow": workflow,
-        "timeline": axis(run, details.attempts, datetime.now(UTC)),
-        "graph": Markup(graph),
-        "input": pretty(run.input),
-        "output": pretty(run.output),
-        "live": not run.status.is_terminal,
-    }
-
-
-@get("/ui/runs/{run_id:str}", media_type=MediaType.HTML, include_in_schema=False)
-async def run_page(
-    run_id: FromPath[str],
-    viewer: NamedDependency[Viewer],
-    get_run: NamedDependency[GetRun],
-    get_workflow: NamedDependency[GetWorkflow],
-    done: Done = None,
-) -> Template:
-    context = await _run_context(run_id, get_run, get_workflow)
-    return page("run.html", viewer, "runs", done=done, **context)
-
-
-@get("/ui/runs/{run_id:str}/live", media_type=MediaType.HTML, include_in_schema=False)
-async def run_live(
-    run_id: FromPath[str],
-    viewer: NamedDependency[Viewer],
-    get_run: NamedDependency[GetRun],
-    get_workflow: NamedDependency[GetWorkflow],
-) -> Template:
-    """The part of a run's page that changes, fetched again when its stream says so."""
-    context = await _run_context(run_id, get_run, get_workflow)
-    return page("run_live.html", viewer, "runs", **context)
-
-
-@get("/ui/runs/{run_id:str}/stream", media_type="text/event-stream", include_in_schema=False)
-async def run_stream(
-    run_id: FromPath[str],
-    viewer: NamedDependency[Viewer],
-    get_run: NamedDependency[GetRun],
-    follow_run: NamedDependency[FollowRun],
-    server_stopping: NamedDependency[asyncio.Event],
-) -> ServerSentEvent:
-    """The run's events as they happen (the API's stream, for a signed-in browser)."""
-    run = (await get_run.execute(run_id)).run
-    stream = event_stream(follow_run.execute(run_id, run.seq), server_stopping)
-    return ServerSentEvent(_unnamed(stream))
-
-
-async def _unnamed(
-    messages: AsyncIterator[ServerSentEventMessage],
-) -> AsyncIterator[ServerSentEventMessage]:
-    """The same messages without event names: a browser's ``onmessage`` hears only those."""
-    async for message in messages:
-        message.event = None
-        yield message
 
 
 @get("/ui/secrets", media_type=MediaType.HTML, include_in_schema=False)

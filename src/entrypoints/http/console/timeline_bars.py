@@ -15,6 +15,7 @@ from wfa.domain.run import AttemptStatus, Run
 from wfa.domain.timeline import AttemptRecord
 
 AXIS = 1000  # the bars' viewBox width
+MAX_ROWS = 200  # attempts drawn; a run with more shows its latest (the API lists them all)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Axis:
     end: datetime
     span: str
     ticks: list[tuple[float, str]]
+    hidden: int = 0  # earlier attempts left out past MAX_ROWS
 
 
 def seconds_text(seconds: float) -> str:
@@ -63,11 +65,13 @@ def axis(run: Run, records: Sequence[AttemptRecord], now: datetime) -> Axis:
         return min(max((moment - start).total_seconds() / span, 0.0), 1.0) * AXIS
 
     bars = []
-    for record in records:
+    hidden = max(len(records) - MAX_ROWS, 0)
+    for record in records[hidden:]:
         began = record.started_at or record.due_at
         finished = record.ended_at or (now if record.status in _OPEN else began)
         x0, x1 = at(began), at(max(finished, began))
         queued_from = at(min(record.scheduled_at, began))
+        x0 = min(x0, AXIS - 2)  # one due later than the axis's end shows at its edge
         bars.append(
             Bar(
                 step_id=record.step_id,
@@ -85,7 +89,9 @@ def axis(run: Run, records: Sequence[AttemptRecord], now: datetime) -> Axis:
             )
         )
     ticks = [(AXIS * part / 4, "+" + seconds_text(span * part / 4)) for part in range(1, 5)]
-    return Axis(bars=bars, start=start, end=end, span=seconds_text(span), ticks=ticks)
+    return Axis(
+        bars=bars, start=start, end=end, span=seconds_text(span), ticks=ticks, hidden=hidden
+    )
 
 
 _OPEN = frozenset({AttemptStatus.RUNNING, AttemptStatus.AWAITING, AttemptStatus.QUEUED})
