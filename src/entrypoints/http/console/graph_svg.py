@@ -1,8 +1,8 @@
 """A definition drawn as a graph, in SVG made on the server (no script, nothing fetched).
 
-Steps are laid out in rows by rank, the longest path of forward moves from the first step,
-so a chain reads top to bottom and a choice's targets sit side by side. A move back to an
-earlier row (a loop) is drawn as a curve along the right edge. Parallel and map steps are
+Steps are laid out in rows by rank (``graph_moves``), so a chain reads top to bottom and a
+choice's targets sit side by side. A move back to an earlier row (a loop) runs through the
+gaps between rows to a lane on the right, crossing no step. Parallel and map steps are
 boxes holding their branches' (or iteration's) own graphs, drawn the same way; a workflow
 step names the workflow it starts.
 
@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 from wfa.domain.definition import (
-    ATTEMPTED_STEPS,
     AwaitStep,
-    ChoiceStep,
     FailStep,
     MapStep,
     ParallelStep,
@@ -31,14 +29,20 @@ from wfa.domain.definition import (
     WaitStep,
     WorkflowStep,
 )
+from wfa.entrypoints.http.console.graph_moves import (
+    END_ID,
+    NO_MATCH_ID,
+    Move,
+    moves,
+    ranks,
+    step_count,
+)
 
 NODE_W, NODE_H = 184, 46
 GAP_X, GAP_Y = 28, 54
 PAD = 14
 HEADER = 40  # a fan box's title above its inner graphs
 LABEL_CHARS = 26
-END_ID = "\0end"  # the implicit end after a last step
-NO_MATCH_ID = "\0no-match"  # where a choice without a default goes when nothing matches
 LOOP_LANE = 10  # room between two loops drawn along the right side
 MAX_GRAPH_STEPS = 300  # more steps (nested ones too) than a drawing can show legibly
 
@@ -50,14 +54,6 @@ class _Block:
     width: float
     height: float
     parts: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Edge:
-    source: str
-    target: str
-    label: str = ""
-    kind: str = "next"  # next | choice | catch
 
 
 def _text(value: str, limit: int = LABEL_CHARS) -> str:
@@ -84,97 +80,6 @@ def _subtitle(step: Step) -> str:
 def _kind(step: Step) -> str:
     """The step's ``type`` as written in definitions (its msgspec tag)."""
     return str(type(step).__struct_config__.tag)
-
-
-def _edges(steps: Sequence[Step]) -> list[_Edge]:
-    ids = [step.id for step in steps]
-    edges: list[_Edge] = []
-    for position, step in enumerate(steps):
-        following = ids[position + 1] if position + 1 < len(ids) else END_ID
-        if isinstance(step, ChoiceStep):
-            for choice in step.choices:
-                edges.append(_Edge(step.id, choice.next, choice.when, "choice"))
-            if step.default:
-                edges.append(_Edge(step.id, step.default, "default", "choice"))
-            else:  # the run fails with choice.no_match: not an end like the others
-                edges.append(_Edge(step.id, NO_MATCH_ID, "no match", "catch"))
-            continue
-        if isinstance(step, SucceedStep | FailStep):
-            continue
-        nxt = getattr(step, "next", None) or following
-        edges.append(_Edge(step.id, nxt))
-        if isinstance(step, ATTEMPTED_STEPS):
-            for catch in step.catch:
-                edges.append(
-                    _Edge(step.id, catch.next, "catch " + ", ".join(catch.errors), "catch")
-                )
-    known = set(ids) | {END_ID, NO_MATCH_ID}
-    # One line per pair of steps, with every way along it in its label.
-    merged: dict[tuple[str, str], _Edge] = {}
-    for edge in edges:
-        if edge.target not in known:
-            continue
-        seen = merged.get((edge.source, edge.target))
-        if seen is None:
-            merged[(edge.source, edge.target)] = edge
-        elif edge.label:
-            seen.label = f"{seen.label} / {edge.label}" if seen.label else edge.label
-    return list(merged.values())
-
-
-def step_count(steps: Sequence[Step]) -> int:
-    """Steps with those inside parallel branches and maps: what a drawing would hold."""
-    count = 0
-    for step in steps:
-        count += 1
-        if isinstance(step, ParallelStep):
-            count += sum(step_count(branch.steps) for branch in step.branches)
-        elif isinstance(step, MapStep):
-            count += step_count(step.steps)
-    return count
-
-
-def _ranks(steps: Sequence[Step], edges: list[_Edge]) -> dict[str, int]:
-    """Longest forward path from the first step; loops are cut where a DFS meets its own path."""
-    order = [step.id for step in steps] + [END_ID, NO_MATCH_ID]
-    out: dict[str, list[str]] = {node: [] for node in order}
-    for edge in edges:
-        out[edge.source].append(edge.target)
-    back: set[tuple[str, str]] = set()
-    state: dict[str, int] = {}  # 1 on the path, 2 done
-    for root in order:  # every step, so unreachable ones are placed too
-        if root in state:
-            continue
-        stack = [(root, iter(out[root]))]
-        state[root] = 1
-        while stack:
-            node, targets = stack[-1]
-            target = next(targets, None)
-            if target is None:
-                state[node] = 2
-                stack.pop()
-            elif state.get(target) == 1:
-                back.add((node, target))
-            elif target not in state:
-                state[target] = 1
-                stack.append((target, iter(out[target])))
-    rank = dict.fromkeys(order, 0)
-    # Relax forward edges in a topological order (reverse DFS finish order is one).
-    incoming = dict.fromkeys(order, 0)
-    for edge in edges:
-        if (edge.source, edge.target) not in back:
-            incoming[edge.target] += 1
-    ready = [node for node in order if incoming[node] == 0]
-    while ready:
-        node = ready.pop(0)
-        for target in out[node]:
-            if (node, target) in back:
-                continue
-            rank[target] = max(rank[target], rank[node] + 1)
-            incoming[target] -= 1
-            if incoming[target] == 0:
-                ready.append(target)
-    return rank
 
 
 def _node(step: Step, inner: list[tuple[str, _Block]], states: Mapping[str, str]) -> _Block:
@@ -221,8 +126,8 @@ def _node(step: Step, inner: list[tuple[str, _Block]], states: Mapping[str, str]
 
 
 def _graph(steps: Sequence[Step], states: Mapping[str, str], scope: str = "") -> _Block:
-    edges = _edges(steps)
-    rank = _ranks(steps, edges)
+    edges = moves(steps)
+    rank = ranks(steps, edges)
     blocks: dict[str, _Block] = {}
     for step in steps:
         inner: list[tuple[str, _Block]] = []
@@ -290,7 +195,7 @@ def _graph(steps: Sequence[Step], states: Mapping[str, str], scope: str = "") ->
 
 
 def _forward_svg(
-    edge: _Edge, placed: Mapping[str, tuple[float, float]], blocks: Mapping[str, _Block]
+    edge: Move, placed: Mapping[str, tuple[float, float]], blocks: Mapping[str, _Block]
 ) -> str:
     (sx, sy), (tx, ty) = placed[edge.source], placed[edge.target]
     source, target = blocks[edge.source], blocks[edge.target]
@@ -302,7 +207,7 @@ def _forward_svg(
 
 
 def _loop_svg(
-    edge: _Edge,
+    edge: Move,
     placed: Mapping[str, tuple[float, float]],
     blocks: Mapping[str, _Block],
     lane: float,
@@ -319,7 +224,7 @@ def _loop_svg(
     return _path(edge, path, lane - 4, (below + above) / 2, "end")
 
 
-def _path(edge: _Edge, path: str, lx: float, ly: float, anchor: str) -> str:
+def _path(edge: Move, path: str, lx: float, ly: float, anchor: str) -> str:
     label = ""
     if edge.label:
         label = (
