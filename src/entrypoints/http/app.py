@@ -79,6 +79,7 @@ _PROVIDED = (
     "list_secrets",
     "delete_secret",
     "console_sessions",
+    "authenticate_api_key",
 )
 
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -15,6 +15,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, 
 from litestar.response import ServerSentEvent
 
 from wfa.application.ports.repositories import RunFilter
+from wfa.application.use_cases.api_keys import AuthenticateApiKey
 from wfa.application.use_cases.control_run import CancelRun, RetryRun
 from wfa.application.use_cases.follow_run import FollowRun
 from wfa.application.use_cases.queries import (
@@ -28,7 +29,7 @@ from wfa.application.use_cases.signals import DeliverSignal
 from wfa.domain.api_keys import Scope
 from wfa.domain.run import RunStatus
 from wfa.domain.step_checks import SIGNAL_NAME, SIGNAL_NAME_RULE
-from wfa.entrypoints.http.auth import needs
+from wfa.entrypoints.http.auth import needs, presented_key
 from wfa.entrypoints.http.params import MAX_SEQ, Cursor, EventLimit, Limit
 from wfa.entrypoints.http.problems import responses
 from wfa.entrypoints.http.schemas import (
@@ -43,7 +44,7 @@ from wfa.entrypoints.http.schemas import (
     run_detail_out,
     run_out,
 )
-from wfa.entrypoints.http.streaming import event_stream
+from wfa.entrypoints.http.streaming import event_stream, while_allowed
 
 SSE = "text/event-stream"
 WorkflowFilter = Annotated[str | None, QueryParameter(max_length=64)]
@@ -209,20 +210,29 @@ class RunController(Controller):
     async def stream(
         self,
         run_id: FromPath[str],
+        request: Request[Any, Any, Any],
         follow_run: NamedDependency[FollowRun],
         get_run: NamedDependency[GetRun],
+        authenticate_api_key: NamedDependency[AuthenticateApiKey],
         server_stopping: NamedDependency[asyncio.Event],
         last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         """The run's history as Server-Sent Events, then live until the run ends.
 
         Each event's id is its seq; reconnect with ``Last-Event-ID`` to go on from there.
-        When the server stops, the stream ends after a last comment saying so.
+        When the server stops, the stream ends after a last comment saying so; when the key
+        that opened it is revoked, it ends within seconds.
         """
         await get_run.execute(run_id)  # 404 before the stream starts
         # Past the history means "seen it all" (FollowRun bounds it by the run's seq).
         after = min(int(last_event_id), MAX_SEQ) if last_event_id else 0
-        return ServerSentEvent(event_stream(follow_run.execute(run_id, after), server_stopping))
+        key = presented_key(request) or ""
+
+        async def key_holds() -> bool:
+            return await authenticate_api_key.execute(key) is not None
+
+        stream = event_stream(follow_run.execute(run_id, after), server_stopping)
+        return ServerSentEvent(while_allowed(stream, key_holds))
 
     @post(
         "/{run_id:str}/signals/{name:str}",

@@ -6,13 +6,17 @@ one can time out (and send a keep-alive) without cancelling the iterator mid-ste
 When the server begins to stop, an open stream says so in a last comment and ends: the
 server then finishes its shutdown at once instead of waiting out its grace period, and the
 client reconnects (to another process, or this one once back) with ``Last-Event-ID``.
+
+A stream may last as long as its run; ``while_allowed`` ends it when the key (or the
+console session) that opened it no longer holds, checked every ``RECHECK_SECONDS``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import msgspec
 from litestar.response.sse import ServerSentEventMessage
@@ -20,6 +24,7 @@ from litestar.response.sse import ServerSentEventMessage
 from wfa.domain.events import Event, event_type
 
 KEEP_ALIVE_SECONDS = 15.0
+RECHECK_SECONDS = 10.0  # how often an open stream checks that its caller may still read it
 STOPPING_COMMENT = "server stopping; reconnect with Last-Event-ID"
 # Sent with the last comment: browsers' EventSource waits this long before reconnecting.
 RECONNECT_AFTER_MS = 2000
@@ -76,3 +81,17 @@ async def _pump(events: AsyncIterator[Event], queue: asyncio.Queue[object]) -> N
         await queue.put(error)
         return
     await queue.put(_END)
+
+
+async def while_allowed(
+    messages: AsyncIterator[ServerSentEventMessage], allowed: Callable[[], Awaitable[bool]]
+) -> AsyncIterator[ServerSentEventMessage]:
+    """The messages until ``allowed`` says no (asked at most every ``RECHECK_SECONDS``;
+    keep-alives come every ``KEEP_ALIVE_SECONDS``, so a quiet stream is asked too)."""
+    checked = time.monotonic()
+    async for message in messages:
+        if time.monotonic() - checked >= RECHECK_SECONDS:
+            if not await allowed():
+                return
+            checked = time.monotonic()
+        yield message

@@ -8,7 +8,6 @@ run is not over, ``console.js`` follows ``/stream`` and fetches ``/live`` after 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -29,10 +28,9 @@ from wfa.entrypoints.http.console.graph_svg import MAX_GRAPH_STEPS, drawing
 from wfa.entrypoints.http.console.pages import Done, page, pretty, workflow_names
 from wfa.entrypoints.http.console.session import COOKIE, Viewer
 from wfa.entrypoints.http.console.timeline_bars import axis
-from wfa.entrypoints.http.streaming import event_stream
+from wfa.entrypoints.http.streaming import event_stream, while_allowed
 
 CHILDREN_SHOWN = 50  # child runs listed per fan step; the API pages through the rest
-RECHECK_SECONDS = 10.0  # how often an open stream checks that its session still holds
 
 
 def _states(run: Run, records: list[Any]) -> dict[str, str]:
@@ -128,7 +126,11 @@ async def run_stream(
     run = (await get_run.execute(run_id)).run
     stream = event_stream(follow_run.execute(run_id, run.seq), server_stopping)
     session = request.cookies.get(COOKIE, "")
-    return ServerSentEvent(_while_signed_in(_unnamed(stream), console_sessions, session))
+
+    async def signed_in() -> bool:
+        return await console_sessions.read(session) is not None
+
+    return ServerSentEvent(while_allowed(_unnamed(stream), signed_in))
 
 
 async def _unnamed(
@@ -137,18 +139,4 @@ async def _unnamed(
     """The same messages without event names: a browser's ``onmessage`` hears only those."""
     async for message in messages:
         message.event = None
-        yield message
-
-
-async def _while_signed_in(
-    messages: AsyncIterator[ServerSentEventMessage], sessions: ConsoleSessions, session: str
-) -> AsyncIterator[ServerSentEventMessage]:
-    """The messages until the session no longer holds (checked at most every few seconds;
-    keep-alives come every 15 s, so a quiet stream is checked too)."""
-    checked = time.monotonic()
-    async for message in messages:
-        if time.monotonic() - checked >= RECHECK_SECONDS:
-            if await sessions.read(session) is None:
-                return
-            checked = time.monotonic()
         yield message
