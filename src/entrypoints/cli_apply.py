@@ -187,7 +187,7 @@ def _apply_one(client: Client, plan: Planned, found: list[Workflow] | None, dry:
     except ApiError as error:
         if error.status in (401, 403):
             raise
-        problems = error.problems or [explain(error)]
+        problems = [str(problem) for problem in error.problems] or [explain(error)]
         return Outcome(file=plan.path, name=plan.name, outcome="failed", problems=problems)
     return Outcome(
         file=plan.path, name=plan.name, outcome=outcome, id=stored.id, version=stored.version,

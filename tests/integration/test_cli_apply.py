@@ -158,6 +158,32 @@ def test_a_folder_without_definitions_is_a_usage_error(remote, tmp_path, capsys)
     )
 
 
+def test_each_problem_of_a_refused_file_is_a_line_with_its_path(remote, folder, capsys):
+    """The server alone knows its actions: it refuses both steps, each at its path."""
+    unknown = {
+        "name": "unknown",
+        "steps": [
+            {"id": "a", "type": "task", "action": "no.such", "next": "b"},
+            {"id": "b", "type": "task", "action": "nor.this"},
+        ],
+    }
+    (folder / "unknown.json").write_text(json.dumps(unknown))
+
+    assert main(["apply", str(folder)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"wfa: {folder / 'unknown.json'}: refused by the server, 2 problems:"
+    assert err[1].startswith("  steps[0].action: unknown action 'no.such' (known: ")
+    assert err[2].startswith("  steps[1].action: unknown action 'nor.this' (known: ")
+    assert len(err) == 3
+
+    assert main(["apply", "--json", str(folder)]) == 1
+    refused = next(
+        w for w in json.loads(capsys.readouterr().out)["workflows"] if w["name"] == "unknown"
+    )
+    assert refused["outcome"] == "failed"
+    assert [p.split(":")[0] for p in refused["problems"]] == ["steps[0].action", "steps[1].action"]
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [("WFA_PORT", "abc"), ("WFA_LOG_FORMAT", "xml"), ("WFA_DATABASE_URL", "nope://")],

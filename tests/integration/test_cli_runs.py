@@ -214,3 +214,12 @@ def test_a_bad_payload_is_a_usage_error_before_any_request(monkeypatch, capsys):
     monkeypatch.setenv("WFA_URL", f"http://127.0.0.1:{free_port()}")
     assert main(["runs", "signal", "r1", "go", "--payload", "{nope"]) == 2
     assert capsys.readouterr().err.startswith("wfa: --payload is not valid JSON")
+
+
+def test_a_refused_signal_says_what_was_wrong(remote, runs, capsys):
+    waiting, _ = runs
+    assert main(["runs", "signal", waiting, "bad name!"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"wfa: Validation failed for POST /api/v1/runs/{waiting}/signals/")
+    assert "; path.name: Expected `str` matching regex" in err

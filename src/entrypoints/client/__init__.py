@@ -4,7 +4,14 @@ It needs nothing of the server: httpx, msgspec and the standard library.
 """
 
 from wfa.entrypoints.client.api import DEFAULT_URL, Client
-from wfa.entrypoints.client.errors import ApiError, ClientError, ServerUnreachable
+from wfa.entrypoints.client.errors import (
+    ApiError,
+    ClientError,
+    InvalidServerUrl,
+    ProblemItem,
+    ServerUnreachable,
+    UnexpectedAnswer,
+)
 from wfa.entrypoints.client.types import (
     RUN_STATUSES,
     TERMINAL_STATUSES,
@@ -31,6 +38,8 @@ __all__ = [
     "Client",
     "ClientError",
     "EventPage",
+    "InvalidServerUrl",
+    "ProblemItem",
     "Run",
     "RunAccepted",
     "RunDetail",
@@ -40,6 +49,7 @@ __all__ = [
     "SignalDelivered",
     "Step",
     "StreamedEvent",
+    "UnexpectedAnswer",
     "Workflow",
     "WorkflowPage",
 ]

@@ -2,7 +2,9 @@
 
 Configured by arguments, else by ``WFA_URL`` (default ``http://127.0.0.1:8000``) and
 ``WFA_API_KEY`` (sent as ``Authorization: Bearer``). Problems the API answers with become
-``ApiError``; a server that cannot be reached, ``ServerUnreachable``.
+``ApiError``; a server that cannot be reached, ``ServerUnreachable``; an answer that is not
+the API's (a redirect, a page that is not JSON), ``UnexpectedAnswer``; a URL that is not
+one, ``InvalidServerUrl`` (raised by the constructor).
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from wfa.entrypoints.client.errors import ApiError, ServerUnreachable
+from wfa.entrypoints.client.errors import (
+    ApiError,
+    InvalidServerUrl,
+    ProblemItem,
+    ServerUnreachable,
+    UnexpectedAnswer,
+)
 from wfa.entrypoints.client.sse import parse_events
 from wfa.entrypoints.client.types import (
     EventPage,
@@ -55,9 +63,15 @@ class Client:
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         self._timeout = timeout
-        self._http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=timeout, transport=transport
-        )
+        try:
+            scheme = httpx.URL(self.url).scheme
+            if scheme not in ("http", "https"):
+                raise InvalidServerUrl(self.url, "it must start with http:// or https://")
+            self._http = httpx.Client(
+                base_url=self.url, headers=headers, timeout=timeout, transport=transport
+            )
+        except httpx.InvalidURL as error:
+            raise InvalidServerUrl(self.url, str(error)) from None
 
     def close(self) -> None:
         self._http.close()
@@ -172,10 +186,15 @@ class Client:
         timeout = httpx.Timeout(self._timeout, read=max(self._timeout, 60.0))
         try:
             with self._http.stream("GET", path, headers=headers, timeout=timeout) as response:
-                if response.status_code >= 400:
+                if not response.is_success:
                     response.read()
-                    raise _problem(response, "GET", path)
-                yield from parse_events(response.iter_lines())
+                    raise self._refusal(response, "GET", path)
+                if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                    raise self._unexpected(response, "not an event stream")
+                try:
+                    yield from parse_events(response.iter_lines())
+                except msgspec.DecodeError:
+                    raise self._unexpected(response, "an event that is not JSON") from None
         except httpx.TransportError as error:
             raise self._unreachable(error) from None
 
@@ -216,7 +235,12 @@ class Client:
 
     def _call(self, method: str, path: str, kind: type[T], **options: Any) -> T:
         response = self._send(method, path, **options)
-        return msgspec.json.decode(response.content, type=kind)
+        try:
+            return msgspec.json.decode(response.content, type=kind)
+        except msgspec.ValidationError as error:
+            raise self._unexpected(response, f"JSON without what the API sends: {error}") from None
+        except msgspec.DecodeError:
+            raise self._unexpected(response, "not JSON") from None
 
     def _send(
         self,
@@ -236,9 +260,24 @@ class Client:
             )
         except httpx.TransportError as error:
             raise self._unreachable(error) from None
-        if response.status_code >= 400:
-            raise _problem(response, method, path)
+        if not response.is_success:
+            raise self._refusal(response, method, path)
         return response
+
+    def _refusal(self, response: httpx.Response, method: str, path: str) -> Exception:
+        """A problem the API answered with; a redirect is no answer of the API (it never
+        sends one), so it is not followed: the client would send its key elsewhere."""
+        if response.status_code < 400:
+            status = response.status_code
+            location = response.headers.get("location")
+            answer = f"HTTP {status} → {location}" if location else f"HTTP {status}"
+            return UnexpectedAnswer(self.url, status, answer)
+        return _problem(response, method, path)
+
+    def _unexpected(self, response: httpx.Response, what: str) -> UnexpectedAnswer:
+        kind = response.headers.get("content-type", "").split(";")[0].strip() or "no type"
+        answer = f"HTTP {response.status_code}, {kind}: {what}"
+        return UnexpectedAnswer(self.url, response.status_code, answer)
 
     def _unreachable(self, error: httpx.TransportError) -> ServerUnreachable:
         if isinstance(error, httpx.TimeoutException):
@@ -258,16 +297,22 @@ def _problem(response: httpx.Response, method: str, path: str) -> ApiError:
     if not isinstance(body, dict):
         text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
         return ApiError(status, response.reason_phrase, text, method=method, path=path)
-    errors = body.get("errors") or body.get("extra")
+    listed = body.get("problems")
     return ApiError(
         status,
         str(body.get("title") or response.reason_phrase),
         str(body.get("detail") or ""),
         code=body.get("code") if isinstance(body.get("code"), str) else None,
-        errors=errors if isinstance(errors, list) else None,
+        problems=[_item(item) for item in listed] if isinstance(listed, list) else None,
         method=method,
         path=path,
     )
+
+
+def _item(item: Any) -> ProblemItem:
+    if isinstance(item, dict):
+        return ProblemItem(str(item.get("path") or ""), str(item.get("message") or ""))
+    return ProblemItem("", str(item))
 
 
 def _part(value: str) -> str:
