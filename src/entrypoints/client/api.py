@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -135,21 +136,41 @@ class Client:
         *,
         workflow_id: str | None = None,
         status: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> RunPage:
-        """One page of runs, newest first; pass ``next_cursor`` back as cursor."""
-        params = _params(workflow_id=workflow_id, status=status, limit=limit, cursor=cursor)
+        """One page of runs, newest first; pass ``next_cursor`` back as cursor. Runs created
+        at or after ``created_after`` and before ``created_before`` (aware datetimes only)."""
+        params = _params(
+            workflow_id=workflow_id,
+            status=status,
+            created_after=_instant(created_after, "created_after"),
+            created_before=_instant(created_before, "created_before"),
+            limit=limit,
+            cursor=cursor,
+        )
         return self._call("GET", "/api/v1/runs", RunPage, params=params)
 
     def iter_runs(
-        self, *, workflow_id: str | None = None, status: str | None = None
+        self,
+        *,
+        workflow_id: str | None = None,
+        status: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> Iterator[Run]:
         """Every run that matches, newest first, page after page."""
         cursor: str | None = None
         while True:
             page = self.list_runs(
-                workflow_id=workflow_id, status=status, limit=MAX_PAGE, cursor=cursor
+                workflow_id=workflow_id,
+                status=status,
+                created_after=created_after,
+                created_before=created_before,
+                limit=MAX_PAGE,
+                cursor=cursor,
             )
             yield from page.items
             if page.next_cursor is None:
@@ -313,6 +334,18 @@ def _item(item: Any) -> ProblemItem:
     if isinstance(item, dict):
         return ProblemItem(str(item.get("path") or ""), str(item.get("message") or ""))
     return ProblemItem("", str(item))
+
+
+def _instant(value: datetime | None, name: str) -> str | None:
+    """An aware datetime as RFC 3339; a naive one names no instant, so it is refused."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{name} needs a time zone: {value.isoformat()} is naive "
+            "(use datetime.now(UTC) or .replace(tzinfo=...))"
+        )
+    return value.isoformat()
 
 
 def _part(value: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -263,3 +264,26 @@ def test_a_url_that_is_not_one_is_refused_when_the_client_is_made(url):
     with pytest.raises(InvalidServerUrl) as raised:
         Client(env={"WFA_URL": url})
     assert raised.value.url == url
+
+
+def test_runs_are_listed_by_creation_time_with_aware_datetimes_only():
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"items": [], "next_cursor": None})
+
+    client = client_of(handler)
+    after = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    before = datetime(2026, 12, 2, 10, 0, tzinfo=timezone(timedelta(hours=2)))
+    client.list_runs(created_after=after, created_before=before)
+    assert seen[-1].url.params["created_after"] == "2026-12-01T09:30:00+00:00"
+    assert seen[-1].url.params["created_before"] == "2026-12-02T10:00:00+02:00"
+    list(client.iter_runs(created_after=after))
+    assert seen[-1].url.params["created_after"] == "2026-12-01T09:30:00+00:00"
+    assert "created_before" not in seen[-1].url.params
+
+    with pytest.raises(ValueError, match="created_before needs a time zone"):
+        client.list_runs(created_before=datetime(2026, 12, 1, 9, 30))
+    with pytest.raises(ValueError, match="created_after needs a time zone"):
+        list(client.iter_runs(created_after=datetime(2026, 12, 1, 9, 30)))
