@@ -12,6 +12,7 @@ from wfa.entrypoints.client.errors import (
     ServerUnreachable,
     UnexpectedAnswer,
 )
+from wfa.entrypoints.client.follow import GIVE_UP_AFTER
 from wfa.entrypoints.client.types import (
     RUN_STATUSES,
     TERMINAL_STATUSES,
@@ -31,6 +32,7 @@ from wfa.entrypoints.client.types import (
 
 __all__ = [
     "DEFAULT_URL",
+    "GIVE_UP_AFTER",
     "RUN_STATUSES",
     "TERMINAL_STATUSES",
     "ApiError",

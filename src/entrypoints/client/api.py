@@ -10,7 +10,6 @@ one, ``InvalidServerUrl`` (raised by the constructor).
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from types import TracebackType
@@ -20,6 +19,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from wfa.entrypoints.client import follow
 from wfa.entrypoints.client.errors import (
     ApiError,
     InvalidServerUrl,
@@ -196,9 +196,12 @@ class Client:
                 return
             cursor = page.next_cursor
 
-    def stream_run(self, run_id: str, after_seq: int = 0) -> Iterator[StreamedEvent]:
+    def stream_run(
+        self, run_id: str, after_seq: int = 0, *, on_retry: follow.RetryHint | None = None
+    ) -> Iterator[StreamedEvent]:
         """The run's history after ``after_seq``, then live until the run ends or the server
-        closes the stream (it does when it stops: see ``follow_run``)."""
+        closes the stream (it does when it stops: see ``follow_run``). ``on_retry`` is told
+        the pause in seconds the server asks of a client that reconnects."""
         headers = {"Accept": "text/event-stream"}
         if after_seq:
             headers["Last-Event-ID"] = str(after_seq)
@@ -213,27 +216,24 @@ class Client:
                 if not response.headers.get("content-type", "").startswith("text/event-stream"):
                     raise self._unexpected(response, "not an event stream")
                 try:
-                    yield from parse_events(response.iter_lines())
+                    yield from parse_events(response.iter_lines(), on_retry)
                 except msgspec.DecodeError:
                     raise self._unexpected(response, "an event that is not JSON") from None
         except httpx.TransportError as error:
             raise self._unreachable(error) from None
 
     def follow_run(
-        self, run_id: str, *, reconnects: int = 5, pause: float = 1.0
+        self,
+        run_id: str,
+        *,
+        give_up_after: float = follow.GIVE_UP_AFTER,
+        pause: float = follow.FIRST_PAUSE,
     ) -> Iterator[StreamedEvent]:
-        """Every event of the run until it ends, reconnecting (from the last seq seen) when
-        the stream closes early: a server that stops closes it so clients go elsewhere."""
-        seen = 0
-        for tries in range(reconnects + 1):
-            for event in self.stream_run(run_id, seen):
-                seen = max(seen, event.seq)
-                yield event
-                if event.ends_run:
-                    return
-            if self.get_run(run_id).ended or tries == reconnects:
-                return
-            time.sleep(pause)
+        """Every event of the run until it ends. When the stream closes early or the server
+        cannot be reached (it stopped, or is restarting), it reconnects from the last event
+        seen after a pause (the server's ``retry``, else ``pause``, growing a little), and
+        raises ``ServerUnreachable`` only after ``give_up_after`` seconds without an answer."""
+        return follow.follow_run(self, run_id, give_up_after=give_up_after, pause=pause)
 
     def cancel_run(self, run_id: str, reason: str = "") -> Run:
         """Cancel an unfinished run (409 ApiError when it has ended)."""

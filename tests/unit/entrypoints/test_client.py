@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -287,3 +289,52 @@ def test_runs_are_listed_by_creation_time_with_aware_datetimes_only():
         client.list_runs(created_before=datetime(2026, 12, 1, 9, 30))
     with pytest.raises(ValueError, match="created_after needs a time zone"):
         list(client.iter_runs(created_after=datetime(2026, 12, 1, 9, 30)))
+
+
+def test_following_waits_out_a_server_that_restarts_and_resumes_after_the_last_event():
+    """Stopping: the stream ends with the server's comment and retry; then refused
+    connections, a proxy's 503, and the server back, which is asked from seq 2 on."""
+    asked: list[str | None] = []
+    answers: list[Any] = [
+        stream(sse((1, "run.created"), (2, "run.started")) + ": server stopping\nretry: 10\n\n"),
+        httpx.ConnectError("Connection refused"),  # get_run: is it over?
+        httpx.ConnectError("Connection refused"),
+        httpx.Response(200, json=run_detail()),
+        httpx.ConnectError("Connection refused"),  # the stream again
+        httpx.Response(503, json={"title": "Service Unavailable", "status": 503, "detail": ""}),
+        stream(sse((2, "run.started"), (3, "run.succeeded"))),
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/stream"):
+            asked.append(request.headers.get("last-event-id"))
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    started = time.monotonic()
+    events = list(client_of(handler).follow_run("r1", pause=5.0))
+    assert [e.seq for e in events] == [1, 2, 3], "each event once"
+    assert asked == [None, "2", "2", "2"]
+    assert answers == []
+    assert time.monotonic() - started < 1, "the server's retry (10 ms) was the pause, not 5 s"
+
+
+def test_following_gives_up_after_a_bounded_time_without_an_answer():
+    calls: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            return stream(sse((1, "run.created")))
+        raise httpx.ConnectError("Connection refused")
+
+    events: list[int] = []
+    following = client_of(handler).follow_run("r1", give_up_after=0.3, pause=0.02)
+    with pytest.raises(ServerUnreachable, match="Connection refused"):
+        events.extend(event.seq for event in following)
+    assert events == [1]
+    assert 0.3 <= calls[-1] - calls[0] < 1.5
+    gaps = [b - a for a, b in itertools.pairwise(calls[1:])]
+    assert gaps[-1] > gaps[0], "the pause grows"
