@@ -34,7 +34,7 @@ from wfa.entrypoints import (
     cli_secret,
     cli_workflows,
 )
-from wfa.entrypoints.config import ConfigError, engine_settings, load_settings
+from wfa.entrypoints.config import ConfigError, definition_limits, engine_settings, load_settings
 from wfa.entrypoints.definition_files import (
     DefinitionFileError,
     load_definition_file,
@@ -192,7 +192,7 @@ def _run_role(role: str) -> int:
 def _validate(path: str) -> int:
     raw = load_definition_file(path)
     try:
-        limits = load_settings().definition_limits
+        limits = definition_limits()
         definition = parse_definition(raw, default_registry().params_types(), limits)
     except InvalidDefinition as error:
         _print_problems(path, error)

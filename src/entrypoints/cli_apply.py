@@ -6,8 +6,8 @@ matched to the server's workflow of the same name: created when there is none, a
 version when the definition changed, left alone when it did not (so applying twice changes
 nothing). A file the server refuses all the same is reported with its problems while the
 others still apply, and the exit is 1 (2 when a file cannot be read at all). ``--prune``
-deletes the server's workflows whose names no file has; ``--dry-run`` shows what would
-change, as a diff, and writes nothing.
+(with a folder only) deletes the server's workflows whose names no file has; ``--dry-run``
+shows what would change, as a diff, and writes nothing.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from wfa.entrypoints.cli_remote import (
     run_remote,
 )
 from wfa.entrypoints.client import ApiError, Client, Workflow
-from wfa.entrypoints.config import load_settings
+from wfa.entrypoints.config import definition_limits
 from wfa.entrypoints.definition_files import DefinitionFileError, load_definition_file
 from wfa.entrypoints.settings_catalogue import client_settings_help
 
@@ -73,12 +73,18 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     apply.add_argument("target", metavar="FILE|DIR", help="a definition, or a folder of them")
     apply.add_argument("--dry-run", action="store_true", help="show the diff; write nothing")
     apply.add_argument(
-        "--prune", action="store_true", help="delete the server's workflows no file names"
+        "--prune",
+        action="store_true",
+        help="delete the server's workflows no file in the folder names (a folder only)",
     )
     add_json_option(apply)
 
 
 def run_apply_command(args: argparse.Namespace) -> int:
+    if args.prune and not Path(args.target).is_dir():
+        # One file names one workflow: every other one on the server would be deleted.
+        fail(f"--prune needs a folder of definitions; {args.target} is not a folder")
+        return EXIT_USAGE
     planned, problems, unreadable = check_files(definition_paths(args.target))
     if problems:
         for line in problems:
@@ -100,7 +106,7 @@ def definition_paths(target: str) -> list[str]:
 def check_files(paths: list[str]) -> tuple[list[Planned], list[str], bool]:
     """Every file read and checked; the problems as lines for stderr, each with its file,
     and whether a file could not be read at all (a usage error, as for ``wfa validate``)."""
-    limits = load_settings().definition_limits
+    limits = definition_limits()  # the WFA_MAX_* limits only: the rest is the server's
     planned: list[Planned] = []
     problems: list[str] = []
     unreadable = False
@@ -181,7 +187,7 @@ def _apply_one(client: Client, plan: Planned, found: list[Workflow] | None, dry:
     except ApiError as error:
         if error.status in (401, 403):
             raise
-        problems = error.problems or [explain(error)]
+        problems = [str(problem) for problem in error.problems] or [explain(error)]
         return Outcome(file=plan.path, name=plan.name, outcome="failed", problems=problems)
     return Outcome(
         file=plan.path, name=plan.name, outcome=outcome, id=stored.id, version=stored.version,

@@ -1,8 +1,9 @@
 """What the commands that talk to a server share: the client, one-line errors, JSON output,
 and progress bars (on a terminal only).
 
-Exit codes as elsewhere: 0 done, 1 refused or failed (the server said no, or could not be
-reached), 2 bad usage.
+Exit codes as elsewhere: 0 done, 1 refused or failed (the server said no, could not be
+reached, or answered something that is not the wfa API), 2 bad usage (a WFA_URL that is not
+a URL included).
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from wfa.entrypoints.client import ApiError, Client, ServerUnreachable
+from wfa.entrypoints.client import (
+    ApiError,
+    Client,
+    InvalidServerUrl,
+    ServerUnreachable,
+    UnexpectedAnswer,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -35,9 +42,17 @@ def run_remote(command: Callable[[Client], int], what: str = "") -> int:
     try:
         with Client() as client:
             return command(client)
+    except InvalidServerUrl as error:
+        fail(f"WFA_URL={error.url!r} is not a URL: {error.reason}")
+        return EXIT_USAGE
     except ServerUnreachable as error:
         reason = re.sub(r"^\[Errno -?\d+\] ", "", error.reason)
         fail(f"cannot reach the server at WFA_URL={error.url}: {reason}")
+    except UnexpectedAnswer as error:
+        fail(
+            f"the server at WFA_URL={error.url} answered something that is not the wfa API "
+            f"({error.what})"
+        )
     except ApiError as error:
         fail(explain(error, what))
     except BrokenPipeError:  # the reader went away (``| head``): nothing more to say
@@ -56,7 +71,10 @@ def explain(error: ApiError, what: str = "") -> str:
         return f"the key in WFA_API_KEY falls short of the scope this needs: {detail}"
     if error.status == 404 and what and what not in detail:
         return f"{what} not found ({detail})"
-    return detail if detail else f"HTTP {error.status} {error.title}"
+    said = detail if detail else f"HTTP {error.status} {error.title}"
+    # What was wrong, when the detail does not already say it ("Validation failed for ...").
+    untold = [str(problem) for problem in error.problems if problem.message not in detail]
+    return "; ".join([said, *untold])
 
 
 def fail(message: str) -> None:

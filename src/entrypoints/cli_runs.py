@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from wfa.entrypoints import cli_watch
@@ -19,6 +19,7 @@ from wfa.entrypoints.cli_remote import (
 )
 from wfa.entrypoints.client import RUN_STATUSES, ApiError, Client, Run, RunDetail
 from wfa.entrypoints.client.api import MAX_PAGE
+from wfa.entrypoints.config import ConfigError, duration
 from wfa.entrypoints.definition_files import parse_input
 from wfa.entrypoints.settings_catalogue import client_settings_help
 
@@ -35,6 +36,18 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing.add_argument("--workflow", metavar="NAME_OR_ID", help="only this workflow's runs")
     listing.add_argument("--status", choices=RUN_STATUSES, help="only runs in this status")
     listing.add_argument("--limit", type=_positive, default=50, help="at most N runs (50)")
+    listing.add_argument(
+        "--since",
+        type=_instant,
+        metavar="WHEN",
+        help="only runs created at or after WHEN: 2026-12-01T09:30:00Z, or 30m, 2h, 7d ago",
+    )
+    listing.add_argument(
+        "--until",
+        type=_instant,
+        metavar="WHEN",
+        help="only runs created before WHEN (the same forms as --since)",
+    )
     show = actions.add_parser("show", help="a run's steps with every attempt, and its result")
     watch = actions.add_parser(
         "watch", help="follow a run live until it ends (exit 0 when it succeeded, else 1)"
@@ -77,6 +90,8 @@ def _list(client: Client, args: argparse.Namespace) -> int:
             page = client.list_runs(
                 workflow_id=workflow_id,
                 status=args.status,
+                created_after=args.since,
+                created_before=args.until,
                 limit=min(MAX_PAGE, args.limit - len(found)),
                 cursor=cursor,
             )
@@ -209,6 +224,31 @@ def render_run_detail(run: RunDetail, workflow_name: str) -> str:
 
 def _time(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _instant(value: str) -> datetime:
+    """An RFC 3339 instant with its zone, or a duration (``90s``, ``30m``, ``2h``, ``7d``)
+    meaning that long ago."""
+    try:
+        found = datetime.fromisoformat(value.strip())
+    except ValueError:
+        found = None
+    if found is not None:
+        if found.tzinfo is None:
+            raise argparse.ArgumentTypeError(
+                f"{value!r} has no time zone: add Z or an offset (2026-12-01T09:30:00Z)"
+            )
+        return found
+    try:
+        if value.strip()[-1:].isdigit():  # a bare number: seconds? a year? Ask for a unit.
+            raise ConfigError(value)
+        ago = duration("", value)
+    except ConfigError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is neither a time like 2026-12-01T09:30:00Z nor a duration like "
+            "30m, 2h or 7d"
+        ) from None
+    return datetime.now(UTC) - ago
 
 
 def _positive(value: str) -> int:

@@ -2,7 +2,8 @@
 
 On a terminal the timeline is redrawn in place (rich Live); otherwise each event is one line
 as it comes, and with ``--json`` each event is the API's JSON, one a line. Exit 0 when the
-run succeeded, 1 when it failed or was cancelled.
+run succeeded, 1 when it failed or was cancelled. A server that stops or restarts meanwhile
+is waited for (``Client.follow_run``), up to ``GIVE_UP_AFTER`` seconds without an answer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.live import Live
 from rich.table import Table
 
 from wfa.entrypoints.cli_remote import EXIT_FAILED, EXIT_OK
-from wfa.entrypoints.client import Client, StreamedEvent
+from wfa.entrypoints.client import TERMINAL_STATUSES, Client, StreamedEvent
 
 STYLES = {"succeeded": "green", "failed": "red", "cancelled": "yellow", "running": "cyan"}
 
@@ -118,7 +119,8 @@ def watch(client: Client, run_id: str, as_json: bool) -> int:
             for event in client.follow_run(run_id):
                 timeline.apply(event)
                 live.update(timeline.table())
-    status = client.get_run(run_id).status
+    ended = timeline.status in TERMINAL_STATUSES
+    status = timeline.status if ended else client.get_run(run_id).status
     if not as_json:
         if timeline.result and not sys.stdout.isatty():
             print(timeline.result)

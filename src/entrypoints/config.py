@@ -113,10 +113,7 @@ def load_settings(
     environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
 ) -> Settings:
     """Settings from ``environ`` (default: the process environment) over the ``.env`` file."""
-    values: dict[str, str] = {}
-    if env_file is not None and Path(env_file).is_file():
-        values |= {k: v for k, v in dotenv_values(env_file).items() if v is not None}
-    values |= dict(os.environ if environ is None else environ)
+    values = _environment(environ, env_file)
     get = values.get
     max_age = get("WFA_RETENTION_MAX_AGE")
     max_runs = get("WFA_RETENTION_MAX_RUNS")
@@ -232,6 +229,23 @@ def engine_settings(settings: Settings) -> EngineSettings:
 def public_url(settings: Settings) -> str:
     """The base of the links this server gives out: WFA_PUBLIC_URL, else its own address."""
     return settings.public_url or f"http://{settings.host}:{settings.port}"
+
+
+def definition_limits(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> DefinitionLimits:
+    """The WFA_MAX_* limits alone, read as ``load_settings`` reads them: for the commands
+    that check definitions on this machine and have no business with the server's settings."""
+    return _definition_limits(_environment(environ, env_file))
+
+
+def _environment(environ: Mapping[str, str] | None, env_file: str | Path | None) -> dict[str, str]:
+    """``environ`` (default: the process environment) over the ``.env`` file."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values |= {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    values |= dict(os.environ if environ is None else environ)
+    return values
 
 
 def _definition_limits(values: Mapping[str, str]) -> DefinitionLimits:

@@ -2,6 +2,7 @@
 
 The server uses an embedded database in the test's folder and the in-process queue (any
 ``WFA_REDIS_URL`` of the environment is dropped); ``extra`` adds or overrides variables.
+Given the ``port`` (and the same folder) a second time, it is the same server restarted.
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(folder: Path, key: str, **extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The server's base URL and process, ready (``/ready`` answered 200); killed after."""
-    port = free_port()
+def serving(
+    folder: Path, key: str, port: int | None = None, **extra: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The server's base URL and process, ready (``/ready`` answered 200); killed after
+    unless it has been stopped already."""
+    port = port or free_port()
     env = {
         **os.environ,
         "WFA_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'wfa.db'}",

@@ -156,3 +156,77 @@ def test_a_folder_without_definitions_is_a_usage_error(remote, tmp_path, capsys)
     assert (
         capsys.readouterr().err == f"wfa: {tmp_path}: no definition files (*.json, *.yaml, *.yml)\n"
     )
+
+
+def test_each_problem_of_a_refused_file_is_a_line_with_its_path(remote, folder, capsys):
+    """The server alone knows its actions: it refuses both steps, each at its path."""
+    unknown = {
+        "name": "unknown",
+        "steps": [
+            {"id": "a", "type": "task", "action": "no.such", "next": "b"},
+            {"id": "b", "type": "task", "action": "nor.this"},
+        ],
+    }
+    (folder / "unknown.json").write_text(json.dumps(unknown))
+
+    assert main(["apply", str(folder)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"wfa: {folder / 'unknown.json'}: refused by the server, 2 problems:"
+    assert err[1].startswith("  steps[0].action: unknown action 'no.such' (known: ")
+    assert err[2].startswith("  steps[1].action: unknown action 'nor.this' (known: ")
+    assert len(err) == 3
+
+    assert main(["apply", "--json", str(folder)]) == 1
+    refused = next(
+        w for w in json.loads(capsys.readouterr().out)["workflows"] if w["name"] == "unknown"
+    )
+    assert refused["outcome"] == "failed"
+    assert [p.split(":")[0] for p in refused["problems"]] == ["steps[0].action", "steps[1].action"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("WFA_PORT", "abc"), ("WFA_LOG_FORMAT", "xml"), ("WFA_DATABASE_URL", "nope://")],
+)
+def test_the_servers_own_settings_are_none_of_applys_business(
+    remote, folder, monkeypatch, capsys, variable, value
+):
+    monkeypatch.setenv(variable, value)
+    assert main(["apply", "--dry-run", str(folder)]) == 0
+    assert "3 to create" in capsys.readouterr().out
+
+
+def test_a_short_api_key_is_the_servers_to_judge_not_the_bootstrap_rule(
+    remote, folder, monkeypatch, capsys
+):
+    monkeypatch.setenv("WFA_API_KEY", "short")
+    assert main(["apply", str(folder)]) == 1
+    assert capsys.readouterr().err.startswith("wfa: the server refused the key in WFA_API_KEY")
+
+
+def test_a_bad_definition_limit_is_still_named(remote, folder, monkeypatch, capsys):
+    monkeypatch.setenv("WFA_MAX_STEPS", "abc")
+    assert main(["apply", str(folder)]) == 2
+    assert capsys.readouterr().err == "wfa: WFA_MAX_STEPS: 'abc' is not a whole number\n"
+    monkeypatch.setenv("WFA_MAX_STEPS", "1")
+    (folder / "two.json").write_text(
+        json.dumps(
+            {
+                "name": "two",
+                "steps": [{"id": "a", "type": "pass", "next": "b"}, {"id": "b", "type": "succeed"}],
+            }
+        )
+    )
+    assert main(["apply", str(folder)]) == 1
+    assert "WFA_MAX_STEPS" in capsys.readouterr().err
+
+
+def test_prune_with_one_file_is_refused_and_deletes_nothing(remote, folder, capsys):
+    other = remote.create_workflow({**PLAIN, "name": "other"})
+    assert main(["apply", "--prune", str(folder / "waits.yml")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"wfa: --prune needs a folder of definitions; {folder / 'waits.yml'} is not a folder\n"
+    )
+    assert captured.out == ""
+    assert versions(remote) == {"other": other.version}, "nothing deleted, nothing applied"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -214,3 +215,64 @@ def test_a_bad_payload_is_a_usage_error_before_any_request(monkeypatch, capsys):
     monkeypatch.setenv("WFA_URL", f"http://127.0.0.1:{free_port()}")
     assert main(["runs", "signal", "r1", "go", "--payload", "{nope"]) == 2
     assert capsys.readouterr().err.startswith("wfa: --payload is not valid JSON")
+
+
+def test_a_refused_signal_says_what_was_wrong(remote, runs, capsys):
+    waiting, _ = runs
+    assert main(["runs", "signal", waiting, "bad name!"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"wfa: Validation failed for POST /api/v1/runs/{waiting}/signals/")
+    assert "; path.name: Expected `str` matching regex" in err
+
+
+def test_list_by_creation_time(remote, runs, capsys):
+    waiting, failed = runs
+    created = remote.get_run(waiting).created_at
+
+    def listed(*options: str) -> list[str]:
+        assert main(["runs", "list", "--json", *options]) == 0
+        return [run["id"] for run in json.loads(capsys.readouterr().out)["items"]]
+
+    # Earlier tests' runs are on the server too: each test has workflows of its own.
+    assert listed("--since", "1h", "--workflow", "approve") == [waiting]
+    assert listed("--until", "1h", "--workflow", "approve") == []
+    assert listed("--since", "2099-01-01T00:00:00Z") == []
+    assert listed("--since", created.isoformat(), "--until", "2099-01-01T00:00:00+01:00") == [
+        failed,
+        waiting,
+    ]
+    just_after = (created + timedelta(microseconds=1)).isoformat()
+    assert listed("--since", created.isoformat(), "--until", just_after) == [waiting]
+    assert listed("--since", created.isoformat(), "--until", created.isoformat()) == [], (
+        "--until is exclusive"
+    )
+    assert main(["runs", "list", "--since", "7d", "--workflow", "boom"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("2026-12-01T09:30:00", "has no time zone"),
+        ("soon", "is neither a time like 2026-12-01T09:30:00Z nor a duration like 30m, 2h or 7d"),
+        ("90", "is neither a time"),
+    ],
+)
+def test_a_time_that_names_no_instant_is_a_usage_error(monkeypatch, capsys, value, said):
+    monkeypatch.setenv("WFA_URL", f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(SystemExit) as exited:
+        main(["runs", "list", "--since", value])
+    assert exited.value.code == 2
+    assert said in capsys.readouterr().err
+
+
+def test_the_client_lists_runs_by_creation_time(remote, runs):
+    waiting, failed = runs
+    created = remote.get_run(waiting).created_at
+    assert [r.id for r in remote.list_runs(created_after=created).items] == [failed, waiting]
+    just_after = created + timedelta(microseconds=1)
+    found = remote.iter_runs(created_after=created, created_before=just_after)
+    assert [r.id for r in found] == [waiting]
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert list(remote.iter_runs(created_after=later, status="failed")) == []

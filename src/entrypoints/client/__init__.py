@@ -4,7 +4,15 @@ It needs nothing of the server: httpx, msgspec and the standard library.
 """
 
 from wfa.entrypoints.client.api import DEFAULT_URL, Client
-from wfa.entrypoints.client.errors import ApiError, ClientError, ServerUnreachable
+from wfa.entrypoints.client.errors import (
+    ApiError,
+    ClientError,
+    InvalidServerUrl,
+    ProblemItem,
+    ServerUnreachable,
+    UnexpectedAnswer,
+)
+from wfa.entrypoints.client.follow import GIVE_UP_AFTER
 from wfa.entrypoints.client.types import (
     RUN_STATUSES,
     TERMINAL_STATUSES,
@@ -24,6 +32,7 @@ from wfa.entrypoints.client.types import (
 
 __all__ = [
     "DEFAULT_URL",
+    "GIVE_UP_AFTER",
     "RUN_STATUSES",
     "TERMINAL_STATUSES",
     "ApiError",
@@ -31,6 +40,8 @@ __all__ = [
     "Client",
     "ClientError",
     "EventPage",
+    "InvalidServerUrl",
+    "ProblemItem",
     "Run",
     "RunAccepted",
     "RunDetail",
@@ -40,6 +51,7 @@ __all__ = [
     "SignalDelivered",
     "Step",
     "StreamedEvent",
+    "UnexpectedAnswer",
     "Workflow",
     "WorkflowPage",
 ]

@@ -2,14 +2,16 @@
 
 Configured by arguments, else by ``WFA_URL`` (default ``http://127.0.0.1:8000``) and
 ``WFA_API_KEY`` (sent as ``Authorization: Bearer``). Problems the API answers with become
-``ApiError``; a server that cannot be reached, ``ServerUnreachable``.
+``ApiError``; a server that cannot be reached, ``ServerUnreachable``; an answer that is not
+the API's (a redirect, a page that is not JSON), ``UnexpectedAnswer``; a URL that is not
+one, ``InvalidServerUrl`` (raised by the constructor).
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -17,7 +19,14 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from wfa.entrypoints.client.errors import ApiError, ServerUnreachable
+from wfa.entrypoints.client import follow
+from wfa.entrypoints.client.errors import (
+    ApiError,
+    InvalidServerUrl,
+    ProblemItem,
+    ServerUnreachable,
+    UnexpectedAnswer,
+)
 from wfa.entrypoints.client.sse import parse_events
 from wfa.entrypoints.client.types import (
     EventPage,
@@ -55,9 +64,15 @@ class Client:
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         self._timeout = timeout
-        self._http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=timeout, transport=transport
-        )
+        try:
+            scheme = httpx.URL(self.url).scheme
+            if scheme not in ("http", "https"):
+                raise InvalidServerUrl(self.url, "it must start with http:// or https://")
+            self._http = httpx.Client(
+                base_url=self.url, headers=headers, timeout=timeout, transport=transport
+            )
+        except httpx.InvalidURL as error:
+            raise InvalidServerUrl(self.url, str(error)) from None
 
     def close(self) -> None:
         self._http.close()
@@ -121,21 +136,41 @@ class Client:
         *,
         workflow_id: str | None = None,
         status: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> RunPage:
-        """One page of runs, newest first; pass ``next_cursor`` back as cursor."""
-        params = _params(workflow_id=workflow_id, status=status, limit=limit, cursor=cursor)
+        """One page of runs, newest first; pass ``next_cursor`` back as cursor. Runs created
+        at or after ``created_after`` and before ``created_before`` (aware datetimes only)."""
+        params = _params(
+            workflow_id=workflow_id,
+            status=status,
+            created_after=_instant(created_after, "created_after"),
+            created_before=_instant(created_before, "created_before"),
+            limit=limit,
+            cursor=cursor,
+        )
         return self._call("GET", "/api/v1/runs", RunPage, params=params)
 
     def iter_runs(
-        self, *, workflow_id: str | None = None, status: str | None = None
+        self,
+        *,
+        workflow_id: str | None = None,
+        status: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> Iterator[Run]:
         """Every run that matches, newest first, page after page."""
         cursor: str | None = None
         while True:
             page = self.list_runs(
-                workflow_id=workflow_id, status=status, limit=MAX_PAGE, cursor=cursor
+                workflow_id=workflow_id,
+                status=status,
+                created_after=created_after,
+                created_before=created_before,
+                limit=MAX_PAGE,
+                cursor=cursor,
             )
             yield from page.items
             if page.next_cursor is None:
@@ -161,9 +196,12 @@ class Client:
                 return
             cursor = page.next_cursor
 
-    def stream_run(self, run_id: str, after_seq: int = 0) -> Iterator[StreamedEvent]:
+    def stream_run(
+        self, run_id: str, after_seq: int = 0, *, on_retry: follow.RetryHint | None = None
+    ) -> Iterator[StreamedEvent]:
         """The run's history after ``after_seq``, then live until the run ends or the server
-        closes the stream (it does when it stops: see ``follow_run``)."""
+        closes the stream (it does when it stops: see ``follow_run``). ``on_retry`` is told
+        the pause in seconds the server asks of a client that reconnects."""
         headers = {"Accept": "text/event-stream"}
         if after_seq:
             headers["Last-Event-ID"] = str(after_seq)
@@ -172,28 +210,30 @@ class Client:
         timeout = httpx.Timeout(self._timeout, read=max(self._timeout, 60.0))
         try:
             with self._http.stream("GET", path, headers=headers, timeout=timeout) as response:
-                if response.status_code >= 400:
+                if not response.is_success:
                     response.read()
-                    raise _problem(response, "GET", path)
-                yield from parse_events(response.iter_lines())
+                    raise self._refusal(response, "GET", path)
+                if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                    raise self._unexpected(response, "not an event stream")
+                try:
+                    yield from parse_events(response.iter_lines(), on_retry)
+                except msgspec.DecodeError:
+                    raise self._unexpected(response, "an event that is not JSON") from None
         except httpx.TransportError as error:
             raise self._unreachable(error) from None
 
     def follow_run(
-        self, run_id: str, *, reconnects: int = 5, pause: float = 1.0
+        self,
+        run_id: str,
+        *,
+        give_up_after: float = follow.GIVE_UP_AFTER,
+        pause: float = follow.FIRST_PAUSE,
     ) -> Iterator[StreamedEvent]:
-        """Every event of the run until it ends, reconnecting (from the last seq seen) when
-        the stream closes early: a server that stops closes it so clients go elsewhere."""
-        seen = 0
-        for tries in range(reconnects + 1):
-            for event in self.stream_run(run_id, seen):
-                seen = max(seen, event.seq)
-                yield event
-                if event.ends_run:
-                    return
-            if self.get_run(run_id).ended or tries == reconnects:
-                return
-            time.sleep(pause)
+        """Every event of the run until it ends. When the stream closes early or the server
+        cannot be reached (it stopped, or is restarting), it reconnects from the last event
+        seen after a pause (the server's ``retry``, else ``pause``, growing a little), and
+        raises ``ServerUnreachable`` only after ``give_up_after`` seconds without an answer."""
+        return follow.follow_run(self, run_id, give_up_after=give_up_after, pause=pause)
 
     def cancel_run(self, run_id: str, reason: str = "") -> Run:
         """Cancel an unfinished run (409 ApiError when it has ended)."""
@@ -216,7 +256,12 @@ class Client:
 
     def _call(self, method: str, path: str, kind: type[T], **options: Any) -> T:
         response = self._send(method, path, **options)
-        return msgspec.json.decode(response.content, type=kind)
+        try:
+            return msgspec.json.decode(response.content, type=kind)
+        except msgspec.ValidationError as error:
+            raise self._unexpected(response, f"JSON without what the API sends: {error}") from None
+        except msgspec.DecodeError:
+            raise self._unexpected(response, "not JSON") from None
 
     def _send(
         self,
@@ -236,9 +281,24 @@ class Client:
             )
         except httpx.TransportError as error:
             raise self._unreachable(error) from None
-        if response.status_code >= 400:
-            raise _problem(response, method, path)
+        if not response.is_success:
+            raise self._refusal(response, method, path)
         return response
+
+    def _refusal(self, response: httpx.Response, method: str, path: str) -> Exception:
+        """A problem the API answered with; a redirect is no answer of the API (it never
+        sends one), so it is not followed: the client would send its key elsewhere."""
+        if response.status_code < 400:
+            status = response.status_code
+            location = response.headers.get("location")
+            answer = f"HTTP {status} → {location}" if location else f"HTTP {status}"
+            return UnexpectedAnswer(self.url, status, answer)
+        return _problem(response, method, path)
+
+    def _unexpected(self, response: httpx.Response, what: str) -> UnexpectedAnswer:
+        kind = response.headers.get("content-type", "").split(";")[0].strip() or "no type"
+        answer = f"HTTP {response.status_code}, {kind}: {what}"
+        return UnexpectedAnswer(self.url, response.status_code, answer)
 
     def _unreachable(self, error: httpx.TransportError) -> ServerUnreachable:
         if isinstance(error, httpx.TimeoutException):
@@ -258,16 +318,34 @@ def _problem(response: httpx.Response, method: str, path: str) -> ApiError:
     if not isinstance(body, dict):
         text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
         return ApiError(status, response.reason_phrase, text, method=method, path=path)
-    errors = body.get("errors") or body.get("extra")
+    listed = body.get("problems")
     return ApiError(
         status,
         str(body.get("title") or response.reason_phrase),
         str(body.get("detail") or ""),
         code=body.get("code") if isinstance(body.get("code"), str) else None,
-        errors=errors if isinstance(errors, list) else None,
+        problems=[_item(item) for item in listed] if isinstance(listed, list) else None,
         method=method,
         path=path,
     )
+
+
+def _item(item: Any) -> ProblemItem:
+    if isinstance(item, dict):
+        return ProblemItem(str(item.get("path") or ""), str(item.get("message") or ""))
+    return ProblemItem("", str(item))
+
+
+def _instant(value: datetime | None, name: str) -> str | None:
+    """An aware datetime as RFC 3339; a naive one names no instant, so it is refused."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{name} needs a time zone: {value.isoformat()} is naive "
+            "(use datetime.now(UTC) or .replace(tzinfo=...))"
+        )
+    return value.isoformat()
 
 
 def _part(value: str) -> str:

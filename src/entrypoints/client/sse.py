@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import msgspec
@@ -10,8 +10,12 @@ import msgspec
 from wfa.entrypoints.client.types import StreamedEvent
 
 
-def parse_events(lines: Iterable[str]) -> Iterator[StreamedEvent]:
-    """Each complete event of the stream; comments (keep-alives) and retry hints are skipped."""
+def parse_events(
+    lines: Iterable[str], on_retry: Callable[[float], None] | None = None
+) -> Iterator[StreamedEvent]:
+    """Each complete event of the stream; comments (keep-alives) are skipped, and a ``retry``
+    field (milliseconds) is handed to ``on_retry`` in seconds. An event whose data is not
+    JSON raises ``msgspec.DecodeError``."""
     kind, seq = "", ""
     data: list[str] = []
     for line in lines:
@@ -30,12 +34,17 @@ def parse_events(lines: Iterable[str]) -> Iterator[StreamedEvent]:
             seq = value
         elif field == "data":
             data.append(value)
+        elif field == "retry" and value.isdigit() and on_retry is not None:
+            on_retry(int(value) / 1000)
     if data:  # a last event the server did not close with a blank line
         yield _event(kind, seq, "\n".join(data))
 
 
 def _event(kind: str, seq: str, text: str) -> StreamedEvent:
-    body: dict[str, Any] = msgspec.json.decode(text)
-    kind = kind or str(body.get("type", "message"))
-    number = int(seq) if seq.isdigit() else int(body.get("seq", 0))
-    return StreamedEvent(type=kind, seq=number, data=body)
+    body = msgspec.json.decode(text)
+    if not isinstance(body, dict):
+        raise msgspec.DecodeError("an event's data is not a JSON object")
+    fields: dict[str, Any] = body
+    kind = kind or str(fields.get("type", "message"))
+    number = int(seq) if seq.isdigit() else int(fields.get("seq", 0))
+    return StreamedEvent(type=kind, seq=number, data=fields)
