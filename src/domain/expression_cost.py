@@ -88,6 +88,14 @@ def _orderable(value: Any) -> bool:
     return isinstance(value, int | float | str) and not isinstance(value, bool)
 
 
+def _ordered_together(left: Any, right: Any) -> bool:
+    """Two numbers, or two strings: what ``<`` may compare. jmespath's own interpreter lets
+    a number meet a string and raises Python's TypeError; the spec says null."""
+    return (
+        _orderable(left) and _orderable(right) and isinstance(left, str) == isinstance(right, str)
+    )
+
+
 def shallow_size(value: Any) -> int:
     """The size of a value's top level: what building or copying it costs."""
     if isinstance(value, list | dict):
@@ -123,7 +131,7 @@ class BoundedInterpreter(TreeInterpreter):
         left, right = (self.visit(child, value) for child in node["children"])
         self.budget.charge(self.deep_size(left) + self.deep_size(right))
         compare = self.COMPARATOR_FUNC[node["value"]]
-        if node["value"] in _EQUALITY or (_orderable(left) and _orderable(right)):
+        if node["value"] in _EQUALITY or _ordered_together(left, right):
             return compare(left, right)
         return None
 
