@@ -138,7 +138,7 @@ class RunController(Controller):
         next_cursor for more."""
         where = RunFilter(
             workflow_id=workflow_id,
-            status=_run_status(status),
+            status=run_status(status),
             created_after=instant(created_after, "created_after"),
             created_before=instant(created_before, "created_before"),
         )
@@ -302,7 +302,7 @@ def instant(value: str | None, name: str) -> datetime | None:
     raise ValidationException(message, extra=[{"source": "query", "key": name, "message": message}])
 
 
-def _run_status(value: str | None) -> RunStatus | None:
+def run_status(value: str | None) -> RunStatus | None:
     if value is None:
         return None
     try:

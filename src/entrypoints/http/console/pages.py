@@ -35,6 +35,7 @@ from wfa.domain.workflow import Workflow
 from wfa.entrypoints.http.console.graph_svg import MAX_GRAPH_STEPS, drawing
 from wfa.entrypoints.http.console.session import Viewer, require
 from wfa.entrypoints.http.params import MAX_SEQ
+from wfa.entrypoints.http.runs import run_status
 from wfa.entrypoints.http.schemas import workflow_out
 
 PAGE = 25  # rows a list page shows
@@ -89,15 +90,6 @@ def trigger_text(trigger: Trigger) -> str:
 
 def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
-
-
-def _status(value: str | None) -> RunStatus | None:
-    if not value:
-        return None
-    try:
-        return RunStatus(value)
-    except ValueError:
-        raise ValidationException(f"unknown run status {value!r}") from None
 
 
 @get("/ui", media_type=MediaType.HTML, include_in_schema=False)
@@ -183,7 +175,9 @@ async def runs_page(
         # A name works as in the API; a deleted workflow's runs are still found by its id.
         with contextlib.suppress(NotFound):
             workflow_id = (await get_workflow.execute(workflow_id)).id
-    where = RunFilter(workflow_id=workflow_id, status=_status(status), created_after=created_after)
+    where = RunFilter(
+        workflow_id=workflow_id, status=run_status(status or None), created_after=created_after
+    )
     found = await list_runs.execute(where, PAGE, cursor)
     return page(
         "runs.html",
